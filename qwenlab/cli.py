@@ -1,0 +1,132 @@
+"""The `qwenlab` command: models, chat, tiny, prefetch (and serve, once the app exists).
+
+The CLI only parses arguments and prints; the work happens in registry, pool, loading,
+generation and tiny. Errors the user can act on are printed as one line, exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from qwenlab.registry import MODELS, PRECISIONS
+
+log = logging.getLogger(__name__)
+
+
+def cmd_models(args) -> int:
+    header = ["key", "hub id", "params", "context", "capabilities"] + [f"{p} GB" for p in PRECISIONS]
+    rows = [[spec.key, spec.hub_id, f"{spec.params_b:.2f}B", f"{spec.context:,}",
+             ",".join(sorted(spec.capabilities))]
+            + [f"{spec.weight_bytes(p) / 1e9:.2f}" for p in PRECISIONS] for spec in MODELS.values()]
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    for row in [header] + rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+    print("\nGB: weights alone, estimated from the parameter count; the pool measures them after "
+          "load. int8/nf4 keep embeddings in 16-bit, as bitsandbytes does.")
+    return 0
+
+
+def cmd_chat(args) -> int:
+    from qwenlab.generation import Final, TextDelta, ThinkingDelta, stream_chat
+    from qwenlab.pool import ModelPool
+
+    pool = ModelPool(device=args.device)
+    dim = ("\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "")
+
+    def progress(stage, fraction, message):
+        print(f"[{stage}] {message}", file=sys.stderr)
+
+    with pool.lease(args.key, args.precision, progress=progress) as loaded:
+        thinking = not args.no_think
+        shown_thinking = False
+        for event in stream_chat(loaded, [{"role": "user", "content": args.prompt}],
+                                 thinking=thinking, max_new_tokens=args.max_new_tokens):
+            if isinstance(event, ThinkingDelta):
+                if not shown_thinking:
+                    print(f"{dim[0]}[thinking]", flush=True)
+                    shown_thinking = True
+                print(event.text, end="", flush=True)
+            elif isinstance(event, TextDelta):
+                if shown_thinking:
+                    print(f"{dim[1]}\n[answer]", flush=True)
+                    shown_thinking = False
+                print(event.text, end="", flush=True)
+            elif isinstance(event, Final):
+                print(dim[1])
+                print(f"-- {event.summary()}")
+    return 0
+
+
+def cmd_tiny(args) -> int:
+    from qwenlab.tiny import build_all
+
+    for path in build_all(args.dir, args.only or None):
+        print(path)
+    return 0
+
+
+def cmd_prefetch(args) -> int:
+    from qwenlab.loading import fetch
+    from qwenlab.registry import get_model
+
+    for key in args.keys or list(MODELS):
+        spec = get_model(key)
+        last = [-1]
+
+        def progress(stage, fraction, message):
+            if fraction is None or int(fraction * 20) != last[0]:
+                last[0] = int((fraction or 0) * 20)
+                print(f"  {message}", file=sys.stderr)
+
+        print(f"{key}: {fetch(spec, progress)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qwenlab", description="Learn the Qwen model family.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the pool does")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("models", help="table of registry checkpoints").set_defaults(func=cmd_models)
+
+    chat = sub.add_parser("chat", help="stream one answer to the terminal")
+    chat.add_argument("key", help="registry key, see `qwenlab models`")
+    chat.add_argument("prompt")
+    chat.add_argument("--precision", choices=PRECISIONS, default=None, help="default: bf16")
+    chat.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
+    chat.add_argument("--max-new-tokens", type=int, default=512)
+    chat.add_argument("--no-think", action="store_true", help="Qwen3: answer without thinking")
+    chat.set_defaults(func=cmd_chat)
+
+    tiny = sub.add_parser("tiny", help="write tiny random checkpoints of every registry model")
+    tiny.add_argument("dir")
+    tiny.add_argument("--only", nargs="*", choices=list(MODELS), help="just these keys")
+    tiny.set_defaults(func=cmd_tiny)
+
+    prefetch = sub.add_parser("prefetch", help="download checkpoints from the Hub ahead of time")
+    prefetch.add_argument("keys", nargs="*", choices=list(MODELS) + [[]], metavar="KEY")
+    prefetch.set_defaults(func=cmd_prefetch)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from qwenlab.generation import PromptTooLong
+    from qwenlab.loading import LoadError
+    from qwenlab.registry import UnknownModel
+
+    try:
+        return args.func(args)
+    except (LoadError, UnknownModel, PromptTooLong, ValueError) as exc:
+        print(f"qwenlab: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""Turn one (spec, precision, device) into a loaded model with its tokenizer or processor.
+
+This is the code a user with the Hub runs: `snapshot_download` (with progress) then
+`from_pretrained`, quantization through `BitsAndBytesConfig`, vision models through
+`AutoModelForImageTextToText` + `AutoProcessor`. With QWENLAB_MODEL_DIR set, the same calls read
+DIR/<key>/ instead. It does not cache or evict (pool.py) and does not generate (generation.py).
+torch and transformers are imported inside functions so that `import qwenlab` stays light.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from qwenlab import config
+from qwenlab.registry import ModelSpec, check_precision
+
+log = logging.getLogger(__name__)
+
+# progress(stage, fraction or None, message): stage is "download", "load" or "ready".
+Progress = Callable[[str, "float | None", str], None]
+
+# Weights, configs, tokenizer and template files: what from_pretrained reads.
+HUB_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "*.txt", "*.tiktoken"]
+
+
+class LoadError(RuntimeError):
+    """A model could not be loaded; the message says why and what to do."""
+
+
+class PrecisionUnavailable(LoadError):
+    """The precision cannot run on this device with what is installed."""
+
+
+@dataclass
+class Loaded:
+    """A model in memory, with what the generation code needs beside it."""
+
+    spec: ModelSpec
+    precision: str
+    device: str
+    model: Any
+    tokenizer: Any
+    processor: Any = None              # vision models only
+    nbytes: int = 0                    # measured after load
+    load_seconds: float = 0.0
+    source: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def resolve_device(device: str | None = None) -> str:
+    device = device or config.device()
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise LoadError("QWENLAB_DEVICE=cuda but torch sees no CUDA device")
+    return device
+
+
+def precision_problem(precision: str, device: str) -> str | None:
+    """Why `precision` cannot run on `device`, or None when it can."""
+    check_precision(precision)
+    if precision == "bf16" and device == "cuda":
+        import torch
+
+        if not torch.cuda.is_bf16_supported():
+            return "this GPU has no bfloat16 support; use fp16"
+    if precision not in ("int8", "nf4"):
+        return None
+    try:
+        import bitsandbytes
+    except ImportError:
+        return f"{precision} needs bitsandbytes: pip install 'qwenlab[gpu]'"
+    from packaging.version import Version
+
+    if device == "cpu" and Version(bitsandbytes.__version__) < Version("0.48"):
+        return f"bitsandbytes {bitsandbytes.__version__} has no CPU kernels; 0.48 or newer does"
+    if device not in ("cpu", "cuda"):
+        return f"bitsandbytes {precision} is not supported on {device}"
+    return None
+
+
+def available_precisions(device: str) -> dict[str, str | None]:
+    from qwenlab.registry import PRECISIONS
+
+    return {p: precision_problem(p, device) for p in PRECISIONS}
+
+
+def load_kwargs(precision: str, device: str) -> dict:
+    """The from_pretrained arguments for a precision, exactly as a user would write them."""
+    import torch
+
+    problem = precision_problem(precision, device)
+    if problem:
+        raise PrecisionUnavailable(f"{precision} on {device} is unavailable: {problem}")
+    kwargs: dict = {"device_map": {"": device}}
+    if precision in ("fp32", "bf16", "fp16"):
+        kwargs["dtype"] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+        return kwargs
+    from transformers import BitsAndBytesConfig
+
+    if precision == "int8":
+        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
+        kwargs["dtype"] = torch.float16  # LLM.int8 computes in fp16 either way
+    else:
+        compute = torch.bfloat16 if device == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=compute, bnb_4bit_use_double_quant=True,
+        )
+        kwargs["dtype"] = compute
+    return kwargs
+
+
+def local_source(spec: ModelSpec) -> Path | None:
+    """DIR/<key> when QWENLAB_MODEL_DIR is set (it must then exist), else None."""
+    root = config.model_dir()
+    if root is None:
+        return None
+    path = root / spec.key
+    if not (path / "config.json").is_file():
+        raise LoadError(
+            f"QWENLAB_MODEL_DIR is {root} but {path} holds no checkpoint; "
+            f"build tiny ones with `qwenlab tiny {root}` or unset QWENLAB_MODEL_DIR"
+        )
+    return path
+
+
+def fetch(spec: ModelSpec, progress: Progress | None = None) -> str:
+    """The checkpoint's local folder: QWENLAB_MODEL_DIR, the HF cache, or a Hub download."""
+    local = local_source(spec)
+    if local is not None:
+        return str(local)
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    offline = config.hub_offline()
+    try:
+        return snapshot_download(
+            spec.hub_id, allow_patterns=HUB_PATTERNS, local_files_only=offline,
+            tqdm_class=_download_reporter(spec, progress) if progress else None,
+        )
+    except LocalEntryNotFoundError as exc:
+        if offline:
+            raise LoadError(
+                f"{spec.hub_id} is not in the Hugging Face cache and HF_HUB_OFFLINE=1 is set: "
+                f"run `qwenlab prefetch {spec.key}` with network, or set QWENLAB_MODEL_DIR"
+            ) from exc
+        raise LoadError(f"Could not download {spec.hub_id} from the Hugging Face Hub: {exc}") from exc
+    except OSError as exc:  # connection errors, missing repo, disk full
+        raise LoadError(f"Could not download {spec.hub_id} from the Hugging Face Hub: {exc}") from exc
+
+
+def _download_reporter(spec: ModelSpec, progress: Progress):
+    """A tqdm class that forwards the snapshot's byte counter to `progress`."""
+    from tqdm.auto import tqdm
+
+    class Reporter(tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs["disable"] = False
+            super().__init__(*args, **kwargs)
+
+        def update(self, n=1):
+            result = super().update(n)
+            if self.unit == "B" and self.total:
+                progress("download", min(self.n / self.total, 1.0),
+                         f"Downloading {spec.hub_id}: {self.n / 1e6:.0f} / {self.total / 1e6:.0f} MB")
+            return result
+
+    return Reporter
+
+
+def load(spec: ModelSpec, precision: str, device: str, progress: Progress | None = None) -> Loaded:
+    """Fetch and load one checkpoint; raise LoadError with a clear message when it fails."""
+    report = progress or (lambda *_: None)
+    kwargs = load_kwargs(precision, device)  # refuses an unavailable precision before any I/O
+    report("download", None, f"Looking for {spec.hub_id}")
+    source = fetch(spec, progress)
+    report("load", None, f"Loading {spec.key} at {precision} on {device}")
+    started = time.perf_counter()
+    try:
+        model, tokenizer, processor = _from_pretrained(spec, source, kwargs)
+    except (OSError, ValueError, RuntimeError, ImportError) as exc:
+        raise LoadError(f"Could not load {spec.key} ({precision}, {device}) from {source}: {exc}") from exc
+    seconds = time.perf_counter() - started
+    nbytes = model.get_memory_footprint()
+    report("ready", 1.0, f"{spec.key} ready: {nbytes / 1e9:.2f} GB in {seconds:.1f} s")
+    log.info("loaded %s %s %s: %.0f MB in %.1f s", spec.key, precision, device, nbytes / 1e6, seconds)
+    return Loaded(spec, precision, device, model, tokenizer, processor, nbytes, seconds, source)
+
+
+def _from_pretrained(spec: ModelSpec, source: str, kwargs: dict):
+    if spec.is_vision:
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        processor = AutoProcessor.from_pretrained(source)
+        model = AutoModelForImageTextToText.from_pretrained(source, **kwargs)
+        return model.eval(), processor.tokenizer, processor
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    return model.eval(), tokenizer, None

@@ -1,0 +1,275 @@
+"""ModelPool: one shared, cached set of loaded models under a memory budget.
+
+The pool owns leases (a lease pins its model), the budget (measured weight bytes plus
+headroom), least-recently-used eviction of idle models, one load per key however many sessions
+ask at once, and the stats and events the UI shows. It does not know how a model is loaded
+(loading.py), how text is generated (generation.py), which lesson asked, or anything of Gradio.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import json
+import logging
+import struct
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from qwenlab import config, loading
+from qwenlab.loading import Loaded, LoadError, Progress
+from qwenlab.registry import ModelSpec, estimate_weight_bytes, get_model
+
+log = logging.getLogger(__name__)
+GB = 1e9
+
+Key = tuple[str, str, str]  # (registry key, precision, device)
+
+
+class PoolFull(LoadError):
+    """The model cannot fit in the budget even after evicting every idle model."""
+
+
+@dataclass
+class _Entry:
+    key: Key
+    charge: int                        # bytes held against the budget
+    pins: int = 0
+    state: str = "loading"             # loading | ready
+    loaded: Loaded | None = None
+    hits: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+
+
+class ModelPool:
+    """Thread-safe. `lease()` is the one way in; everything else is for the UI and tests."""
+
+    def __init__(self, budget_bytes: int | None = None, device: str | None = None,
+                 loader: Callable[..., Loaded] = loading.load):
+        self.device = loading.resolve_device(device)
+        self.budget = int(budget_bytes if budget_bytes is not None else default_budget(self.device))
+        self._load = loader
+        self._entries: dict[Key, _Entry] = {}
+        self._cond = threading.Condition()
+        self._counters = {"hits": 0, "loads": 0, "evictions": 0, "errors": 0}
+        self._load_seconds = 0.0
+        self.events: deque[dict] = deque(maxlen=200)
+
+    # -- leasing ---------------------------------------------------------------------------
+    @contextmanager
+    def lease(self, key: str, precision: str | None = None, device: str | None = None,
+              progress: Progress | None = None) -> Iterator[Loaded]:
+        """Pin a model for the duration of a `with` block, loading it first if needed."""
+        loaded = self.acquire(key, precision, device, progress)
+        try:
+            yield loaded
+        finally:
+            self.release(loaded)
+
+    def acquire(self, key: str, precision: str | None = None, device: str | None = None,
+                progress: Progress | None = None) -> Loaded:
+        spec = get_model(key)
+        device = loading.resolve_device(device) if device else self.device
+        precision = precision or default_precision(device)
+        problem = loading.precision_problem(precision, device)
+        if problem:
+            raise loading.PrecisionUnavailable(f"{precision} on {device} is unavailable: {problem}")
+        k = (key, precision, device)
+        with self._cond:
+            entry = self._wait_for(k, progress)
+            if entry is not None:
+                return entry.loaded
+            estimate = int(estimate_bytes(spec, precision) * (1 + config.HEADROOM))
+            self._make_room(estimate, spec, precision)
+            entry = self._entries[k] = _Entry(k, charge=estimate, pins=1)
+            self._event("load", k, f"estimated {estimate / GB:.2f} GB")
+        return self._finish_load(entry, spec, progress)
+
+    def release(self, loaded: Loaded) -> None:
+        with self._cond:
+            for entry in self._entries.values():
+                if entry.loaded is loaded:
+                    entry.pins = max(0, entry.pins - 1)
+                    entry.last_used = time.monotonic()
+                    return
+
+    def _wait_for(self, k: Key, progress: Progress | None) -> _Entry | None:
+        """Under the lock: a ready entry (now pinned), or None when the caller should load."""
+        told = False
+        while (entry := self._entries.get(k)) is not None:
+            if entry.state == "ready":
+                entry.pins += 1
+                entry.hits += 1
+                entry.last_used = time.monotonic()
+                self._counters["hits"] += 1
+                self._event("hit", k, "")
+                return entry
+            if progress and not told:
+                progress("load", None, f"{k[0]} is being loaded for another learner; waiting")
+                told = True
+            self._cond.wait()
+        return None
+
+    def _finish_load(self, entry: _Entry, spec: ModelSpec, progress: Progress | None) -> Loaded:
+        key, precision, device = entry.key
+        try:
+            loaded = self._load(spec, precision, device, progress)
+        except BaseException as exc:
+            with self._cond:
+                del self._entries[entry.key]
+                self._counters["errors"] += 1
+                self._event("error", entry.key, str(exc))
+                self._cond.notify_all()
+            raise
+        with self._cond:
+            entry.loaded, entry.state = loaded, "ready"
+            entry.charge = int(loaded.nbytes * (1 + config.HEADROOM))
+            self._counters["loads"] += 1
+            self._load_seconds += loaded.load_seconds
+            self._event("ready", entry.key, f"{loaded.nbytes / GB:.3f} GB in {loaded.load_seconds:.1f} s")
+            try:
+                self._make_room(0, spec, precision)  # the measured size may exceed the estimate
+            except PoolFull:
+                del self._entries[entry.key]
+                self._free(loaded)
+                self._cond.notify_all()
+                raise
+            self._cond.notify_all()
+        return loaded
+
+    # -- budget and eviction -----------------------------------------------------------------
+    def _used(self) -> int:
+        return sum(e.charge for e in self._entries.values())
+
+    def _make_room(self, need: int, spec: ModelSpec, precision: str) -> None:
+        """Under the lock: evict idle models, least recently used first, until `need` fits."""
+        while self._used() + need > self.budget:
+            idle = [e for e in self._entries.values() if e.pins == 0 and e.state == "ready"]
+            if not idle:
+                raise PoolFull(self._full_message(need, spec, precision))
+            self._evict(min(idle, key=lambda e: e.last_used), "to make room")
+
+    def _full_message(self, need: int, spec: ModelSpec, precision: str) -> str:
+        busy = sorted({e.key[0] for e in self._entries.values() if e.pins or e.state == "loading"})
+        in_use = f"; in use by other learners: {', '.join(busy)}" if busy else ""
+        return (f"{spec.key} at {precision} needs {need / GB:.2f} GB (weights plus "
+                f"{config.HEADROOM:.0%} headroom) but the pool budget is {self.budget / GB:.2f} GB"
+                f"{in_use}. Pick a smaller model or precision, or raise QWENLAB_POOL_BUDGET_GB.")
+
+    def _evict(self, entry: _Entry, why: str) -> None:
+        del self._entries[entry.key]
+        self._counters["evictions"] += 1
+        self._event("evict", entry.key, why)
+        self._free(entry.loaded)
+
+    def evict_idle(self) -> int:
+        """Evict every idle model; returns how many went."""
+        with self._cond:
+            idle = [e for e in self._entries.values() if e.pins == 0 and e.state == "ready"]
+            for entry in idle:
+                self._evict(entry, "asked")
+            return len(idle)
+
+    @staticmethod
+    def _free(loaded: Loaded | None) -> None:
+        """Drop every reference we hold, then give the memory back for real."""
+        if loaded is not None:
+            loaded.model = loaded.tokenizer = loaded.processor = None
+        gc.collect()
+        release_memory()
+
+    # -- telemetry ----------------------------------------------------------------------------
+    def _event(self, kind: str, k: Key, detail: str) -> None:
+        self.events.append({"time": time.time(), "kind": kind, "model": k[0],
+                            "precision": k[1], "device": k[2], "detail": detail})
+
+    def stats(self) -> dict:
+        now = time.monotonic()
+        with self._cond:
+            models = [{
+                "model": e.key[0], "precision": e.key[1], "device": e.key[2], "state": e.state,
+                "bytes": e.loaded.nbytes if e.loaded else None, "charge": e.charge,
+                "leases": e.pins, "hits": e.hits, "idle_seconds": round(now - e.last_used, 1),
+                "load_seconds": round(e.loaded.load_seconds, 2) if e.loaded else None,
+            } for e in self._entries.values()]
+            return {"device": self.device, "budget_bytes": self.budget,
+                    "used_bytes": self._used(), "models": models,
+                    "load_seconds": round(self._load_seconds, 2), **self._counters}
+
+
+def default_precision(device: str) -> str:
+    if device == "cuda" and loading.precision_problem("bf16", device):
+        return "fp16"
+    return "bf16"
+
+
+def default_budget(device: str) -> int:
+    """QWENLAB_POOL_BUDGET_GB, else a share of the free GPU memory (or of available RAM)."""
+    gb = config.budget_gb()
+    if gb is not None:
+        return int(gb * GB)
+    if device == "cuda":
+        import torch
+
+        free, _total = torch.cuda.mem_get_info()
+    else:
+        import psutil
+
+        free = psutil.virtual_memory().available
+    return int(free * config.DEFAULT_BUDGET_SHARE)
+
+
+def estimate_bytes(spec: ModelSpec, precision: str) -> int:
+    """Weight bytes before loading: from the local files' tensor shapes, else the registry."""
+    try:
+        source = loading.local_source(spec)
+    except LoadError:
+        source = None
+    if source is not None:
+        counts = safetensors_param_counts(source)
+        if counts is not None:
+            return estimate_weight_bytes(counts[0], counts[1], precision)
+    return spec.weight_bytes(precision)
+
+
+def safetensors_param_counts(folder: Path) -> tuple[int, int] | None:
+    """(linear-ish params, embedding + LM head params) from safetensors headers alone."""
+    files = sorted(Path(folder).glob("*.safetensors"))
+    if not files:
+        return None
+    body = embed = 0
+    for path in files:
+        with open(path, "rb") as f:
+            (length,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(length))
+        for name, info in header.items():
+            if name == "__metadata__":
+                continue
+            numel = 1
+            for dim in info["shape"]:
+                numel *= dim
+            if "embed_tokens" in name or "lm_head" in name:
+                embed += numel
+            else:
+                body += numel
+    return body, embed
+
+
+def release_memory() -> None:
+    """Return freed memory to the device: CUDA's cache, and glibc's heap on Linux."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
