@@ -84,6 +84,7 @@ class ThinkSplitter:
     def __init__(self, thinking: bool):
         self.state = "start" if thinking else "answer"
         self.buffer = ""
+        self.fresh = False  # just past a tag: leading newlines still to drop
 
     def feed(self, text: str) -> list[Event]:
         self.buffer += text
@@ -102,13 +103,17 @@ class ThinkSplitter:
         return [cls(rest)] if rest else []
 
     def _step(self) -> list[Event]:
+        if self.state in ("answer", "thinking") and self.fresh:
+            # the newlines Qwen writes after a tag belong to neither part; they may come late
+            self.buffer = self.buffer.lstrip("\n")
+            self.fresh = not self.buffer
         if self.state == "answer":
             out, self.buffer = self.buffer, ""
             return [TextDelta(out)]
         if self.state == "start":
             stripped = self.buffer.lstrip()
             if stripped.startswith(THINK_START):
-                self.state, self.buffer = "thinking", stripped[len(THINK_START):].lstrip("\n")
+                self.state, self.buffer, self.fresh = "thinking", stripped[len(THINK_START):], True
             elif not THINK_START.startswith(stripped):
                 self.state = "answer"
             return []
@@ -116,7 +121,7 @@ class ThinkSplitter:
         index = self.buffer.find(THINK_END)
         if index >= 0:
             thought = self.buffer[:index]
-            self.state, self.buffer = "answer", self.buffer[index + len(THINK_END):].lstrip("\n")
+            self.state, self.buffer, self.fresh = "answer", self.buffer[index + len(THINK_END):], True
             return [ThinkingDelta(thought)]
         keep = _partial_suffix(self.buffer, THINK_END)
         out, self.buffer = self.buffer[: len(self.buffer) - keep], self.buffer[len(self.buffer) - keep:]

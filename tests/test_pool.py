@@ -1,0 +1,139 @@
+"""The shared pool: budget, eviction that frees memory, single loads, pins, clear errors."""
+
+import sys
+import threading
+
+import psutil
+import pytest
+
+from qwenlab import loading
+from qwenlab.generation import collect, stream_chat
+from qwenlab.loading import LoadError, PrecisionUnavailable
+from qwenlab.pool import ModelPool, PoolFull
+from qwenlab.registry import UnknownModel
+
+pytestmark = pytest.mark.model
+
+HI = [{"role": "user", "content": "hi"}]
+
+
+def rss() -> int:
+    return psutil.Process().memory_info().rss
+
+
+def use(pool, key, precision="fp32"):
+    with pool.lease(key, precision) as loaded:
+        collect(stream_chat(loaded, HI, max_new_tokens=2))
+        return loaded.nbytes
+
+
+def test_room_for_one_model_evicts_the_first_and_memory_goes_back(tiny_env):
+    warm = ModelPool(budget_bytes=int(4e9), device="cpu")
+    one = use(warm, "qwen2.5-0.5b")  # first load pays one-off allocations; measure after it
+    warm.evict_idle()
+    pool = ModelPool(budget_bytes=int(one * 1.6), device="cpu")
+    base = rss()
+    use(pool, "qwen2.5-0.5b")
+    with_first = rss() - base
+    assert with_first > one  # the weights really were in this process
+    use(pool, "qwen2.5-coder-0.5b")
+    stats = pool.stats()
+    assert [m["model"] for m in stats["models"]] == ["qwen2.5-coder-0.5b"]
+    assert stats["evictions"] == 1 and stats["loads"] == 2
+    assert rss() - base < 1.5 * with_first  # one model resident, not two
+    pool.evict_idle()
+    assert rss() - base < 0.5 * with_first  # and the memory really went back
+
+
+def test_two_threads_asking_at_once_load_once(pool):
+    barrier, results, errors = threading.Barrier(4), [], []
+
+    def ask():
+        barrier.wait()
+        try:
+            with pool.lease("qwen3-0.6b") as loaded:
+                results.append(loaded)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(results) == 4 and all(r is results[0] for r in results)
+    stats = pool.stats()
+    assert stats["loads"] == 1 and stats["hits"] == 3
+
+
+def test_a_pinned_model_is_never_evicted(tiny_env):
+    probe = ModelPool(budget_bytes=int(4e9), device="cpu")
+    size = use(probe, "qwen2.5-0.5b", "bf16")
+    probe.evict_idle()
+    pool = ModelPool(budget_bytes=int(size * 1.6), device="cpu")
+    with pool.lease("qwen2.5-0.5b", "bf16") as pinned:
+        with pytest.raises(PoolFull) as info:
+            pool.acquire("qwen3-0.6b", "bf16")
+        message = str(info.value)
+        assert "qwen3-0.6b" in message and "budget" in message and "GB" in message
+        assert "qwen2.5-0.5b" in message  # names who holds the memory
+        assert pinned.model is not None
+        assert [m["model"] for m in pool.stats()["models"]] == ["qwen2.5-0.5b"]
+    use(pool, "qwen3-0.6b", "bf16")  # once released, the first can go
+    assert pool.stats()["evictions"] == 1
+
+
+@pytest.mark.parametrize("precision", ["int8", "nf4"])
+def test_bitsandbytes_precisions_load_and_stream_on_cpu(pool, precision):
+    with pool.lease("qwen2.5-0.5b", precision) as loaded:
+        *_, final = stream_chat(loaded, HI, max_new_tokens=3)
+        assert type(loaded.model.config.quantization_config).__name__ == "BitsAndBytesConfig"
+    assert final.precision == precision and final.new_tokens >= 1
+
+
+def test_missing_bitsandbytes_names_the_install(pool, monkeypatch):
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # import now fails as if absent
+    with pytest.raises(PrecisionUnavailable, match=r"pip install 'qwenlab\[gpu\]'"):
+        pool.acquire("qwen2.5-0.5b", "nf4")
+    assert pool.stats()["models"] == []
+
+
+def test_unsupported_precision_and_unknown_model_are_clear(pool):
+    with pytest.raises(ValueError, match="int3"):
+        pool.acquire("qwen2.5-0.5b", "int3")
+    with pytest.raises(UnknownModel, match="qwen3-0.6b"):
+        pool.acquire("gpt-5", "bf16")
+    assert loading.precision_problem("int8", "mps")
+
+
+def test_a_failed_load_is_reported_and_the_pool_keeps_serving(pool, tmp_path, monkeypatch, tiny_dir):
+    monkeypatch.setenv("QWENLAB_MODEL_DIR", str(tmp_path))
+    with pytest.raises(LoadError, match="qwenlab tiny"):
+        pool.acquire("qwen2.5-0.5b")
+    assert pool.stats()["errors"] == 1 and pool.stats()["models"] == []
+    monkeypatch.setenv("QWENLAB_MODEL_DIR", str(tiny_dir))
+    assert use(pool, "qwen2.5-0.5b", "bf16") > 0
+
+
+def test_stats_and_events_tell_the_story(pool):
+    use(pool, "qwen3-0.6b", "bf16")
+    use(pool, "qwen3-0.6b", "bf16")
+    stats = pool.stats()
+    (model,) = stats["models"]
+    assert model["bytes"] > 1e6 and model["hits"] == 1 and model["leases"] == 0
+    assert stats["loads"] == 1 and stats["load_seconds"] > 0
+    assert [e["kind"] for e in pool.events] == ["load", "ready", "hit"]
+
+
+def test_budget_env_and_device_env_are_validated(monkeypatch):
+    from qwenlab import config
+
+    monkeypatch.setenv("QWENLAB_POOL_BUDGET_GB", "lots")
+    with pytest.raises(ValueError, match="QWENLAB_POOL_BUDGET_GB"):
+        config.budget_gb()
+    monkeypatch.setenv("QWENLAB_POOL_BUDGET_GB", "2.5")
+    assert ModelPool(device="cpu").budget == int(2.5e9)
+    monkeypatch.setenv("QWENLAB_DEVICE", "tpu")
+    with pytest.raises(ValueError, match="QWENLAB_DEVICE"):
+        config.device()
