@@ -1,4 +1,4 @@
-"""The `qwenlab` command: models, chat, tiny, prefetch (and serve, once the app exists).
+"""The `qwenlab` command: serve, models, chat, tiny, prefetch.
 
 The CLI only parses arguments and prints; the work happens in registry, pool, loading,
 generation and tiny. Errors the user can act on are printed as one line, exit status 1.
@@ -84,10 +84,22 @@ def cmd_prefetch(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from demos.shell import main as serve  # the app lives beside the core, not inside it
+
+    serve(host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qwenlab", description="Learn the Qwen model family.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the pool does")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the web app (same as python app.py)")
+    serve.add_argument("--host", default=None, help="default: GRADIO_SERVER_NAME or 127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default: GRADIO_SERVER_PORT or 7860")
+    serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("models", help="table of registry checkpoints").set_defaults(func=cmd_models)
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -51,3 +54,42 @@ def pool(tiny_env):
     pool = ModelPool(budget_bytes=int(4e9), device="cpu")
     yield pool
     pool.evict_idle()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(tiny_dir):
+    port = free_port()
+    env = dict(os.environ, QWENLAB_MODEL_DIR=str(tiny_dir), GRADIO_SERVER_PORT=str(port),
+               GRADIO_SERVER_NAME="127.0.0.1", QWENLAB_POOL_BUDGET_GB="2", QWENLAB_DEVICE="cpu",
+               GRADIO_ANALYTICS_ENABLED="False")
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"qwenlab-app-{port}.log", "w")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app exited early; see {log.name}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.terminate()
+        raise RuntimeError(f"app did not answer within 90 s; see {log.name}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)

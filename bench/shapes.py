@@ -1,0 +1,45 @@
+"""Random-weight checkpoints of real Qwen shapes, for benchmarks (not tests: ~1 GB each).
+
+The configs are the published ones; the tokenizer, chat template and generation config are
+those `qwenlab tiny` writes, so the checkpoint loads through the app's normal path.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+REAL_SHAPES = {
+    "qwen2.5-0.5b": dict(arch="qwen2", hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
+                         num_attention_heads=14, num_key_value_heads=2),
+    "qwen2.5-1.5b": dict(arch="qwen2", hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
+                         num_attention_heads=12, num_key_value_heads=2),
+    "qwen3-0.6b": dict(arch="qwen3", hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
+                       num_attention_heads=16, num_key_value_heads=8, head_dim=128),
+}
+
+
+def build_real_shape(key: str, root: Path) -> Path:
+    """Write ROOT/<key>/ with random weights of the real shape (bf16); reuse it if present."""
+    import torch
+    import transformers as tf
+
+    from qwenlab import tiny
+    from qwenlab.registry import get_model
+
+    target = Path(root) / key
+    if (target / "model.safetensors").is_file():
+        return target
+    spec, shape = get_model(key), dict(REAL_SHAPES[key])
+    arch = shape.pop("arch")
+    common = dict(vocab_size=tiny.VOCAB_ROWS, tie_word_embeddings=True, bos_token_id=151643,
+                  eos_token_id=151645, rope_theta=1_000_000.0, max_position_embeddings=spec.context)
+    config = (tf.Qwen3Config if arch == "qwen3" else tf.Qwen2Config)(**common, **shape)
+    started = time.perf_counter()
+    with torch.device("cpu"):
+        model = tf.AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+    model.generation_config = tiny.generation_config(spec)
+    model.save_pretrained(target)
+    tiny.make_tokenizer(spec, tiny.build_tokenizer_backend(arch == "qwen3")).save_pretrained(target)
+    print(f"built {key} random weights in {time.perf_counter() - started:.0f} s -> {target}")
+    return target

@@ -1,0 +1,184 @@
+"""The family lesson's demo: "which Qwen fits my task and my device?", then chat with the pick.
+
+`pick()` is plain logic over the registry (tested on its own); `build(pool)` lays out the tab;
+RUNNERS serve the lesson's Run buttons with the same functions the tab uses.
+Run alone: python -m demos.family
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from demos._common import chat_turn, check_prompt
+from qwenlab.registry import MODELS, ModelSpec
+
+
+@dataclass(frozen=True)
+class Device:
+    memory_gb: float
+    kind: str          # phone | cpu | gpu
+    usable: float      # share of the memory a model may take (the OS and apps need the rest)
+    bf16: bool = True
+
+
+DEVICES = {
+    "Phone (8 GB)": Device(8, "phone", 0.4),
+    "Laptop, CPU only (8 GB)": Device(8, "cpu", 0.5),
+    "Laptop, CPU only (16 GB)": Device(16, "cpu", 0.5),
+    "T4 GPU (16 GB)": Device(16, "gpu", 0.9, bf16=False),
+    "L4 GPU (24 GB)": Device(24, "gpu", 0.9),
+    "A100 (80 GB)": Device(80, "gpu", 0.9),
+    "H100 (80 GB)": Device(80, "gpu", 0.9),
+}
+TASKS = {
+    "chat": "everyday chat and writing",
+    "math": "step-by-step maths",
+    "code": "writing and fixing code",
+    "vision": "questions about images",
+    "many languages": "answers in many languages",
+    "hard reasoning": "multi-step reasoning (thinking mode)",
+}
+PRIORITIES = ("quality", "speed")
+KV_SPARE = 1.2  # weights plus 20% for the KV cache and activations
+_QUALITY = {"bf16": 1.0, "fp16": 1.0, "int8": 0.97, "nf4": 0.9}
+
+
+def _candidates(task: str) -> list[tuple[ModelSpec, str]]:
+    """(spec, why it suits the task) for the registry models that do the task."""
+    general = [s for s in MODELS.values() if s.capabilities == {"chat"} or s.has_thinking]
+    by_task = {
+        "chat": [(s, "general instruct model") for s in general],
+        "math": [(s, "Math specialist: chain-of-thought prompt, English and Chinese, 4K context")
+                 if "math" in s.capabilities and not s.has_thinking else (s, "thinks through maths")
+                 for s in MODELS.values() if "math" in s.capabilities],
+        "code": [(s, "Coder specialist, trained mostly on code") if not s.has_thinking
+                 else (s, "general model that codes and can think") for s in MODELS.values()
+                 if "code" in s.capabilities],
+        "vision": [(s, "vision-language model") for s in MODELS.values() if s.is_vision],
+        "many languages": [(s, "Qwen3: 119 languages and dialects") if s.has_thinking
+                           else (s, "Qwen2.5: over 29 languages") for s in general],
+        "hard reasoning": [(s, "hybrid thinking: reasons before answering") for s in MODELS.values()
+                           if s.has_thinking],
+    }
+    if task not in by_task:
+        raise ValueError(f"Unknown task {task!r}: choose one of {', '.join(TASKS)}")
+    return by_task[task]
+
+
+def precisions_for(device: Device) -> list[tuple[str, str]]:
+    """(registry precision, how to label it) in order of preference on this device."""
+    if device.kind == "phone":
+        return [("nf4", "4-bit (a GGUF or ONNX int4 build)")]
+    if device.kind == "cpu":
+        return [("bf16", "bf16"), ("nf4", "4-bit (GGUF or ONNX int4 runs fastest on a CPU)")]
+    half = "bf16" if device.bf16 else "fp16"
+    return [(half, half), ("int8", "int8 (bitsandbytes)"), ("nf4", "nf4 (bitsandbytes)")]
+
+
+def pick(task: str, device_name: str, priority: str = "quality") -> list[dict]:
+    """Registry checkpoints that fit, best first, each with precision, memory and why."""
+    if device_name not in DEVICES:
+        raise ValueError(f"Unknown device {device_name!r}: choose one of {', '.join(DEVICES)}")
+    if priority not in PRIORITIES:
+        raise ValueError(f"Priority is quality or speed, not {priority!r}")
+    device = DEVICES[device_name]
+    room = device.memory_gb * device.usable
+    rows = []
+    for spec, why in _candidates(task):
+        for precision, label in precisions_for(device):
+            need = spec.weight_bytes(precision) * KV_SPARE / 1e9
+            if need <= room:
+                rows.append({"model": spec.key, "hub_id": spec.hub_id, "precision": label,
+                             "registry_precision": precision,
+                             "needs_gb": round(need, 2), "params_b": spec.params_b,
+                             "why": f"{why}; {need:.1f} of {room:.1f} GB usable",
+                             "_score": spec.params_b * _QUALITY[precision]})
+                break
+    if priority == "quality":
+        rows.sort(key=lambda r: (-r["_score"], r["needs_gb"]))
+    else:
+        rows.sort(key=lambda r: (r["params_b"], r["needs_gb"]))
+    return [{k: v for k, v in dict(r, rank=i + 1).items() if k != "_score"} for i, r in enumerate(rows)]
+
+
+COLUMNS = ["rank", "model", "hub_id", "precision", "needs_gb", "why"]
+
+
+def pick_view(task: str, device_name: str, priority: str):
+    """What the tab (and the `family_pick` API) returns: table rows, a summary, the top key."""
+    try:
+        rows = pick(task, device_name, priority)
+    except ValueError as exc:
+        raise gr.Error(str(exc)) from exc
+    if not rows:
+        device = DEVICES[device_name]
+        return [], (f"Nothing in Qwen Lab's registry fits in {device.memory_gb * device.usable:.1f} GB "
+                    f"for {task}. Try a larger device or another task."), None
+    top = rows[0]
+    summary = (f"**Best fit for {TASKS[task]} on {device_name}, {priority} first:** "
+               f"`{top['hub_id']}` at {top['precision']}, about {top['needs_gb']} GB with room for "
+               f"the KV cache. {len(rows)} checkpoint(s) fit.")
+    return [[r[c] for c in COLUMNS] for r in rows], summary, (top["model"], top["registry_precision"])
+
+
+# -- lesson cell runners: the same functions the tab uses -------------------------------------
+def run_pick(pool, task="chat", device=next(iter(DEVICES)), priority="quality"):
+    rows, summary, _ = pick_view(task, device, priority)
+    table = "\n".join(f"| {' | '.join(str(v) for v in row)} |" for row in rows)
+    header = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS)
+    yield summary + ("\n\n" + header + "\n" + table if rows else "")
+
+
+def run_chat(pool, model="qwen2.5-0.5b", prompt="Hello!", max_new_tokens="256"):
+    for messages, stats in chat_turn(pool, model, [], check_prompt(prompt),
+                                     max_new_tokens=int(max_new_tokens)):
+        text = messages[-1].content if messages else ""
+        yield text + (f"\n\n`{stats}`" if stats else "")
+
+
+RUNNERS = {"pick": run_pick, "chat": run_chat}
+
+
+def build(pool) -> None:
+    gr.Markdown("Tell the picker what you want to do and what you have; it ranks the checkpoints "
+                "Qwen Lab knows, with the precision that fits and the memory it needs.")
+    with gr.Row():
+        task = gr.Dropdown(list(TASKS), value="chat", label="Task")
+        device = gr.Dropdown(list(DEVICES), value="Laptop, CPU only (16 GB)", label="Your device")
+        priority = gr.Radio(list(PRIORITIES), value="quality", label="What matters more")
+    go = gr.Button("Pick a model", variant="primary", elem_id="family-pick-btn")
+    summary = gr.Markdown(elem_id="family-summary")
+    table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, elem_id="family-table")
+    picked = gr.State(None)
+    go.click(pick_view, [task, device, priority], [table, summary, picked], api_name="family_pick")
+
+    gr.Markdown("### Chat with the pick\nThe top pick answers here, at the precision the picker "
+                "chose, on this server's device; until you pick, Qwen2.5-0.5B-Instruct answers.")
+    chatbot = gr.Chatbot(height=360, elem_id="family-chat", label="Chat",
+                         latex_delimiters=[{"left": "$$", "right": "$$", "display": True}])
+    with gr.Row():
+        text = gr.Textbox(placeholder="Ask the picked model something", show_label=False,
+                          scale=5, elem_id="family-input")
+        send = gr.Button("Send", variant="primary", scale=1, elem_id="family-send")
+        stop = gr.Button("Stop", scale=1)
+    stats = gr.Markdown(elem_id="family-stats")
+
+    def respond(history, message, choice):
+        key, precision = choice or ("qwen2.5-0.5b", None)
+        yield from chat_turn(pool, key, history, check_prompt(message), max_new_tokens=256,
+                             precision=precision)
+
+    event = gr.on([send.click, text.submit], respond, [chatbot, text, picked], [chatbot, stats],
+                  api_visibility="private")
+    event.then(lambda: "", None, text, api_visibility="private")
+    stop.click(None, cancels=[event])
+
+
+if __name__ == "__main__":
+    from qwenlab.pool import ModelPool
+
+    with gr.Blocks(title="Qwen family picker") as demo:
+        build(ModelPool())
+    demo.launch()

@@ -1,0 +1,113 @@
+"""A learner in headless Chromium: every lesson page, one Run cell, one live demo; screenshots.
+
+Screenshots land in screenshots/ (git-ignored) for a person to look at.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from qwenlab.lessons import load_lessons
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: scripts/setup.sh test installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def open_app(browser, url, **context):
+    page = browser.new_page(**context)
+    page.goto(url)
+    page.wait_for_selector("#lesson-nav", timeout=60_000)
+    return page
+
+
+def shot(page, name):
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, animations="disabled")
+
+
+def test_every_lesson_page_opens(browser, app_url):
+    from playwright.sync_api import expect
+
+    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
+    page.get_by_role("button", name="Toggle Sidebar").click()
+    for lesson in load_lessons():
+        page.locator("#lesson-nav label", has_text=lesson.title).click()
+        expect(page.get_by_role("heading", name=lesson.title)).to_be_visible()
+        expect(page.locator(".code-cell").first).to_be_visible()
+        shot(page, f"lesson-{lesson.id}")
+    page.close()
+
+
+def test_run_cell_streams_model_output_under_the_cell(browser, app_url):
+    from playwright.sync_api import expect
+
+    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
+    run_buttons = page.locator("button.run-cell")
+    expect(run_buttons).to_have_count(2)
+    run_buttons.nth(1).click()  # the chat cell: loads qwen2.5-0.5b through the pool and streams
+    output = page.locator("[data-testid='markdown'].run-output").nth(1)
+    expect(output).to_contain_text(re.compile(r"tokens/s"), timeout=120_000)
+    expect(output).to_contain_text("qwen2.5-0.5b bf16 on cpu")
+    expect(page.locator("#pool-status")).to_contain_text("qwen2.5-0.5b", timeout=10_000)
+    run_buttons.nth(0).click()  # the memory cell: the picker's ranked answer
+    expect(page.locator("[data-testid='markdown'].run-output").nth(0)).to_contain_text("Best fit", timeout=30_000)
+    shot(page, "lesson-family-run")
+    page.close()
+
+
+def test_live_demo_picks_then_chats_with_the_pick(browser, app_url):
+    from playwright.sync_api import expect
+
+    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
+    page.get_by_role("tab", name="Live demo").click()
+    page.locator("#family-pick-btn").click()
+    expect(page.locator("#family-summary")).to_contain_text("Best fit", timeout=30_000)
+    expect(page.locator("#family-table")).to_contain_text("qwen")
+    page.locator("#family-input textarea").fill("Say hello in one sentence.")
+    page.locator("#family-send").click()
+    top = page.locator("#family-table tbody tr").first.locator("td").nth(1).inner_text().strip()
+    expect(page.locator("#family-stats")).to_contain_text("tokens/s", timeout=120_000)
+    # the pick answers, at the precision the picker chose (4-bit on a CPU laptop -> nf4)
+    expect(page.locator("#family-stats")).to_contain_text(re.compile(rf"{re.escape(top)} (bf16|nf4) on cpu"))
+    expect(page.locator("#family-chat [data-testid='bot']").last).not_to_be_empty()
+    shot(page, "demo-family")
+    page.close()
+
+
+def test_empty_question_gets_a_clear_message(browser, app_url):
+    from playwright.sync_api import expect
+
+    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
+    page.get_by_role("tab", name="Live demo").click()
+    page.locator("#family-send").click()
+    expect(page.get_by_text("Type a question first.")).to_be_visible(timeout=15_000)
+    page.close()
+
+
+def test_phone_width_and_dark_mode_render(browser, app_url):
+    from playwright.sync_api import expect
+
+    page = open_app(browser, app_url + "?__theme=dark", viewport={"width": 390, "height": 844},
+                    device_scale_factor=2, color_scheme="dark")
+    expect(page.locator(".code-cell").first).to_be_visible()
+    # nothing wider than the phone: no sideways scrolling of the page itself
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    shot(page, "phone-dark")
+    page.close()

@@ -1,0 +1,71 @@
+"""Lessons are tested like code: they parse, name real demos, runners and models, and compile."""
+
+import ast
+import importlib
+
+import nbformat
+import pytest
+
+from qwenlab.lessons import LessonError, load_lessons, parse_lesson, render_markdown, to_notebook
+from qwenlab.registry import MODELS
+
+pytestmark = pytest.mark.pure
+LESSONS = load_lessons()
+
+
+def test_there_are_lessons_in_order():
+    assert LESSONS and [lesson.order for lesson in LESSONS] == sorted(lesson.order for lesson in LESSONS)
+    assert LESSONS[0].id == "family"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_lesson_names_a_real_demo_real_models_and_says_what_you_will_learn(lesson):
+    module = importlib.import_module(f"demos.{lesson.demo}")
+    assert callable(module.build)
+    assert set(lesson.models) <= set(MODELS)
+    assert len(lesson.outcomes) >= 2
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_python_cells_compile_and_run_bindings_resolve(lesson):
+    code = [cell for cell in lesson.cells if cell.kind == "code"]
+    assert code, "a lesson teaches by doing: it needs code cells"
+    for cell in code:
+        if cell.language == "python":
+            ast.parse(cell.source)
+        if cell.run:
+            module, _, name = cell.run["runner"].partition(".")
+            assert name in importlib.import_module(f"demos.{module}").RUNNERS
+            if "model" in cell.run:
+                assert cell.run["model"] in MODELS
+    assert any(cell.run for cell in code), "at least one cell runs against the live model"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_notebook_export_validates(lesson):
+    notebook = to_notebook(lesson)
+    nbformat.validate(notebook)
+    sources = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    assert any("from_pretrained" in source for source in sources)
+
+
+def test_raw_html_is_escaped_and_math_is_left_for_katex():
+    html = render_markdown("Cost: $5 and $10. Area $\\pi r^2$.\n\n$$x^2$$\n\n<script>alert(1)</script>")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "\\(\\pi r^2\\)" in html and "\\[x^2\\]" in html
+    assert "$5 and $10" in html  # money is not math
+
+
+def test_front_matter_problems_are_named():
+    with pytest.raises(LessonError, match="front matter"):
+        parse_lesson("# no front matter\n")
+    with pytest.raises(LessonError, match="lacks demo"):
+        parse_lesson("---\nid: x\ntitle: X\norder: 1\nmodels: []\noutcomes: []\n---\ntext\n")
+
+
+def test_fence_info_carries_a_run_binding():
+    lesson = parse_lesson('---\nid: x\ntitle: X\norder: 1\ndemo: family\nmodels: []\noutcomes: []\n---\n'
+                          'Intro\n\n```python {run=family.chat prompt="Hi there" model=qwen3-0.6b}\nprint(1)\n```\n')
+    code = lesson.cells[1]
+    assert code.language == "python" and code.source == "print(1)"
+    assert code.run == {"runner": "family.chat", "prompt": "Hi there", "model": "qwen3-0.6b"}
