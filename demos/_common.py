@@ -9,13 +9,14 @@ from __future__ import annotations
 import queue
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Iterator
 
 import gradio as gr
 
 from qwenlab.generation import Final, PromptTooLong, TextDelta, ThinkingDelta, stream_chat
 from qwenlab.loading import Loaded, LoadError
-from qwenlab.registry import UnknownModel
+from qwenlab.registry import ModelSpec, Sampling, UnknownModel
 
 MAX_PROMPT_CHARS = 8000  # the token check in generation.py is the real limit; this stops pastes
 
@@ -76,51 +77,86 @@ def acquire(pool, key: str, precision: str | None = None) -> Iterator[str | Load
             state["abandoned"] = True
 
 
-def chat_turn(pool, key: str, history: list, message: str, *, thinking: bool = False,
-              max_new_tokens: int = 512, system: str | None = None, precision: str | None = None,
-              sampling=None) -> Iterator[tuple[list, str]]:
-    """Stream one turn: yields (chatbot messages, stats line) as the answer grows."""
-    history = list(history or []) + [{"role": "user", "content": message}]
+@dataclass
+class Update:
+    """Where one streamed answer stands: a loading message, or the text so far, or the end."""
+
+    loading: str = ""
+    thinking: str = ""
+    answer: str = ""
+    final: Final | None = None
+
+
+def answer_stream(pool, key: str, messages: list, *, thinking: bool = False,
+                  max_new_tokens: int = 512, system: str | None = None,
+                  precision: str | None = None, sampling=None) -> Iterator[Update]:
+    """Lease `key` (progress shown), stream one answer, release; core errors become gr.Error."""
     loaded = None
     with user_errors():
         for item in acquire(pool, key, precision):
             if isinstance(item, Loaded):
                 loaded = item
             else:
-                yield history + [gr.ChatMessage(role="assistant", content=f"⏳ {item}")], ""
+                yield Update(loading=f"⏳ {item}")
+    update = Update()
     try:
-        yield from _stream_into(loaded, history, thinking, max_new_tokens, system, sampling)
+        with user_errors():
+            for event in stream_chat(loaded, messages, thinking=thinking, system=system,
+                                     max_new_tokens=max_new_tokens, sampling=sampling):
+                if isinstance(event, ThinkingDelta):
+                    update.thinking += event.text
+                elif isinstance(event, TextDelta):
+                    update.answer += event.text
+                elif isinstance(event, Final):
+                    update.final = event
+                yield update
     finally:
         pool.release(loaded)
 
 
-def _stream_into(loaded, history, thinking, max_new_tokens, system, sampling):
-    thought, answer = "", ""
-    show = list(history)
-    with user_errors():
-        for event in stream_chat(loaded, history, thinking=thinking, max_new_tokens=max_new_tokens,
-                                 system=system, sampling=sampling):
-            if isinstance(event, ThinkingDelta):
-                thought += event.text
-            elif isinstance(event, TextDelta):
-                answer += event.text
-            elif isinstance(event, Final):
-                yield _messages(show, thought, answer, event), event.summary()
-                return
-            yield _messages(show, thought, answer, None), ""
+def chat_turn(pool, key: str, history: list, message: str, **options) -> Iterator[tuple[list, str]]:
+    """Stream one chat turn into a Chatbot: yields (messages, stats line) as the answer grows."""
+    history = list(history or []) + [{"role": "user", "content": message}]
+    for update in answer_stream(pool, key, history, **options):
+        if update.loading:
+            yield history + [gr.ChatMessage(role="assistant", content=update.loading)], ""
+        else:
+            yield _messages(history, update), update.final.summary() if update.final else ""
 
 
-def _messages(history, thought, answer, final: Final | None) -> list:
+def _messages(history: list, update: Update) -> list:
     out = list(history)
-    if thought:
-        meta = {"title": "Thinking", "status": "done" if (answer or final) else "pending"}
+    final = update.final
+    if update.thinking:
+        meta = {"title": "Thinking", "status": "done" if (update.answer or final) else "pending"}
         if final:
             meta["duration"] = round(final.total_s, 1)
             meta["title"] = f"Thinking ({final.thinking_tokens} tokens)"
-        out.append(gr.ChatMessage(role="assistant", content=thought, metadata=meta))
-    if answer or not thought:
-        out.append(gr.ChatMessage(role="assistant", content=answer or "…"))
+        out.append(gr.ChatMessage(role="assistant", content=update.thinking, metadata=meta))
+    if update.answer or not update.thinking:
+        out.append(gr.ChatMessage(role="assistant", content=update.answer or "…"))
     return out
+
+
+def sampling_controls(spec: ModelSpec, max_new_tokens: int = 512):
+    """Sliders that start at the model's documented preset; returns the components in order."""
+    preset = spec.preset()
+    with gr.Accordion("Sampling (defaults: Qwen's preset for this model)", open=False):
+        with gr.Row():
+            temperature = gr.Slider(0.0, 1.5, value=preset.temperature if preset.do_sample else 0.0,
+                                    step=0.05, label="Temperature (0 = greedy)")
+            top_p = gr.Slider(0.05, 1.0, value=preset.top_p, step=0.05, label="Top-p")
+            top_k = gr.Slider(1, 100, value=preset.top_k, step=1, label="Top-k")
+            tokens = gr.Slider(16, 2048, value=max_new_tokens, step=16, label="Max new tokens")
+    return temperature, top_p, top_k, tokens
+
+
+def sampling_from(spec: ModelSpec, temperature: float, top_p: float, top_k: int) -> Sampling:
+    preset = spec.preset()
+    if not temperature:
+        return Sampling(do_sample=False, repetition_penalty=preset.repetition_penalty)
+    return Sampling(temperature=float(temperature), top_p=float(top_p), top_k=int(top_k),
+                    min_p=preset.min_p, repetition_penalty=preset.repetition_penalty)
 
 
 def pool_markdown(stats: dict) -> str:

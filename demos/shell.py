@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 CSS = """
 .prose-cell { max-width: 860px; }
-.code-cell { max-width: 860px; }
+.code-cell { max-width: 860px; margin-left: 0 !important; }
+button.run-cell { max-width: 160px; }
 .run-output { border-left: 3px solid var(--color-accent); padding-left: 12px; max-width: 860px; }
 #pool-status { font-size: 0.9em; opacity: 0.9; }
 @media (max-width: 640px) { .prose-cell, .code-cell, .run-output { max-width: 100%; } }
@@ -52,7 +53,7 @@ def render_cell(cell: Cell, pool: ModelPool) -> None:
     if cell.kind == "markdown":
         gr.Markdown(cell.html, latex_delimiters=KATEX_DELIMITERS, elem_classes=["prose-cell"])
         return
-    language = cell.language if cell.language in ("python", "json", "markdown", "shell") else None
+    language = cell.language if cell.language in gr.Code.languages else None
     gr.Code(cell.source, language=language, interactive=False, buttons=["copy"],
             elem_classes=["code-cell"], show_label=False)
     if not cell.run:
@@ -134,7 +135,7 @@ def build_app(pool: ModelPool | None = None) -> gr.Blocks:
 
 def launch(app: gr.Blocks, **kwargs) -> None:
     app.queue(default_concurrency_limit=4).launch(
-        css=CSS, theme=gr.themes.Soft(), footer_links=["api", "gradio"], **kwargs)
+        css=CSS, theme=gr.themes.Soft(), footer_links=["api", "gradio"], show_error=True, **kwargs)
 
 
 def main(host: str | None = None, port: int | None = None) -> None:

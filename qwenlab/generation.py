@@ -240,11 +240,14 @@ class TransformersEngine:
                 return torch.full((input_ids.shape[0],), stop, dtype=torch.bool)
 
         def run():
+            import torch
+
             try:
-                loaded.model.generate(
-                    **inputs, streamer=Streamer(), max_new_tokens=max_new_tokens,
-                    stopping_criteria=StoppingCriteriaList([Cancel()]),
-                    **sampling.generate_kwargs())
+                with torch.inference_mode():  # cheaper than generate()'s own no_grad
+                    loaded.model.generate(
+                        **inputs, streamer=Streamer(), max_new_tokens=max_new_tokens,
+                        stopping_criteria=StoppingCriteriaList([Cancel()]),
+                        **sampling.generate_kwargs())
             except BaseException as exc:  # handed to the consumer, which re-raises it
                 ids.put(exc)
                 ids.put(done)

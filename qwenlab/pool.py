@@ -15,6 +15,7 @@ import logging
 import struct
 import threading
 import time
+import weakref
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -177,10 +178,17 @@ class ModelPool:
 
     @staticmethod
     def _free(loaded: Loaded | None) -> None:
-        """Drop every reference we hold, then give the memory back for real."""
-        if loaded is not None:
+        """Drop every reference we hold, then give the memory back for real.
+
+        A full gc.collect() costs a few hundred ms with transformers loaded, and is only needed
+        when the model sits in a reference cycle; a weakref tells us whether it does.
+        """
+        alive = None
+        if loaded is not None and loaded.model is not None:
+            alive = weakref.ref(loaded.model)
             loaded.model = loaded.tokenizer = loaded.processor = None
-        gc.collect()
+        if alive is None or alive() is not None:
+            gc.collect()
         release_memory()
 
     # -- telemetry ----------------------------------------------------------------------------

@@ -31,5 +31,48 @@ def test_family_pick_refuses_an_unknown_device_clearly(client):
 
 def test_only_the_documented_endpoints_are_public(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/family_pick", "/pool_status"} <= names
+    assert {"/family_pick", "/pool_status", "/math", "/math_check", "/code"} <= names
     assert not any(name.startswith("/lambda") for name in names)
+
+
+def test_math_streams_a_solution_with_stats_and_an_honest_check(client):
+    solution, answer, verdict, stats = client.predict(
+        "Solve x^2 - 5x + 6 = 0.", "Chain of thought (CoT)", "qwen2.5-math-1.5b", 0.7, 0.8, 20, 24,
+        api_name="/math")
+    assert solution and "qwen2.5-math-1.5b" in stats and "tokens/s" in stats
+    # random weights write no \boxed{}: the app must say so rather than invent a verdict
+    assert ("No \\boxed{}" in answer and "Not checked" in verdict) or "Final answer" in answer
+
+
+def test_math_check_of_a_learners_answer(client):
+    good = client.predict("Find the derivative of x^3 - 6x^2 + 9x + 1 and its critical points.",
+                          "x = 1, 3", api_name="/math_check")
+    bad = client.predict("Solve 2x^2 - 8 = 0.", "x = 4", api_name="/math_check")
+    assert "SymPy agrees" in good and "fprime" in good
+    assert "SymPy disagrees" in bad and "solve(" in bad
+
+
+def test_math_refuses_an_empty_problem(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="Type a question first"):
+        client.predict("   ", "Chain of thought (CoT)", "qwen2.5-math-1.5b", 0.7, 0.8, 20, 24,
+                       api_name="/math")
+
+
+def test_math_refuses_a_prompt_longer_than_the_4k_context(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="4,096"):
+        # digits are one token each in Qwen's BPE: 5,000 characters, over 5,000 tokens
+        client.predict("Add these digits: " + "1234567890" * 500, "Chain of thought (CoT)", "qwen2.5-math-1.5b",
+                       0.7, 0.8, 20, 24, api_name="/math")
+
+
+def test_code_streams_an_answer_and_extracts_code(client):
+    answer, code, stats = client.predict(
+        "Write a function that returns the median of a list.", "Python",
+        "Raise ValueError on an empty list", "", "qwen2.5-coder-0.5b", 0.7, 0.8, 20, 24,
+        api_name="/code")
+    assert answer and "qwen2.5-coder-0.5b" in stats and "24 tokens" in stats
+    assert isinstance(code, str)  # random weights rarely open a fence; the field is still there

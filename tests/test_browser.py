@@ -50,7 +50,7 @@ def test_every_lesson_page_opens(browser, app_url):
     for lesson in load_lessons():
         page.locator("#lesson-nav label", has_text=lesson.title).click()
         expect(page.get_by_role("heading", name=lesson.title)).to_be_visible()
-        expect(page.locator(".code-cell").first).to_be_visible()
+        expect(page.locator(".code-cell:visible").first).to_be_visible()
         shot(page, f"lesson-{lesson.id}")
     page.close()
 
@@ -106,8 +106,45 @@ def test_phone_width_and_dark_mode_render(browser, app_url):
 
     page = open_app(browser, app_url + "?__theme=dark", viewport={"width": 390, "height": 844},
                     device_scale_factor=2, color_scheme="dark")
-    expect(page.locator(".code-cell").first).to_be_visible()
+    expect(page.locator(".code-cell:visible").first).to_be_visible()
     # nothing wider than the phone: no sideways scrolling of the page itself
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
     shot(page, "phone-dark")
+    page.close()
+
+
+def open_lesson(page, title):
+    page.get_by_role("tab", name=re.compile(re.escape(title))).first.click()
+
+
+def test_math_demo_solves_and_checks_in_the_browser(browser, app_url):
+    from playwright.sync_api import expect
+
+    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
+    open_lesson(page, "Maths with Qwen2.5-Math")
+    expect(page.get_by_role("heading", name=re.compile("Maths with Qwen2.5-Math"))).to_be_visible()
+    shot(page, "lesson-math")
+    page.get_by_role("tab", name="Live demo").click()
+    page.locator("#math-problem textarea").fill("Solve x^2 - 5x + 6 = 0.")
+    page.locator("#math-solve").click()
+    expect(page.locator("#math-stats")).to_contain_text("tokens/s", timeout=180_000)
+    expect(page.locator("#math-check")).to_contain_text(re.compile("Not checked|SymPy"))
+    page.get_by_role("button", name=re.compile("Check your own answer")).click()
+    page.locator("#math-mine textarea").fill("x = 2, 3")
+    page.get_by_role("button", name="Check it").click()
+    expect(page.locator("#math-mine-check")).to_contain_text("SymPy agrees", timeout=30_000)
+    shot(page, "demo-math")
+    page.close()
+
+
+def test_code_demo_generates_in_the_browser(browser, app_url):
+    from playwright.sync_api import expect
+
+    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
+    open_lesson(page, "Code with Qwen2.5-Coder")
+    page.get_by_role("tab", name="Live demo").click()
+    page.locator("#code-go").click()
+    expect(page.locator("#code-stats")).to_contain_text("tokens/s", timeout=180_000)
+    expect(page.locator("#code-answer")).not_to_be_empty()
+    shot(page, "demo-code")
     page.close()
