@@ -89,7 +89,8 @@ class Update:
 
 def answer_stream(pool, key: str, messages: list, *, thinking: bool = False,
                   max_new_tokens: int = 512, system: str | None = None,
-                  precision: str | None = None, sampling=None) -> Iterator[Update]:
+                  precision: str | None = None, sampling=None,
+                  thinking_budget: int | None = None) -> Iterator[Update]:
     """Lease `key` (progress shown), stream one answer, release; core errors become gr.Error."""
     loaded = None
     with user_errors():
@@ -102,7 +103,8 @@ def answer_stream(pool, key: str, messages: list, *, thinking: bool = False,
     try:
         with user_errors():
             for event in stream_chat(loaded, messages, thinking=thinking, system=system,
-                                     max_new_tokens=max_new_tokens, sampling=sampling):
+                                     max_new_tokens=max_new_tokens, sampling=sampling,
+                                     thinking_budget=thinking_budget):
                 if isinstance(event, ThinkingDelta):
                     update.thinking += event.text
                 elif isinstance(event, TextDelta):

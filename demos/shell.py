@@ -109,7 +109,8 @@ def build_app(pool: ModelPool | None = None) -> gr.Blocks:
         status = gr.Markdown(pool_markdown(pool.stats()), elem_id="pool-status")
         with gr.Tabs(selected=lessons[0].id, elem_id="lesson-tabs") as tabs:
             for lesson in lessons:
-                with gr.Tab(f"{lesson.order}. {lesson.title}", id=lesson.id):
+                # short labels keep every lesson on one row; the sidebar has the full titles
+                with gr.Tab(f"{lesson.order}. {lesson.id.capitalize()}", id=lesson.id):
                     with gr.Tabs():
                         with gr.Tab("Lesson", id=f"{lesson.id}-page"):
                             done = render_lesson(lesson, pool, folder, progress)

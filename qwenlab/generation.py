@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 THINK_START, THINK_END = "<think>", "</think>"
 THINK_END_ID = 151668
 DEFAULT_MAX_NEW_TOKENS = 512
+# Qwen's documented way to end thinking early (thinking_budget.md): append this, then let the
+# model answer from what it has thought so far.
+EARLY_STOP = ("\n\nConsidering the limited time by the user, I have to give the solution based on "
+              "the thinking directly now.\n</think>.\n\n")
 
 
 # -- events ------------------------------------------------------------------------------------
@@ -53,6 +57,7 @@ class Final:
     tokens_per_s: float           # decode rate after the first token
     total_s: float
     finish_reason: str            # stop | length | cancelled
+    injected_tokens: int = 0      # the thinking budget's early-stop text, not generated
     model: str = ""
     precision: str = ""
     device: str = ""
@@ -104,8 +109,14 @@ class ThinkSplitter:
 
     def _step(self) -> list[Event]:
         if self.state in ("answer", "thinking") and self.fresh:
-            # the newlines Qwen writes after a tag belong to neither part; they may come late
+            # the newlines Qwen writes after a tag belong to neither part; they may come late.
+            # Qwen's early-stop text closes with "</think>.\n\n": that dot is not the answer.
             self.buffer = self.buffer.lstrip("\n")
+            if self.state == "answer":
+                if self.buffer.startswith(".\n"):
+                    self.buffer = self.buffer[1:].lstrip("\n")
+                if self.buffer in ("", "."):
+                    return []  # wait to see what follows
             self.fresh = not self.buffer
         if self.state == "answer":
             out, self.buffer = self.buffer, ""
@@ -267,12 +278,65 @@ class TransformersEngine:
 DEFAULT_ENGINE = TransformersEngine()
 
 
+# -- thinking budget -----------------------------------------------------------------------------
+def plan_second_pass(first: list[int], budget: int, max_new_tokens: int, eos: set[int],
+                     early_stop: list[int]) -> tuple[list[int], int] | None:
+    """After a first pass of at most `budget` tokens: None if the turn is over; otherwise the
+    ids to append before answering (the early-stop text when thinking never closed) and how many
+    tokens the answer may still use."""
+    if len(first) < budget or (first and first[-1] in eos):
+        return None  # it finished (or was stopped) inside the budget
+    left = max_new_tokens - len(first)
+    if left < 1:
+        return None
+    return ([] if THINK_END_ID in first else list(early_stop)), left
+
+
+class BudgetedStream:
+    """Token ids from two passes, as Qwen documents for a thinking budget."""
+
+    def __init__(self, engine, loaded: Loaded, inputs, sampling: Sampling, max_new_tokens: int,
+                 budget: int, cancel: threading.Event, eos: set[int]):
+        self.args = (engine, loaded, inputs, sampling, max_new_tokens, budget, cancel, eos)
+        self.injected = 0
+        self._inner = None
+
+    def __iter__(self):
+        import torch
+
+        engine, loaded, inputs, sampling, max_new_tokens, budget, cancel, eos = self.args
+        first = []
+        self._inner = engine.stream(loaded, inputs, sampling, budget, cancel)
+        for token in self._inner:
+            first.append(token)
+            yield token
+        stop_ids = loaded.tokenizer.encode(EARLY_STOP, add_special_tokens=False)
+        plan = None if cancel.is_set() else plan_second_pass(first, budget, max_new_tokens, eos, stop_ids)
+        if plan is None:
+            return
+        extra, left = plan
+        self.injected = len(extra)
+        yield from extra
+        ids = torch.cat([inputs["input_ids"], torch.tensor([first + extra], device=inputs["input_ids"].device)], 1)
+        second = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+        self._inner = engine.stream(loaded, second, sampling, left, cancel)
+        yield from self._inner
+
+    def close(self):
+        if self._inner is not None:
+            self._inner.close()
+
+
 # -- the stream ----------------------------------------------------------------------------------
 def stream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool | None = None,
                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, sampling: Sampling | None = None,
                 system: str | None = None, cancel: threading.Event | None = None,
-                engine=None) -> Iterator[Event]:
-    """Stream one chat turn: ThinkingDelta / TextDelta events, then exactly one Final."""
+                engine=None, thinking_budget: int | None = None) -> Iterator[Event]:
+    """Stream one chat turn: ThinkingDelta / TextDelta events, then exactly one Final.
+
+    thinking_budget: with thinking on, at most this many tokens of reasoning before the model
+    is told to answer (two passes, as Qwen documents; not a generate() argument).
+    """
     started = time.perf_counter()
     spec = loaded.spec
     thinking = bool(thinking) and spec.has_thinking
@@ -299,28 +363,36 @@ def stream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool | None =
     first = last = None
     count = thinking_tokens = 0
     last_id = None
-    tokens = engine.stream(loaded, inputs, sampling, max_new_tokens, cancel)
+    budgeted = thinking and thinking_budget and 0 < thinking_budget < max_new_tokens
+    tokens = (BudgetedStream(engine, loaded, inputs, sampling, max_new_tokens, int(thinking_budget),
+                             cancel, eos) if budgeted
+              else engine.stream(loaded, inputs, sampling, max_new_tokens, cancel))
+    iterator = iter(tokens)
     try:
-        for token in tokens:
+        for token in iterator:
             last = time.perf_counter()
             first = first or last
             count += 1
             last_id = token
             if token == THINK_END_ID and thinking and not thinking_tokens:
-                thinking_tokens = count
+                thinking_tokens = count - getattr(tokens, "injected", 0)
             yield from splitter.feed(decoder.add(token))
     finally:
-        tokens.close()  # runs when our own consumer closes us too: the thread must end
+        iterator.close()  # runs when our own consumer closes us too: the thread must end
+        tokens.close()
     yield from splitter.flush()
     if splitter.state == "thinking":  # the budget ran out mid-thought
         thinking_tokens = count
-    reason = "stop" if last_id in eos else "length" if count >= max_new_tokens else "cancelled"
+    injected = getattr(tokens, "injected", 0)
+    generated = count - injected
+    reason = "stop" if last_id in eos else "length" if generated >= max_new_tokens else "cancelled"
     decode_s = (last - first) if first and last else 0.0
     yield Final(
-        prompt_tokens=prompt_tokens, new_tokens=count, thinking_tokens=thinking_tokens,
+        prompt_tokens=prompt_tokens, new_tokens=generated, thinking_tokens=thinking_tokens,
         ttft_s=(first - started) if first else None,
-        tokens_per_s=(count - 1) / decode_s if count > 1 and decode_s > 0 else 0.0,
-        total_s=time.perf_counter() - started, finish_reason=reason, model=spec.key,
+        tokens_per_s=(generated - 1) / decode_s if generated > 1 and decode_s > 0 else 0.0,
+        total_s=time.perf_counter() - started, finish_reason=reason, injected_tokens=injected,
+        model=spec.key,
         precision=loaded.precision, device=loaded.device, engine=engine.name)
 
 

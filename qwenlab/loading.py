@@ -209,3 +209,21 @@ def _from_pretrained(spec: ModelSpec, source: str, kwargs: dict):
     tokenizer = AutoTokenizer.from_pretrained(source)
     model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     return model.eval(), tokenizer, None
+
+
+_TOKENIZERS: dict[str, Any] = {}
+
+
+def load_tokenizer(spec: ModelSpec):
+    """Just the tokenizer (for counting tokens), from the same source as the model; cached."""
+    source = fetch(spec)
+    if source not in _TOKENIZERS:
+        if spec.is_vision:
+            from transformers import AutoProcessor
+
+            _TOKENIZERS[source] = AutoProcessor.from_pretrained(source).tokenizer
+        else:
+            from transformers import AutoTokenizer
+
+            _TOKENIZERS[source] = AutoTokenizer.from_pretrained(source)
+    return _TOKENIZERS[source]

@@ -31,7 +31,8 @@ def test_family_pick_refuses_an_unknown_device_clearly(client):
 
 def test_only_the_documented_endpoints_are_public(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/family_pick", "/pool_status", "/math", "/math_check", "/code"} <= names
+    assert {"/family_pick", "/pool_status", "/math", "/math_check", "/code", "/thinking",
+            "/thinking_compare", "/multilingual", "/multilingual_tokens"} <= names
     assert not any(name.startswith("/lambda") for name in names)
 
 
@@ -76,3 +77,59 @@ def test_code_streams_an_answer_and_extracts_code(client):
         api_name="/code")
     assert answer and "qwen2.5-coder-0.5b" in stats and "24 tokens" in stats
     assert isinstance(code, str)  # random weights rarely open a fence; the field is still there
+
+
+def test_thinking_chat_streams_with_stats(client):
+    chat, stats = client.predict([], "What is 12 * 12? /think", "qwen3-0.6b", True, 0, 16,
+                                 api_name="/thinking")
+    assert chat[0]["role"] == "user" and chat[-1]["role"] == "assistant"
+    assert "qwen3-0.6b" in stats and "tokens/s" in stats
+
+
+def test_thinking_budget_through_the_app(client):
+    chat, stats = client.predict([], "Plan a three-step proof.", "qwen3-0.6b", True, 32, 48,
+                                 api_name="/thinking")
+    assert stats.startswith("48 tokens")  # 32 thinking + the early stop + 16 for the answer
+
+
+def test_thinking_refuses_a_model_without_thinking(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError):
+        client.predict([], "hi", "qwen2.5-0.5b", True, 0, 16, api_name="/thinking")
+
+
+def test_thinking_compare_runs_both_modes(client):
+    on, off, table = client.predict("What is 2 + 2?", "qwen3-0.6b", 16, api_name="/thinking_compare")
+    modes = [row[0] for row in table["data"]]
+    assert modes == ["thinking on", "thinking off"] and on and off
+
+
+def test_multilingual_answers_in_each_picked_language(client):
+    *panels, stats = client.predict("What is water?", ["English", "Urdu"], "Answer the question",
+                                    "qwen3-0.6b", 32, api_name="/multilingual")
+    assert len(panels) == 13
+    assert stats.count("tokens/s") == 2 and stats.startswith("English:") and "Urdu:" in stats
+
+
+def test_multilingual_refuses_no_language_and_too_many(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="at least one language"):
+        client.predict("hi", [], "Answer the question", "qwen3-0.6b", 32, api_name="/multilingual")
+    with pytest.raises(AppError, match="at most 6"):
+        client.predict("hi", ["English", "Chinese", "Spanish", "French", "German", "Japanese", "Hindi"],
+                       "Translate the text", "qwen3-0.6b", 32, api_name="/multilingual")
+
+
+def test_multilingual_token_counts_match_the_lesson(client):
+    from demos.multilingual import sentences
+
+    frame = sentences()
+    chart, table = client.predict({"headers": list(frame.columns), "data": frame.values.tolist()},
+                                  "qwen3-0.6b", api_name="/multilingual_tokens")
+    counts = {row[0]: row[1] for row in table["data"]}
+    # the figures lessons/en/03-multilingual.md quotes
+    assert {k: counts[k] for k in ["English", "Chinese", "Hindi", "Marathi", "Burmese", "Punjabi"]} == \
+        {"English": 7, "Chinese": 5, "Hindi": 23, "Marathi": 27, "Burmese": 44, "Punjabi": 48}
+    assert table["data"][0][0] == "Punjabi"  # most expensive first

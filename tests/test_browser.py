@@ -42,14 +42,22 @@ def shot(page, name):
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, animations="disabled")
 
 
+def open_lesson(page, title):
+    """Through the sidebar, as a learner would."""
+    if not page.locator(".sidebar.open").count():
+        page.get_by_role("button", name="Toggle Sidebar").click()
+    page.locator("#lesson-nav label", has_text=title).click()
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", name=re.compile(re.escape(title))).first).to_be_visible()
+
+
 def test_every_lesson_page_opens(browser, app_url):
     from playwright.sync_api import expect
 
     page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
-    page.get_by_role("button", name="Toggle Sidebar").click()
     for lesson in load_lessons():
-        page.locator("#lesson-nav label", has_text=lesson.title).click()
-        expect(page.get_by_role("heading", name=lesson.title)).to_be_visible()
+        open_lesson(page, lesson.title)
         expect(page.locator(".code-cell:visible").first).to_be_visible()
         shot(page, f"lesson-{lesson.id}")
     page.close()
@@ -76,7 +84,7 @@ def test_live_demo_picks_then_chats_with_the_pick(browser, app_url):
     from playwright.sync_api import expect
 
     page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
-    page.get_by_role("tab", name="Live demo").click()
+    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
     page.locator("#family-pick-btn").click()
     expect(page.locator("#family-summary")).to_contain_text("Best fit", timeout=30_000)
     expect(page.locator("#family-table")).to_contain_text("qwen")
@@ -95,7 +103,7 @@ def test_empty_question_gets_a_clear_message(browser, app_url):
     from playwright.sync_api import expect
 
     page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
-    page.get_by_role("tab", name="Live demo").click()
+    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
     page.locator("#family-send").click()
     expect(page.get_by_text("Type a question first.")).to_be_visible(timeout=15_000)
     page.close()
@@ -113,18 +121,13 @@ def test_phone_width_and_dark_mode_render(browser, app_url):
     page.close()
 
 
-def open_lesson(page, title):
-    page.get_by_role("tab", name=re.compile(re.escape(title))).first.click()
-
-
 def test_math_demo_solves_and_checks_in_the_browser(browser, app_url):
     from playwright.sync_api import expect
 
     page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
     open_lesson(page, "Maths with Qwen2.5-Math")
-    expect(page.get_by_role("heading", name=re.compile("Maths with Qwen2.5-Math"))).to_be_visible()
     shot(page, "lesson-math")
-    page.get_by_role("tab", name="Live demo").click()
+    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
     page.locator("#math-problem textarea").fill("Solve x^2 - 5x + 6 = 0.")
     page.locator("#math-solve").click()
     expect(page.locator("#math-stats")).to_contain_text("tokens/s", timeout=180_000)
@@ -142,9 +145,43 @@ def test_code_demo_generates_in_the_browser(browser, app_url):
 
     page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
     open_lesson(page, "Code with Qwen2.5-Coder")
-    page.get_by_role("tab", name="Live demo").click()
+    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
     page.locator("#code-go").click()
     expect(page.locator("#code-stats")).to_contain_text("tokens/s", timeout=180_000)
     expect(page.locator("#code-answer")).not_to_be_empty()
     shot(page, "demo-code")
+    page.close()
+
+
+def test_multilingual_demo_with_a_right_to_left_panel(browser, app_url):
+    from playwright.sync_api import expect
+
+    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
+    open_lesson(page, "Many languages")
+    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
+    page.locator("#ml-go").click()
+    expect(page.locator("#ml-stats")).to_contain_text("Swahili:", timeout=240_000)
+    urdu = page.locator("#ml-urdu [data-testid='markdown']")
+    expect(urdu).to_have_attribute("dir", "rtl")
+    expect(urdu).not_to_be_empty()
+    expect(page.locator("#ml-english [data-testid='markdown']")).to_have_attribute("dir", "ltr")
+    page.locator("#ml-count").click()
+    expect(page.locator("#ml-counts")).to_contain_text("Punjabi", timeout=60_000)
+    shot(page, "demo-multilingual")
+    page.close()
+
+
+def test_thinking_demo_chats_and_compares(browser, app_url):
+    from playwright.sync_api import expect
+
+    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
+    open_lesson(page, "Thinking mode")
+    shot(page, "lesson-thinking")
+    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
+    page.locator("#think-input textarea").fill("Why is the sky blue? /no_think")
+    page.locator("#think-send").click()
+    expect(page.locator("#think-stats")).to_contain_text("tokens/s", timeout=180_000)
+    page.locator("#think-compare").click()
+    expect(page.locator("#think-table")).to_contain_text("thinking off", timeout=240_000)
+    shot(page, "demo-thinking")
     page.close()
