@@ -210,11 +210,6 @@ def build_inputs(loaded: Loaded, messages: list[dict], thinking: bool | None):
     return loaded.tokenizer(prompt, return_tensors="pt")
 
 
-def count_prompt_tokens(loaded: Loaded, messages: list[dict], thinking: bool | None = None) -> int:
-    msgs = prepare_messages(messages, loaded.spec.is_vision)
-    return int(build_inputs(loaded, msgs, thinking)["input_ids"].shape[1])
-
-
 # -- engine ------------------------------------------------------------------------------------
 class TransformersEngine:
     """One `model.generate()` thread per request, streaming token ids through a queue."""

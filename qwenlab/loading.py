@@ -88,12 +88,6 @@ def precision_problem(precision: str, device: str) -> str | None:
     return None
 
 
-def available_precisions(device: str) -> dict[str, str | None]:
-    from qwenlab.registry import PRECISIONS
-
-    return {p: precision_problem(p, device) for p in PRECISIONS}
-
-
 def load_kwargs(precision: str, device: str) -> dict:
     """The from_pretrained arguments for a precision, exactly as a user would write them."""
     import torch
