@@ -161,6 +161,12 @@ def sampling_from(spec: ModelSpec, temperature: float, top_p: float, top_k: int)
                     min_p=preset.min_p, repetition_penalty=preset.repetition_penalty)
 
 
+def markdown_table(columns, rows) -> str:
+    """A markdown table, for cell runners whose output is one Markdown string."""
+    header = "| " + " | ".join(str(c) for c in columns) + " |\n|" + "---|" * len(columns)
+    return header + "".join("\n| " + " | ".join(str(v) for v in row) + " |" for row in rows)
+
+
 def pool_markdown(stats: dict) -> str:
     """The header line: device, budget, loaded models and their measured memory."""
     used, budget = stats["used_bytes"] / 1e9, stats["budget_bytes"] / 1e9

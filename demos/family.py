@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from demos._common import chat_turn, check_prompt
+from demos._common import chat_turn, check_prompt, markdown_table
 from qwenlab.registry import MODELS, ModelSpec
 
 
@@ -126,9 +126,7 @@ def pick_view(task: str, device_name: str, priority: str):
 # -- lesson cell runners: the same functions the tab uses -------------------------------------
 def run_pick(pool, task="chat", device=next(iter(DEVICES)), priority="quality"):
     rows, summary, _ = pick_view(task, device, priority)
-    table = "\n".join(f"| {' | '.join(str(v) for v in row)} |" for row in rows)
-    header = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS)
-    yield summary + ("\n\n" + header + "\n" + table if rows else "")
+    yield summary + ("\n\n" + markdown_table(COLUMNS, rows) if rows else "")
 
 
 def run_chat(pool, model="qwen2.5-0.5b", prompt="Hello!", max_new_tokens="256"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import gradio as gr
 
-from demos._common import answer_stream, check_prompt
+from demos._common import answer_stream, check_prompt, markdown_table
 from qwenlab.loading import LoadError, load_tokenizer, resolve_device
 from qwenlab.registry import get_model
 
@@ -105,9 +105,7 @@ def run_answer(pool, question="", languages="English,Urdu", mode=MODES[0], max_n
 
 def run_count(pool, model=""):
     frame = count_tokens(sentences(), model or None)
-    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns)
-    yield header + "\n" + "\n".join("| " + " | ".join(str(v) for v in row) + " |"
-                                     for row in frame.itertuples(index=False))
+    yield markdown_table(frame.columns, frame.itertuples(index=False))
 
 
 RUNNERS = {"answer": run_answer, "count": run_count}

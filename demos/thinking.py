@@ -11,7 +11,7 @@ import re
 
 import gradio as gr
 
-from demos._common import answer_stream, chat_turn, check_prompt
+from demos._common import answer_stream, chat_turn, check_prompt, markdown_table
 from qwenlab.loading import resolve_device
 from qwenlab.registry import get_model, models_with
 
@@ -88,9 +88,8 @@ def run_chat(pool, prompt="", thinking="true", budget="0", max_new_tokens="512")
 
 def run_compare(pool, question="", max_new_tokens="512"):
     for on, off, rows in compare(pool, question, None, int(max_new_tokens)):
-        table = "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in rows)
-        header = "| " + " | ".join(COMPARE_COLUMNS) + " |\n|" + "---|" * len(COMPARE_COLUMNS)
-        yield f"### Thinking on\n{on}\n\n### Thinking off\n{off}" + (f"\n\n{header}\n{table}" if rows else "")
+        table = f"\n\n{markdown_table(COMPARE_COLUMNS, rows)}" if rows else ""
+        yield f"### Thinking on\n{on}\n\n### Thinking off\n{off}" + table
 
 
 RUNNERS = {"chat": run_chat, "compare": run_compare}

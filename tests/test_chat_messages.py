@@ -48,3 +48,10 @@ def test_pool_header_names_models_and_counters():
     line = pool_markdown(stats)
     assert "cpu" in line and "0.50 / 2.0 GB" in line and "qwen3-0.6b bf16 0.44 GB ×2" in line
     assert "1 loads, 3 hits, 0 evictions" in line
+
+
+def test_markdown_table_for_cell_runners():
+    from demos._common import markdown_table
+
+    assert markdown_table(["a", "b"], [(1, "x"), (2, "y")]) == "| a | b |\n|---|---|\n| 1 | x |\n| 2 | y |"
+    assert markdown_table(["a"], []) == "| a |\n|---|"
