@@ -16,6 +16,7 @@ import gradio as gr
 
 from qwenlab.generation import Final, PromptTooLong, TextDelta, ThinkingDelta, stream_chat
 from qwenlab.loading import Loaded, LoadError
+from qwenlab.memory import PeakMemory
 from qwenlab.registry import ModelSpec, Sampling, UnknownModel
 
 MAX_PROMPT_CHARS = 8000  # the token check in generation.py is the real limit; this stops pastes
@@ -85,13 +86,17 @@ class Update:
     thinking: str = ""
     answer: str = ""
     final: Final | None = None
+    peak_bytes: int | None = None  # memory above the weights while answering, when measured
 
 
 def answer_stream(pool, key: str, messages: list, *, thinking: bool = False,
                   max_new_tokens: int = 512, system: str | None = None,
                   precision: str | None = None, sampling=None,
-                  thinking_budget: int | None = None) -> Iterator[Update]:
-    """Lease `key` (progress shown), stream one answer, release; core errors become gr.Error."""
+                  thinking_budget: int | None = None,
+                  measure_memory: bool = False) -> Iterator[Update]:
+    """Lease `key` (progress shown), stream one answer, release; core errors become gr.Error.
+
+    With measure_memory, the last update carries the peak memory above the weights."""
     loaded = None
     with user_errors():
         for item in acquire(pool, key, precision):
@@ -100,7 +105,10 @@ def answer_stream(pool, key: str, messages: list, *, thinking: bool = False,
             else:
                 yield Update(loading=f"⏳ {item}")
     update = Update()
+    meter = PeakMemory(loaded.device) if measure_memory else None
     try:
+        if meter:
+            meter.__enter__()
         with user_errors():
             for event in stream_chat(loaded, messages, thinking=thinking, system=system,
                                      max_new_tokens=max_new_tokens, sampling=sampling,
@@ -111,8 +119,13 @@ def answer_stream(pool, key: str, messages: list, *, thinking: bool = False,
                     update.answer += event.text
                 elif isinstance(event, Final):
                     update.final = event
+                    if meter:
+                        meter.__exit__(None, None, None)
+                        update.peak_bytes, meter = meter.bytes, None
                 yield update
     finally:
+        if meter:
+            meter.__exit__(None, None, None)
         pool.release(loaded)
 
 

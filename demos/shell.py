@@ -134,9 +134,15 @@ def build_app(pool: ModelPool | None = None) -> gr.Blocks:
     return app
 
 
+MAX_UPLOAD = "50mb"  # a 50-megapixel phone photo fits; the vision demo shrinks it on arrival
+
+
 def launch(app: gr.Blocks, **kwargs) -> None:
+    from demos.samples import FOLDER
+
     app.queue(default_concurrency_limit=4).launch(
-        css=CSS, theme=gr.themes.Soft(), footer_links=["api", "gradio"], show_error=True, **kwargs)
+        css=CSS, theme=gr.themes.Soft(), footer_links=["api", "gradio"], show_error=True,
+        max_file_size=MAX_UPLOAD, allowed_paths=[str(FOLDER)], **kwargs)
 
 
 def main(host: str | None = None, port: int | None = None) -> None:

@@ -202,12 +202,24 @@ def build_inputs(loaded: Loaded, messages: list[dict], thinking: bool | None):
         prompt = loaded.processor.apply_chat_template(messages, tokenize=False,
                                                       add_generation_prompt=True)
         images, videos = process_vision_info(messages)
-        return loaded.processor(text=[prompt], images=images, videos=videos,
-                                padding=True, return_tensors="pt")
+        return loaded.processor(text=[prompt], images=images, videos=videos, padding=True,
+                                return_tensors="pt", **_pixel_limits(messages))
     extra = {"enable_thinking": bool(thinking)} if spec.has_thinking else {}
     prompt = loaded.tokenizer.apply_chat_template(messages, tokenize=False,
                                                   add_generation_prompt=True, **extra)
     return loaded.tokenizer(prompt, return_tensors="pt")
+
+
+def _pixel_limits(messages: list[dict]) -> dict:
+    """The images' min/max_pixels, for the processor as well: qwen_vl_utils resizes each image
+    within its own limits, then the image processor would resize again within its defaults."""
+    limits = [part for message in messages if isinstance(message["content"], list)
+              for part in message["content"] if "min_pixels" in part or "max_pixels" in part]
+    if not limits:
+        return {}
+    size = {"shortest_edge": min(p.get("min_pixels", 4 * 28 * 28) for p in limits),
+            "longest_edge": max(p.get("max_pixels", 16384 * 28 * 28) for p in limits)}
+    return {"images_kwargs": {"size": size}}
 
 
 # -- engine ------------------------------------------------------------------------------------

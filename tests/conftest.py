@@ -93,3 +93,11 @@ def client(app_url):
     from gradio_client import Client
 
     return Client(app_url, verbose=False)
+
+
+@pytest.fixture(scope="session")
+def bad_images(tmp_path_factory) -> dict:
+    """{case: path} for the awkward uploads in awkward_images.BAD_IMAGES."""
+    from awkward_images import make_bad_images
+
+    return make_bad_images(tmp_path_factory.mktemp("bad-images"))

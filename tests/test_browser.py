@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+from awkward_images import BAD_IMAGES, REFUSED
 
+from demos.samples import QUESTIONS
 from qwenlab.lessons import load_lessons
 
 pytestmark = pytest.mark.browser
@@ -184,4 +186,47 @@ def test_thinking_demo_chats_and_compares(browser, app_url):
     page.locator("#think-compare").click()
     expect(page.locator("#think-table")).to_contain_text("thinking off", timeout=240_000)
     shot(page, "demo-thinking")
+    page.close()
+
+
+def open_vision_demo(browser, app_url):
+    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
+    open_lesson(page, "Vision with Qwen-VL")
+    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
+    return page
+
+
+def test_vision_demo_asks_about_a_sample_then_follows_up(browser, app_url):
+    from playwright.sync_api import expect
+
+    page = open_vision_demo(browser, app_url)
+    page.locator("#vision-samples [data-testid='dataset-cell-1-1']").click()  # the receipt
+    expect(page.locator("#vision-plan")).to_contain_text("receipt.png", timeout=30_000)
+    expect(page.locator("#vision-question textarea")).to_have_value(QUESTIONS["receipt"])
+    expect(page.locator("#vision-plan")).to_contain_text("visual tokens")
+    page.locator("#vision-ask").click()
+    expect(page.locator("#vision-stats")).to_contain_text("visual tokens", timeout=120_000)
+    page.locator("#vision-question textarea").fill("And how much was the tax?")
+    page.locator("#vision-ask").click()
+    expect(page.locator("#vision-chat [data-testid='user']")).to_have_count(2, timeout=120_000)
+    expect(page.locator("#vision-chat [data-testid='user']").last).to_contain_text("tax")
+    expect(page.locator("#vision-stats")).to_contain_text("visual tokens", timeout=120_000)
+    shot(page, "demo-vision")
+    page.close()
+
+
+@pytest.mark.parametrize("case", BAD_IMAGES)
+def test_vision_demo_handles_each_awkward_upload(browser, app_url, bad_images, case):
+    from playwright.sync_api import expect
+
+    page = open_vision_demo(browser, app_url)
+    page.locator("#vision-image input[type=file]").set_input_files(str(bad_images[case]))
+    expect(page.locator("#vision-plan")).to_contain_text(BAD_IMAGES[case], timeout=30_000)
+    page.locator("#vision-question textarea").fill("What is in this picture?")
+    page.locator("#vision-ask").click()
+    if case in REFUSED:
+        expect(page.get_by_test_id("toast-body")).to_contain_text(BAD_IMAGES[case], timeout=30_000)
+    else:
+        expect(page.locator("#vision-stats")).to_contain_text("visual tokens", timeout=120_000)
+    shot(page, f"demo-vision-{case}")
     page.close()

@@ -1,0 +1,245 @@
+"""The vision lesson's demo: upload an image (or pick one the app drew), see what size it will be
+resized to and how many visual tokens it becomes, ask about it, then ask follow-ups.
+
+Qwen2-VL-2B on a CPU, Qwen2.5-VL-3B on a GPU (nf4 when bf16 would take over half the pool).
+`ask()` is the one function behind the tab, the `vision` API and the lesson's Run buttons;
+`describe()` is the pixel-budget preview (`vision_plan` API).
+Run alone: python -m demos.vision
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from demos._common import answer_stream, check_prompt, markdown_table
+from demos.samples import FOLDER, QUESTIONS, make_samples
+from qwenlab.generation import prepare_messages
+from qwenlab.images import FACTOR, ImageProblem, Plan, Prepared, open_image, plan
+from qwenlab.loading import precision_problem, resolve_device
+from qwenlab.pool import estimate_bytes
+from qwenlab.registry import PRECISIONS, get_model, models_with
+
+MAX_TOKENS_LIMIT = 4096    # visual tokens; Qwen's recommended ceiling is 1280
+CPU_LIMITS = (64, 256)     # about 256 visual tokens keeps a CPU answer under a minute
+GPU_LIMITS = (256, 1280)   # the Qwen2.5-VL README's suggested min_pixels / max_pixels
+
+
+def image_upload(**kwargs) -> gr.Image:
+    """gr.Image(type="filepath") that hands the uploaded file over unopened, so open_image() can
+    say what is wrong with a broken one (plain gr.Image fails inside Gradio with PIL's message).
+
+    Patched on the instance: subclassing a Gradio component makes Gradio write a .pyi stub
+    next to this file at import time."""
+    image = gr.Image(type="filepath", **kwargs)
+    standard = image.preprocess
+
+    def preprocess(payload):
+        if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
+            return str(payload.path)
+        return standard(payload)
+
+    image.preprocess = preprocess
+    return image
+
+
+def default_model(device: str | None = None) -> str:
+    return "qwen2.5-vl-3b" if (device or resolve_device()) == "cuda" else "qwen2-vl-2b"
+
+
+def default_precision(pool, key: str) -> str:
+    """bf16 where it fits easily; nf4 on a GPU where bf16 would take over half the pool."""
+    if pool.device == "cuda" and not precision_problem("nf4", "cuda"):
+        if estimate_bytes(get_model(key), "bf16") > pool.budget_bytes / 2:
+            return "nf4"
+    return "fp16" if precision_problem("bf16", pool.device) else "bf16"
+
+
+def default_limits(device: str) -> tuple[int, int]:
+    return GPU_LIMITS if device == "cuda" else CPU_LIMITS
+
+
+def prepare(path: str | None, min_tokens: int, max_tokens: int) -> tuple[Prepared, Plan]:
+    """Open the upload and plan its size; ImageProblem says what is wrong."""
+    if not path:
+        raise ImageProblem("Upload an image or pick one of the samples first.")
+    prepared = open_image(path)
+    return prepared, plan(*prepared.image.size, int(min_tokens), int(max_tokens))
+
+
+def describe(path: str | None, min_tokens: int = 64, max_tokens: int = 256) -> str:
+    """Markdown: what the model will receive for this image under this pixel budget."""
+    if not path:
+        return "Upload an image or pick a sample to see how the model will see it."
+    try:
+        prepared, p = prepare(path, min_tokens, max_tokens)
+    except ImageProblem as exc:
+        return f"⚠️ {exc}"
+    w, h = prepared.source_size
+    notes = "".join(f"\n- {note}" for note in prepared.notes)
+    return (f"**{prepared.name}**: {w}×{h} → resized to **{p.width}×{p.height}** = "
+            f"{p.width // FACTOR}×{p.height // FACTOR} blocks of 28×28 → "
+            f"**{p.tokens} visual tokens**{notes}\n\n"
+            f"`min_pixels={int(min_tokens)}*28*28`, `max_pixels={int(max_tokens)}*28*28`")
+
+
+def conversation(prepared: Prepared, p: Plan, history: list, question: str) -> list[dict]:
+    """The chat for the model: the image goes in the first user turn, follow-ups are text."""
+    image = {"type": "image", "image": prepared.image, "min_pixels": p.min_pixels,
+             "max_pixels": p.max_pixels}
+    turns = prepare_messages(list(history or []), vision=False)
+    turns = [t for t in turns if t["role"] in ("user", "assistant")]
+    turns.append({"role": "user", "content": question})
+    first = turns[0]
+    first["content"] = [image, {"type": "text", "text": first["content"]}]
+    return turns
+
+
+def answers(pool, path: str | None, question: str, history: list | None = None,
+            min_tokens: int = 64, max_tokens: int = 256, model: str | None = None,
+            precision: str | None = None, max_new_tokens: int = 256):
+    """Checks the inputs, then yields (Update, Plan) as the answer streams."""
+    question = check_prompt(question)
+    try:
+        prepared, p = prepare(path, min_tokens, max_tokens)
+    except ImageProblem as exc:
+        raise gr.Error(str(exc)) from exc
+    model = model or default_model(pool.device)
+    spec = get_model(model)
+    if not spec.is_vision:
+        raise gr.Error(f"{model} does not take images; pick one of "
+                       f"{', '.join(s.key for s in models_with('vision'))}.")
+    precision = precision or default_precision(pool, model)
+    messages = conversation(prepared, p, history, question)
+    for update in answer_stream(pool, model, messages, precision=precision,
+                                max_new_tokens=int(max_new_tokens), measure_memory=True):
+        yield update, p
+
+
+def ask(pool, path: str | None, question: str, history: list | None = None,
+        min_tokens: int = 64, max_tokens: int = 256, model: str | None = None,
+        precision: str | None = None, max_new_tokens: int = 256):
+    """Yields (chat messages, stats) as the answer streams."""
+    shown = list(history or []) + [{"role": "user", "content": (question or "").strip()}]
+    for update, p in answers(pool, path, question, history, min_tokens, max_tokens, model,
+                             precision, max_new_tokens):
+        if update.loading:
+            yield shown + [{"role": "assistant", "content": update.loading}], ""
+            continue
+        answer = update.answer or ("*(The model finished without writing any text.)*"
+                                   if update.final else "…")
+        yield shown + [{"role": "assistant", "content": answer}], stats_line(update, p)
+
+
+def stats_line(update, p: Plan) -> str:
+    if not update.final:
+        return ""
+    peak = "" if update.peak_bytes is None else \
+        f" · peak +{update.peak_bytes / 1e9:.2f} GB over the weights while answering"
+    return (f"{update.final.summary()} · image {p.width}×{p.height} = {p.tokens} visual tokens "
+            f"of the {update.final.prompt_tokens}-token prompt{peak}")
+
+
+# -- lesson cells --------------------------------------------------------------------------------
+def run_tokens(pool, sizes="1920x1080,1280x720,640x480,28x28", min_tokens="4", max_tokens="16384"):
+    """A table: image sizes, what they are resized to, and their visual tokens."""
+    rows = []
+    for size in sizes.split(","):
+        w, h = (int(v) for v in size.strip().lower().split("x"))
+        p = plan(w, h, int(min_tokens), int(max_tokens))
+        rows.append((f"{w}×{h}", f"{p.width}×{p.height}", f"{p.tokens:,}"))
+    yield (f"`min_pixels={min_tokens}*28*28`, `max_pixels={max_tokens}*28*28`\n\n"
+           + markdown_table(("image", "resized to", "visual tokens"), rows))
+
+
+def run_ask(pool, sample="sales-chart", question="", min_tokens="64", max_tokens="256",
+            max_new_tokens="128"):
+    path = make_samples()[sample]
+    for chat, line in ask(pool, path, question or QUESTIONS[sample], [], int(min_tokens),
+                           int(max_tokens), max_new_tokens=int(max_new_tokens)):
+        yield f"![{sample}](/gradio_api/file={path})\n\n{chat[-1]['content']}" + \
+            (f"\n\n`{line}`" if line else "")
+
+
+def run_budgets(pool, sample="receipt", budgets="64,512", question="", max_new_tokens="64"):
+    """The same question at several max_pixels budgets: tokens, first-token time, answer."""
+    path = make_samples()[sample]
+    rows = []
+    for budget in (int(b) for b in budgets.split(",")):
+        yield f"Asking with at most {budget} visual tokens…"
+        for update, p in answers(pool, path, question or QUESTIONS[sample], [], 4, budget,
+                                 max_new_tokens=int(max_new_tokens)):
+            pass
+        final = update.final
+        rows.append((budget, f"{p.width}×{p.height}", p.tokens, f"{final.ttft_s:.2f} s",
+                     f"{final.tokens_per_s:.1f}", " ".join(update.answer.split())[:160] or "(no text)"))
+    yield markdown_table(("max tokens", "resized to", "visual tokens", "first token", "tokens/s",
+                          "answer"), rows)
+
+
+RUNNERS = {"tokens": run_tokens, "ask": run_ask, "budgets": run_budgets}
+
+
+def build(pool) -> None:
+    samples = make_samples()
+    lo, hi = default_limits(pool.device)
+    model_key = default_model(pool.device)
+    precisions = [p for p in PRECISIONS if not precision_problem(p, pool.device)]
+    gr.Markdown("Upload an image or pick a sample, check what the model will see, then ask. "
+                "Follow-up questions are about the same image; a new image starts a new chat.")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=300) as left:
+            image = image_upload(label="Image", sources=["upload", "clipboard"], height=300,
+                                 elem_id="vision-image")
+            with gr.Accordion("Pixel budget: how many visual tokens the image may become", open=True):
+                min_tokens = gr.Slider(4, 1280, value=lo, step=4, elem_id="vision-min",
+                                       label="Minimum visual tokens",
+                                       info="min_pixels = n × 28 × 28; smaller images are scaled up")
+                max_tokens = gr.Slider(4, MAX_TOKENS_LIMIT, value=hi, step=4, elem_id="vision-max",
+                                       label="Maximum visual tokens",
+                                       info="max_pixels = n × 28 × 28; larger images are scaled down")
+            plan_md = gr.Markdown(describe(None), elem_id="vision-plan")
+            with gr.Row():
+                model = gr.Dropdown([s.key for s in models_with("vision")], value=model_key,
+                                    label="Model")
+                precision = gr.Dropdown(precisions, value=default_precision(pool, model_key),
+                                        label="Precision")
+        with gr.Column(scale=3, min_width=320):
+            chat = gr.Chatbot(height=400, label="Conversation about this image",
+                              elem_id="vision-chat")
+            question = gr.Textbox(lines=2, label="Question", elem_id="vision-question",
+                                  placeholder="Ask about the image; then ask a follow-up.")
+            with gr.Row():
+                go = gr.Button("Ask", variant="primary", elem_id="vision-ask")
+                stop = gr.Button("Stop")
+                new = gr.Button("New chat")
+            tokens = gr.Slider(16, 1024, value=256, step=16, label="Max new tokens")
+            stats = gr.Markdown(elem_id="vision-stats")
+    with left:  # under the upload box, though the question box is in the other column
+        gr.Examples([[samples[name], QUESTIONS[name]] for name in samples], [image, question],
+                    label="Or pick a sample the app drew (matplotlib)", elem_id="vision-samples")
+
+    def handler(path, question, history, lo, hi, model, precision, tokens):
+        yield from ask(pool, path, question, history, lo, hi, model, precision, tokens)
+
+    inputs = [image, question, chat, min_tokens, max_tokens, model, precision, tokens]
+    event = go.click(handler, inputs, [chat, stats], api_name="vision")
+    submitted = question.submit(handler, inputs, [chat, stats], api_visibility="private")
+    for done in (event, submitted):
+        done.success(lambda: "", None, question, api_visibility="private")
+    stop.click(None, cancels=[event, submitted])
+    new.click(lambda: ([], ""), None, [chat, stats], api_visibility="private")
+
+    gr.on([image.change, min_tokens.change, max_tokens.change], describe,
+          [image, min_tokens, max_tokens], plan_md, api_name="vision_plan",
+          show_progress="hidden")
+    image.change(lambda: ([], ""), None, [chat, stats], api_visibility="private")
+    model.change(lambda key: gr.Dropdown(value=default_precision(pool, key)), model, precision,
+                 api_visibility="private")
+
+
+if __name__ == "__main__":
+    from qwenlab.pool import ModelPool
+
+    with gr.Blocks(title="Qwen Lab: vision") as demo:
+        build(ModelPool())
+    demo.launch(max_file_size="50mb", allowed_paths=[str(FOLDER)])
