@@ -12,6 +12,7 @@ from __future__ import annotations
 import gradio as gr
 
 from demos._common import answer_stream, check_prompt, markdown_table
+from demos.upload import ImageUpload
 from demos.samples import FOLDER, QUESTIONS, make_samples
 from qwenlab.generation import prepare_messages
 from qwenlab.images import FACTOR, ImageProblem, Plan, Prepared, open_image, plan
@@ -22,24 +23,6 @@ from qwenlab.registry import PRECISIONS, get_model, models_with
 MAX_TOKENS_LIMIT = 4096    # visual tokens; Qwen's recommended ceiling is 1280
 CPU_LIMITS = (64, 256)     # about 256 visual tokens keeps a CPU answer under a minute
 GPU_LIMITS = (256, 1280)   # the Qwen2.5-VL README's suggested min_pixels / max_pixels
-
-
-def image_upload(**kwargs) -> gr.Image:
-    """gr.Image(type="filepath") that hands the uploaded file over unopened, so open_image() can
-    say what is wrong with a broken one (plain gr.Image fails inside Gradio with PIL's message).
-
-    Patched on the instance: subclassing a Gradio component makes Gradio write a .pyi stub
-    next to this file at import time."""
-    image = gr.Image(type="filepath", **kwargs)
-    standard = image.preprocess
-
-    def preprocess(payload):
-        if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
-            return str(payload.path)
-        return standard(payload)
-
-    image.preprocess = preprocess
-    return image
 
 
 def default_model(device: str | None = None) -> str:
@@ -188,8 +171,8 @@ def build(pool) -> None:
                 "Follow-up questions are about the same image; a new image starts a new chat.")
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=300) as left:
-            image = image_upload(label="Image", sources=["upload", "clipboard"], height=300,
-                                 elem_id="vision-image")
+            image = ImageUpload(type="filepath", label="Image", sources=["upload", "clipboard"],
+                                height=300, elem_id="vision-image")
             with gr.Accordion("Pixel budget: how many visual tokens the image may become", open=True):
                 min_tokens = gr.Slider(4, 1280, value=lo, step=4, elem_id="vision-min",
                                        label="Minimum visual tokens",

@@ -166,3 +166,37 @@ def get_model(key: str) -> ModelSpec:
 
 def models_with(capability: str) -> list[ModelSpec]:
     return [spec for spec in MODELS.values() if capability in spec.capabilities]
+
+
+@dataclass(frozen=True)
+class FamilyModel:
+    """A Qwen checkpoint for memory arithmetic only (most are too big for this lab to load)."""
+
+    name: str
+    params_b: float                # all parameters, embeddings included
+    non_embedding_b: float         # what bitsandbytes quantizes; embeddings and lm_head stay 16-bit
+    active_b: float | None = None  # MoE: parameters used per token (all must still be in memory)
+
+    def weight_bytes(self, precision: str) -> int:
+        return estimate_weight_bytes(self.non_embedding_b * 1e9,
+                                     (self.params_b - self.non_embedding_b) * 1e9, precision)
+
+
+# Parameter counts from the model cards (total / non-embedding, and active for MoE).
+FAMILY = (
+    FamilyModel("Qwen2.5-0.5B-Instruct", 0.49, 0.36),
+    FamilyModel("Qwen2.5-1.5B-Instruct", 1.54, 1.31),
+    FamilyModel("Qwen2.5-3B-Instruct", 3.09, 2.77),
+    FamilyModel("Qwen2.5-7B-Instruct", 7.61, 6.53),
+    FamilyModel("Qwen2.5-14B-Instruct", 14.7, 13.1),
+    FamilyModel("Qwen2.5-32B-Instruct", 32.5, 31.0),
+    FamilyModel("Qwen2.5-72B-Instruct", 72.7, 70.0),
+    FamilyModel("Qwen3-0.6B", 0.6, 0.44),
+    FamilyModel("Qwen3-1.7B", 1.7, 1.4),
+    FamilyModel("Qwen3-4B", 4.0, 3.6),
+    FamilyModel("Qwen3-8B", 8.2, 6.95),
+    FamilyModel("Qwen3-14B", 14.8, 13.2),
+    FamilyModel("Qwen3-32B", 32.8, 31.2),
+    FamilyModel("Qwen3-30B-A3B (MoE)", 30.5, 29.9, active_b=3.3),
+    FamilyModel("Qwen3-235B-A22B (MoE)", 235.0, 234.0, active_b=22.0),
+)

@@ -33,7 +33,7 @@ def test_only_the_documented_endpoints_are_public(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     assert {"/family_pick", "/pool_status", "/math", "/math_check", "/code", "/thinking",
             "/thinking_compare", "/multilingual", "/multilingual_tokens", "/vision",
-            "/vision_plan"} <= names
+            "/vision_plan", "/edge_compare", "/edge_calculator"} <= names
     assert not any(name.startswith("/lambda") for name in names)
 
 

@@ -230,3 +230,29 @@ def test_vision_demo_handles_each_awkward_upload(browser, app_url, bad_images, c
         expect(page.locator("#vision-stats")).to_contain_text("visual tokens", timeout=120_000)
     shot(page, f"demo-vision-{case}")
     page.close()
+
+
+def test_edge_lab_compares_precisions_and_shows_the_pool(browser, app_url):
+    from playwright.sync_api import expect
+
+    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
+    open_lesson(page, "Edge deployment")
+    shot(page, "lesson-edge")
+    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
+    page.locator("#edge-go").click()
+    expect(page.locator("#edge-status")).to_contain_text("done", timeout=240_000)
+    table = page.locator("#edge-table")
+    for precision in ("bf16", "int8", "nf4"):
+        expect(table).to_contain_text(precision)
+    expect(page.locator("#edge-csv")).to_contain_text(".csv")
+    expect(page.locator("#edge-plot-0 canvas, #edge-plot-0 svg").first).to_be_visible()
+    shot(page, "demo-edge")
+    page.get_by_role("tab", name="Memory calculator").click()
+    page.locator("#edge-calc-precision label", has_text="nf4").click()
+    expect(page.locator("#edge-calc")).to_contain_text("Qwen3-235B-A22B")
+    page.get_by_role("tab", name="The pool, live").click()
+    expect(page.locator("#edge-pool-counters")).to_contain_text("loads", timeout=10_000)
+    expect(page.locator("#edge-pool-models")).to_contain_text("qwen2.5-0.5b", timeout=10_000)
+    expect(page.locator("#edge-pool-events")).to_contain_text("ready")
+    shot(page, "demo-edge-pool")
+    page.close()

@@ -1,0 +1,277 @@
+"""The edge lesson's demo: a quantization lab, a memory calculator for the whole family, and the
+model pool itself, live.
+
+`compare()` loads one checkpoint at several precisions through the pool, runs the same prompt
+greedily on each, and measures load time, weights in memory, peak memory while generating,
+time to first token and tokens/s; the rows pile up for the session and download as CSV.
+It is the one function behind the tab, the `edge_compare` API and the lesson's Run button.
+Run alone: python -m demos.edge
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from demos._common import answer_stream, check_prompt, markdown_table
+from demos.family import DEVICES, KV_SPARE
+from qwenlab.loading import precision_problem
+from qwenlab.registry import FAMILY, PRECISIONS, Sampling, get_model
+
+log = logging.getLogger(__name__)
+LAB_MODELS = ["qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-3b", "qwen2.5-7b", "qwen3-0.6b",
+              "qwen3-1.7b"]
+DEFAULT_PRECISIONS = ["bf16", "int8", "nf4"]
+COLUMNS = ["run", "model", "precision", "status", "load s", "weights GB", "peak GB",
+           "first token s", "tokens/s", "new tokens", "answer"]
+PLOTS = (("tokens/s", "tokens/s ↑"), ("weights GB", "weights GB ↓"),
+         ("first token s", "first token s ↓"))
+NUMBERS = ["load s", "weights GB", "peak GB", "first token s", "tokens/s", "new tokens"]
+WIDTHS = ["44px", "110px", "76px", "110px", "60px", "76px", "66px", "76px", "70px", "70px", "300px"]
+CALCULATOR_DEVICES = ["Phone (8 GB)", "Laptop, CPU only (16 GB)", "T4 GPU (16 GB)",
+                      "L4 GPU (24 GB)", "A100 (80 GB)", "H100 (80 GB)"]
+
+
+def availability(device: str) -> dict[str, str | None]:
+    """{precision: None if it runs on `device`, else why not}; measured by trying, see tests."""
+    return {precision: precision_problem(precision, device) for precision in PRECISIONS}
+
+
+def _pool_entry(pool, key: str, precision: str) -> dict | None:
+    return next((m for m in pool.stats()["models"]
+                 if m["model"] == key and m["precision"] == precision), None)
+
+
+def measure(pool, key: str, precision: str, prompt: str, max_new_tokens: int, run: int):
+    """Yields progress strings, then one result row (a dict) for this precision."""
+    problem = precision_problem(precision, pool.device)
+    row = dict.fromkeys(COLUMNS, None) | {"run": run, "model": key, "precision": precision}
+    if problem:
+        yield row | {"status": f"unavailable: {problem}"}
+        return
+    entry = _pool_entry(pool, key, precision)
+    cached = entry is not None and entry["state"] == "ready"
+    greedy = Sampling(do_sample=False)  # same tokens for every precision unless quantization changes them
+    update = None
+    try:
+        for update in answer_stream(pool, key, [{"role": "user", "content": prompt}],
+                                    precision=precision, sampling=greedy,
+                                    max_new_tokens=max_new_tokens, measure_memory=True):
+            if update.loading:
+                yield f"{precision}: {update.loading}"
+            elif not update.final:
+                yield f"{precision}: generating ({len(update.answer)} characters so far)"
+    except gr.Error as exc:
+        yield row | {"status": f"failed: {exc.message}"}
+        return
+    except Exception as exc:  # one precision failing (a kernel, memory) must not end the lab
+        log.exception("edge lab: %s %s failed", key, precision)
+        yield row | {"status": f"failed: {type(exc).__name__}: {exc}"}
+        return
+    final = update.final
+    entry = _pool_entry(pool, key, precision) or {}
+    yield row | {
+        "status": "ok (already loaded)" if cached else "ok",
+        "load s": entry.get("load_seconds"),
+        "weights GB": round((entry.get("bytes") or 0) / 1e9, 3),
+        "peak GB": round((update.peak_bytes or 0) / 1e9, 3),
+        "first token s": round(final.ttft_s, 3) if final.ttft_s is not None else None,
+        "tokens/s": round(final.tokens_per_s, 1),
+        "new tokens": final.new_tokens,
+        "answer": " ".join(update.answer.split()),
+    }
+
+
+def compare(pool, model: str, precisions: list[str], prompt: str, max_new_tokens: int = 64,
+            runs: list[dict] | None = None):
+    """Yields (status, rows) as each precision is measured; rows include earlier runs."""
+    prompt = check_prompt(prompt)
+    if model not in LAB_MODELS:
+        raise gr.Error(f"The lab compares {', '.join(LAB_MODELS)}; {model!r} is not one of them.")
+    precisions = [p for p in PRECISIONS if p in (precisions or [])]
+    if not precisions:
+        raise gr.Error("Tick at least one precision to compare.")
+    rows = list(runs or [])
+    run = 1 + max((r["run"] for r in rows), default=0)
+    for i, precision in enumerate(precisions, 1):
+        for item in measure(pool, model, precision, prompt, int(max_new_tokens), run):
+            if isinstance(item, dict):
+                rows.append(item)
+                yield f"Run {run}: {precision} measured ({i} of {len(precisions)}).", rows
+            else:
+                yield f"Run {run}, {i} of {len(precisions)}: {item}", rows
+    yield f"Run {run} done: {model} at {', '.join(precisions)}.", rows
+
+
+def frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def plot_frame(rows: list[dict]) -> pd.DataFrame:
+    """The rows that ran, with short labels for the bar plots ("#2 nf4", plus the model when
+    the session has compared more than one)."""
+    done = [r for r in rows if str(r["status"]).startswith("ok")]
+    several = len({r["model"] for r in done}) > 1
+    data = pd.DataFrame([r | {"label": f"#{r['run']} {r['precision']}"
+                              + (f" {r['model'].removeprefix('qwen')}" if several else "")}
+                         for r in done], columns=COLUMNS + ["label"])
+    # typed even when empty: the plot takes its axis types from the first frame it is given
+    return data.astype({column: "float64" for column in NUMBERS} | {"run": "int64"})
+
+
+def write_csv(rows: list[dict], folder: Path) -> str:
+    path = folder / f"qwenlab-edge-{int(time.time())}.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return str(path)
+
+
+# -- memory calculator ---------------------------------------------------------------------------
+def calculator(precision: str = "bf16", devices: list[str] | None = None) -> pd.DataFrame:
+    """For each family model: the memory it needs at `precision` and where that fits."""
+    if precision not in PRECISIONS:
+        raise gr.Error(f"Precision is one of {', '.join(PRECISIONS)}")
+    devices = devices or CALCULATOR_DEVICES
+    rows = []
+    for model in FAMILY:
+        need = model.weight_bytes(precision) * KV_SPARE / 1e9
+        row = {"model": model.name,
+               "parameters": f"{model.params_b:g}B" + (f" ({model.active_b:g}B active)"
+                                                       if model.active_b else ""),
+               "needs GB": round(need, 1)}
+        for name in devices:
+            device = DEVICES[name]
+            row[name] = "✅" if need <= device.memory_gb * device.usable else "❌"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# -- the pool, live ------------------------------------------------------------------------------
+def pool_panel(pool) -> tuple[str, pd.DataFrame, str]:
+    """Counters, the loaded models, and the latest pool events."""
+    stats = pool.stats()
+    counters = (f"**{stats['device']}** · {stats['used_bytes'] / 1e9:.2f} of "
+                f"{stats['budget_bytes'] / 1e9:.1f} GB budget in use · **{stats['loads']}** loads "
+                f"({stats['load_seconds']:.1f} s loading in all) · **{stats['hits']}** hits · "
+                f"**{stats['evictions']}** evictions · **{stats['errors']}** errors")
+    models = pd.DataFrame([{
+        "model": m["model"], "precision": m["precision"], "state": m["state"],
+        "GB": round((m["bytes"] or m["charge"]) / 1e9, 3), "in use": m["leases"],
+        "hits": m["hits"], "idle s": m["idle_seconds"], "load s": m["load_seconds"],
+    } for m in stats["models"]], columns=["model", "precision", "state", "GB", "in use", "hits",
+                                          "idle s", "load s"])
+    events = list(pool.events)[-8:]
+    lines = [f"- {time.strftime('%H:%M:%S', time.localtime(e['time']))} **{e['kind']}** "
+             f"{e['model']} {e['precision']} {e['detail']}".rstrip() for e in reversed(events)]
+    return counters, models, "\n".join(lines) or "No pool events yet: open any demo and ask."
+
+
+# -- lesson cells --------------------------------------------------------------------------------
+def run_compare(pool, model="qwen2.5-0.5b", precisions="bf16,int8,nf4",
+                prompt="Explain in two sentences why the sky is blue.", max_new_tokens="48"):
+    rows = []
+    for status, rows in compare(pool, model, precisions.split(","), prompt, int(max_new_tokens)):
+        yield status
+    shown = [c for c in COLUMNS if c != "run"]
+    yield markdown_table(shown, ([r[c] if r[c] is not None else "" for c in shown]
+                                 for r in rows))
+
+
+def run_calculator(pool, precision="bf16"):
+    table = calculator(precision)
+    yield f"Weights at **{precision}** plus 20% for the KV cache and activations:\n\n" + \
+        markdown_table(list(table.columns), table.itertuples(index=False))
+
+
+def run_pool(pool):
+    counters, models, events = pool_panel(pool)
+    table = markdown_table(list(models.columns), models.itertuples(index=False)) \
+        if len(models) else "No models loaded yet."
+    yield f"{counters}\n\n{table}\n\n{events}"
+
+
+RUNNERS = {"compare": run_compare, "calculator": run_calculator, "pool": run_pool}
+
+
+def build(pool) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="qwenlab-edge-"))
+    problems = availability(pool.device)
+    runs = gr.State([])
+    with gr.Tabs():
+        with gr.Tab("Quantization lab"):
+            gr.Markdown(
+                "Load one checkpoint at several precisions and run the same prompt on each "
+                "(greedy decoding, so differences in the answers come from the precision). "
+                "Results stay here for this session; download them as CSV.\n\n"
+                + "\n".join(f"- **{p}** is unavailable on {pool.device}: {why}"
+                            for p, why in problems.items() if why))
+            with gr.Row():
+                model = gr.Dropdown(LAB_MODELS, value="qwen2.5-0.5b", label="Checkpoint",
+                                    elem_id="edge-model")
+                precisions = gr.CheckboxGroup(
+                    list(PRECISIONS), label="Precisions", elem_id="edge-precisions",
+                    value=[p for p in DEFAULT_PRECISIONS if not problems[p]])
+            prompt = gr.Textbox("Explain in two sentences why the sky is blue.", lines=2,
+                                label="Prompt", elem_id="edge-prompt")
+            with gr.Row():
+                tokens = gr.Slider(16, 512, value=64, step=16, label="New tokens per run")
+                go = gr.Button("Run the comparison", variant="primary", elem_id="edge-go")
+                stop = gr.Button("Stop")
+                clear = gr.Button("Clear results")
+            status = gr.Markdown(elem_id="edge-status")
+            table = gr.Dataframe(frame([]), label="Results (this session)", wrap=True,
+                                 interactive=False, column_widths=WIDTHS, elem_id="edge-table")
+            with gr.Row():
+                plots = [gr.BarPlot(plot_frame([]), x="label", y=column, title=title,
+                                    x_title=" ", y_title=" ", y_lim=[0, None], sort=None,
+                                    height=240, elem_id=f"edge-plot-{i}")
+                         for i, (column, title) in enumerate(PLOTS)]
+            download = gr.File(label="Results as CSV (updated after each run)",
+                               interactive=False, height=80, elem_id="edge-csv")
+        with gr.Tab("Memory calculator"):
+            gr.Markdown("Weights at a precision plus 20% for the KV cache and activations, "
+                        "against what each device can give a model (the rest is for the system). "
+                        "MoE models need all their experts in memory, though only the active "
+                        "ones work on each token.")
+            calc_precision = gr.Radio(list(PRECISIONS), value="bf16", label="Precision",
+                                      elem_id="edge-calc-precision")
+            calc = gr.Dataframe(calculator("bf16"), interactive=False, elem_id="edge-calc")
+        with gr.Tab("The pool, live"):
+            gr.Markdown("Every demo in Qwen Lab borrows its model from this one pool. Move between "
+                        "lessons and watch models load, get reused (hits) and make room for each "
+                        "other (evictions).")
+            counters = gr.Markdown(elem_id="edge-pool-counters")
+            loaded = gr.Dataframe(interactive=False, elem_id="edge-pool-models")
+            events = gr.Markdown(elem_id="edge-pool-events")
+
+    def handler(model, precisions, prompt, tokens, runs):
+        rows = runs
+        for message, rows in compare(pool, model, precisions, prompt, tokens, runs):
+            yield message, frame(rows), *[plot_frame(rows)] * len(PLOTS), gr.skip(), rows
+        yield (message, frame(rows), *[plot_frame(rows)] * len(PLOTS), write_csv(rows, folder),
+               rows)
+
+    event = go.click(handler, [model, precisions, prompt, tokens, runs],
+                     [status, table, *plots, download, runs], api_name="edge_compare")
+    stop.click(None, cancels=[event])
+    clear.click(lambda: ("", frame([]), *[plot_frame([])] * len(PLOTS), None, []),
+                None, [status, table, *plots, download, runs], api_visibility="private")
+    calc_precision.change(calculator, calc_precision, calc, api_name="edge_calculator")
+    gr.Timer(2).tick(lambda: pool_panel(pool), None, [counters, loaded, events],
+                     api_visibility="private", show_progress="hidden")
+
+
+if __name__ == "__main__":
+    from qwenlab.pool import ModelPool
+
+    with gr.Blocks(title="Qwen Lab: edge") as demo:
+        build(ModelPool())
+    demo.launch()

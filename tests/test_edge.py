@@ -1,0 +1,96 @@
+"""The edge lab on tiny checkpoints: real loads at each precision through the pool, real
+measurements, the memory calculator's arithmetic, and the live pool panel."""
+
+import csv
+import sys
+
+import pytest
+
+from demos.edge import COLUMNS, calculator, compare, pool_panel
+from qwenlab.registry import FAMILY
+
+PROMPT = "Explain in two sentences why the sky is blue."
+
+
+def _last(generator):
+    for item in generator:
+        pass
+    return item
+
+
+@pytest.mark.pure
+def test_calculator_covers_the_family_and_knows_what_fits():
+    nf4 = calculator("nf4").set_index("model")
+    bf16 = calculator("bf16").set_index("model")
+    assert len(nf4) == len(FAMILY) and "Qwen3-235B-A22B (MoE)" in nf4.index
+    assert nf4.loc["Qwen2.5-7B-Instruct", "T4 GPU (16 GB)"] == "✅"
+    assert bf16.loc["Qwen2.5-7B-Instruct", "T4 GPU (16 GB)"] == "❌"
+    assert nf4.loc["Qwen2.5-7B-Instruct", "Phone (8 GB)"] == "❌"
+    assert (bf16.loc["Qwen3-235B-A22B (MoE)"] == "❌").sum() == 6  # not even one 80 GB card
+    assert "3.3B active" in nf4.loc["Qwen3-30B-A3B (MoE)", "parameters"]
+    # embeddings stay 16-bit: the 0.5B model at 4-bit is far more than an eighth of fp32
+    fp32 = calculator("fp32").set_index("model")
+    assert nf4.loc["Qwen2.5-0.5B-Instruct", "needs GB"] > fp32.loc["Qwen2.5-0.5B-Instruct", "needs GB"] / 5
+
+
+@pytest.mark.model
+def test_lab_measures_each_precision_and_keeps_earlier_runs(pool):
+    status, rows = _last(compare(pool, "qwen2.5-0.5b", ["nf4", "fp32", "bf16", "int8"], PROMPT, 8))
+    assert [r["precision"] for r in rows] == ["fp32", "bf16", "int8", "nf4"]  # in PRECISIONS order
+    assert all(r["status"] == "ok" for r in rows), rows
+    weights = {r["precision"]: r["weights GB"] for r in rows}
+    assert weights["fp32"] > weights["bf16"] >= weights["int8"] >= weights["nf4"] > 0
+    for r in rows:
+        assert r["tokens/s"] > 0 and r["first token s"] > 0 and r["new tokens"] == 8
+        assert r["load s"] > 0 and r["peak GB"] >= 0 and isinstance(r["answer"], str)
+    assert "done" in status
+    # a second run: bf16 comes from the pool this time, and run 1 is still there
+    _, rows2 = _last(compare(pool, "qwen2.5-0.5b", ["bf16"], PROMPT, 8, rows))
+    assert len(rows2) == 5 and rows2[-1]["run"] == 2
+    assert rows2[-1]["status"] == "ok (already loaded)"
+    assert pool.stats()["hits"] >= 1
+
+
+@pytest.mark.model
+def test_unavailable_and_failing_precisions_are_rows_not_crashes(pool, monkeypatch):
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # as on a machine without it
+    _, rows = _last(compare(pool, "qwen3-0.6b", ["bf16", "nf4"], PROMPT, 4))
+    assert rows[0]["status"] == "ok"
+    assert rows[1]["status"].startswith("unavailable") and "pip install" in rows[1]["status"]
+    pool.budget = 1000  # nothing fits now: the pool refuses, the lab reports it and goes on
+    pool.evict_idle()
+    _, rows = _last(compare(pool, "qwen2.5-0.5b", ["fp32", "bf16"], PROMPT, 4))
+    assert all(r["status"].startswith("failed") for r in rows), rows
+
+
+@pytest.mark.model
+def test_pool_panel_shows_loads_hits_and_events(pool):
+    _last(compare(pool, "qwen3-0.6b", ["bf16"], PROMPT, 4))
+    _last(compare(pool, "qwen3-0.6b", ["bf16"], PROMPT, 4))
+    counters, models, events = pool_panel(pool)
+    assert "**1** loads" in counters and "**1** hits" in counters
+    assert list(models["model"]) == ["qwen3-0.6b"] and models["GB"].iloc[0] > 0
+    assert "**hit** qwen3-0.6b bf16" in events and "**ready** qwen3-0.6b bf16" in events
+
+
+@pytest.mark.app
+def test_edge_compare_through_the_api_accumulates_and_downloads_csv(client):
+    status, table, *plots, csv_file = client.predict(
+        "qwen2.5-0.5b", ["bf16", "nf4"], PROMPT, 16, api_name="/edge_compare")
+    assert "done" in status and table["headers"] == COLUMNS
+    assert [row[2] for row in table["data"]] == ["bf16", "nf4"]
+    status, table, *plots, csv_file = client.predict(
+        "qwen2.5-0.5b", ["fp32"], PROMPT, 16, api_name="/edge_compare")
+    assert [row[0] for row in table["data"]] == [1, 1, 2]  # the session keeps run 1
+    with open(csv_file, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["precision"] for r in rows] == ["bf16", "nf4", "fp32"]
+    assert all(float(r["tokens/s"]) > 0 for r in rows)
+    assert len(plots) == 3
+
+
+@pytest.mark.app
+def test_edge_calculator_api(client):
+    table = client.predict("nf4", api_name="/edge_calculator")
+    models = [row[0] for row in table["data"]]
+    assert "Qwen2.5-0.5B-Instruct" in models and "Qwen3-235B-A22B (MoE)" in models
