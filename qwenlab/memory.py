@@ -1,12 +1,15 @@
 """Peak memory while something runs: what generating an answer costs on top of the weights.
 
 On CUDA this is torch's allocator peak (exact, this process's tensors). On CPU there is no
-allocator counter, so a thread samples the process's resident memory every few milliseconds;
-the figure is the process's, so other learners' requests running at the same time count too.
+allocator counter, so a thread samples the process's memory every few milliseconds: on Linux
+its anonymous resident memory (what computation allocates; weights memory-mapped from
+safetensors and paged in on first use are file-backed and do not count), elsewhere its RSS.
+The figure is the process's, so other learners' requests running at the same time count too.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 
 SAMPLE_S = 0.005
@@ -29,14 +32,11 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats()
             self._base = torch.cuda.memory_allocated()
         else:
-            import psutil
-
-            process = psutil.Process()
-            self._base = self._peak = process.memory_info().rss
+            self._base = self._peak = _resident()
 
             def sample():
                 while not self._stop.wait(SAMPLE_S):
-                    self._peak = max(self._peak, process.memory_info().rss)
+                    self._peak = max(self._peak, _resident())
 
             self._thread = threading.Thread(target=sample, name="peak-memory", daemon=True)
             self._thread.start()
@@ -51,7 +51,20 @@ class PeakMemory:
             return
         self._stop.set()
         self._thread.join()
+        self._peak = max(self._peak, _resident())
+        self.bytes = max(0, self._peak - self._base)
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _resident() -> int:
+    """Anonymous resident bytes (Linux: resident minus file-backed pages), else RSS."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            _size, resident, shared = f.read().split()[:3]
+        return (int(resident) - int(shared)) * _PAGE
+    except OSError:
         import psutil
 
-        self._peak = max(self._peak, psutil.Process().memory_info().rss)
-        self.bytes = max(0, self._peak - self._base)
+        return psutil.Process().memory_info().rss
