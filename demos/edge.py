@@ -27,13 +27,15 @@ from qwenlab.registry import FAMILY, PRECISIONS, Sampling, get_model
 log = logging.getLogger(__name__)
 LAB_MODELS = ["qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-3b", "qwen2.5-7b", "qwen3-0.6b",
               "qwen3-1.7b"]
-DEFAULT_PRECISIONS = ["bf16", "int8", "nf4"]
-COLUMNS = ["run", "model", "precision", "status", "load s", "weights GB", "peak GB",
+DEFAULT_PRECISIONS = ["bf16", "int8", "nf4", "int4"]
+LABELS = {"int8": "int8 (bitsandbytes)", "nf4": "nf4 (bitsandbytes)",
+          "int4": "int4 (ONNX Runtime GenAI)"}
+COLUMNS = ["run", "model", "precision", "engine", "status", "load s", "weights GB", "peak GB",
            "first token s", "tokens/s", "new tokens", "answer"]
 PLOTS = (("tokens/s", "tokens/s ↑"), ("weights GB", "weights GB ↓"),
          ("first token s", "first token s ↓"))
 NUMBERS = ["load s", "weights GB", "peak GB", "first token s", "tokens/s", "new tokens"]
-WIDTHS = ["44px", "110px", "76px", "110px", "60px", "76px", "66px", "76px", "70px", "70px", "300px"]
+WIDTHS = ["44px", "110px", "76px", "120px", "110px", "60px", "76px", "66px", "76px", "70px", "70px", "300px"]
 CALCULATOR_DEVICES = ["Phone (8 GB)", "Laptop, CPU only (16 GB)", "T4 GPU (16 GB)",
                       "L4 GPU (24 GB)", "A100 (80 GB)", "H100 (80 GB)"]
 
@@ -77,6 +79,7 @@ def measure(pool, key: str, precision: str, prompt: str, max_new_tokens: int, ru
     final = update.final
     entry = _pool_entry(pool, key, precision) or {}
     yield row | {
+        "engine": final.engine,
         "status": "ok (already loaded)" if cached else "ok",
         "load s": entry.get("load_seconds"),
         "weights GB": round((entry.get("bytes") or 0) / 1e9, 3),
@@ -180,7 +183,7 @@ def run_compare(pool, model="qwen2.5-0.5b", precisions="bf16,int8,nf4",
     rows = []
     for status, rows in compare(pool, model, precisions.split(","), prompt, int(max_new_tokens)):
         yield status
-    shown = [c for c in COLUMNS if c != "run"]
+    shown = [c for c in COLUMNS if c not in ("run", "engine")]
     yield markdown_table(shown, ([r[c] if r[c] is not None else "" for c in shown]
                                  for r in rows))
 
@@ -217,7 +220,8 @@ def build(pool) -> None:
                 model = gr.Dropdown(LAB_MODELS, value="qwen2.5-0.5b", label="Checkpoint",
                                     elem_id="edge-model")
                 precisions = gr.CheckboxGroup(
-                    list(PRECISIONS), label="Precisions", elem_id="edge-precisions",
+                    [(LABELS.get(p, p), p) for p in PRECISIONS], label="Precisions",
+                    elem_id="edge-precisions",
                     value=[p for p in DEFAULT_PRECISIONS if not problems[p]])
             prompt = gr.Textbox("Explain in two sentences why the sky is blue.", lines=2,
                                 label="Prompt", elem_id="edge-prompt")

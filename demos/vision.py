@@ -166,7 +166,8 @@ def build(pool) -> None:
     samples = make_samples()
     lo, hi = default_limits(pool.device)
     model_key = default_model(pool.device)
-    precisions = [p for p in PRECISIONS if not precision_problem(p, pool.device)]
+    precisions = [p for p in PRECISIONS
+                  if not precision_problem(p, pool.device, get_model(model_key))]
     gr.Markdown("Upload an image or pick a sample, check what the model will see, then ask. "
                 "Follow-up questions are about the same image; a new image starts a new chat.")
     with gr.Row(equal_height=False):

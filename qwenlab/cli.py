@@ -24,7 +24,8 @@ def cmd_models(args) -> int:
     for row in [header] + rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
     print("\nGB: weights alone, estimated from the parameter count; the pool measures them after "
-          "load. int8/nf4 keep embeddings in 16-bit, as bitsandbytes does.")
+          "load. int8/nf4 keep embeddings in 16-bit, as bitsandbytes does; int4 is the ONNX "
+          "builder's format, the CPU default.")
     return 0
 
 
@@ -68,6 +69,7 @@ def cmd_tiny(args) -> int:
 
 
 def cmd_prefetch(args) -> int:
+    from qwenlab import ortgenai
     from qwenlab.loading import fetch
     from qwenlab.registry import get_model
 
@@ -80,7 +82,10 @@ def cmd_prefetch(args) -> int:
                 last[0] = int((fraction or 0) * 20)
                 print(f"  {message}", file=sys.stderr)
 
-        print(f"{key}: {fetch(spec, progress)}")
+        source = fetch(spec, progress)
+        print(f"{key}: {source}")
+        if args.onnx and not ortgenai.problem(spec, "cpu"):
+            print(f"{key} int4 ONNX: {ortgenai.build(spec, source, progress)}")
     return 0
 
 
@@ -106,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="stream one answer to the terminal")
     chat.add_argument("key", help="registry key, see `qwenlab models`")
     chat.add_argument("prompt")
-    chat.add_argument("--precision", choices=PRECISIONS, default=None, help="default: bf16")
+    chat.add_argument("--precision", choices=PRECISIONS, default=None,
+                      help="default: int4 (ONNX) on CPU where it covers the model, else bf16")
     chat.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
     chat.add_argument("--max-new-tokens", type=int, default=512)
     chat.add_argument("--no-think", action="store_true", help="Qwen3: answer without thinking")
@@ -119,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     prefetch = sub.add_parser("prefetch", help="download checkpoints from the Hub ahead of time")
     prefetch.add_argument("keys", nargs="*", choices=list(MODELS) + [[]], metavar="KEY")
+    prefetch.add_argument("--onnx", action="store_true",
+                          help="also convert the text models to int4 ONNX (the CPU default)")
     prefetch.set_defaults(func=cmd_prefetch)
     return parser
 

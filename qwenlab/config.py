@@ -44,6 +44,33 @@ def device() -> str:
     return value
 
 
+def cache_dir() -> Path:
+    """QWENLAB_CACHE_DIR: where converted models live (default ~/.cache/qwenlab)."""
+    value = os.environ.get("QWENLAB_CACHE_DIR", "").strip()
+    if value:
+        return Path(value).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "qwenlab"
+
+
+def cpu_engine() -> str:
+    """QWENLAB_CPU_ENGINE: on CPU, auto serves text models with int4 ONNX Runtime GenAI where it
+    is installed and covers the model; transformers keeps bf16 transformers as the default."""
+    value = os.environ.get("QWENLAB_CPU_ENGINE", "auto").strip().lower() or "auto"
+    if value not in {"auto", "transformers"}:
+        raise ValueError(f"QWENLAB_CPU_ENGINE must be auto or transformers, not {value!r}")
+    return value
+
+
+def onnx_threads() -> int:
+    """QWENLAB_ONNX_THREADS: ONNX Runtime threads per model (default: physical cores)."""
+    value = os.environ.get("QWENLAB_ONNX_THREADS", "").strip()
+    if value:
+        return max(1, int(value))
+    from qwenlab.ortgenai import physical_cores
+
+    return physical_cores()
+
+
 def hub_offline() -> bool:
     """HF_HUB_OFFLINE: the Hugging Face convention for "never touch the network"."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}

@@ -360,9 +360,10 @@ def stream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool | None =
             f"The prompt is {prompt_tokens:,} tokens; {spec.key} reads at most {spec.context:,} "
             f"tokens in all. Shorten it or start a new conversation.")
     max_new_tokens = min(max_new_tokens, room)
-    inputs = inputs.to(loaded.model.device)
+    if hasattr(loaded.model, "device"):  # a torch model; ONNX Runtime takes the ids as they are
+        inputs = inputs.to(loaded.model.device)
     cancel = cancel or threading.Event()
-    engine = engine or DEFAULT_ENGINE
+    engine = engine or engine_for(loaded)
     eos = _eos_ids(loaded)
 
     splitter = ThinkSplitter(thinking)
@@ -403,8 +404,18 @@ def stream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool | None =
         precision=loaded.precision, device=loaded.device, engine=engine.name)
 
 
+def engine_for(loaded: Loaded):
+    """The engine that runs this loaded model: ONNX Runtime GenAI for int4, else transformers."""
+    from qwenlab import ortgenai
+
+    if loaded.extra.get("engine") == ortgenai.ENGINE:
+        return ortgenai.OnnxEngine()
+    return DEFAULT_ENGINE
+
+
 def _eos_ids(loaded: Loaded) -> set[int]:
-    eos = loaded.model.generation_config.eos_token_id
+    config = getattr(loaded.model, "generation_config", None)
+    eos = config.eos_token_id if config is not None else loaded.extra.get("eos_token_id")
     ids = set(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])
     if loaded.tokenizer.eos_token_id is not None:
         ids.add(loaded.tokenizer.eos_token_id)

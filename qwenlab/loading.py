@@ -2,8 +2,9 @@
 
 This is the code a user with the Hub runs: `snapshot_download` (with progress) then
 `from_pretrained`, quantization through `BitsAndBytesConfig`, vision models through
-`AutoModelForImageTextToText` + `AutoProcessor`. With QWENLAB_MODEL_DIR set, the same calls read
-DIR/<key>/ instead. It does not cache or evict (pool.py) and does not generate (generation.py).
+`AutoModelForImageTextToText` + `AutoProcessor`; int4 goes to ONNX Runtime GenAI (ortgenai.py),
+converted from the same checkpoint. With QWENLAB_MODEL_DIR set, the same calls read DIR/<key>/
+instead. It does not cache or evict (pool.py) and does not generate (generation.py).
 torch and transformers are imported inside functions so that `import qwenlab` stays light.
 """
 
@@ -65,9 +66,13 @@ def resolve_device(device: str | None = None) -> str:
     return device
 
 
-def precision_problem(precision: str, device: str) -> str | None:
-    """Why `precision` cannot run on `device`, or None when it can."""
+def precision_problem(precision: str, device: str, spec: ModelSpec | None = None) -> str | None:
+    """Why `precision` cannot run on `device` (for `spec`, when given), or None when it can."""
     check_precision(precision)
+    if precision == "int4":
+        from qwenlab import ortgenai
+
+        return ortgenai.problem(spec, device)
     if precision == "bf16" and device == "cuda":
         import torch
 
@@ -175,6 +180,8 @@ def _download_reporter(spec: ModelSpec, progress: Progress):
 def load(spec: ModelSpec, precision: str, device: str, progress: Progress | None = None) -> Loaded:
     """Fetch and load one checkpoint; raise LoadError with a clear message when it fails."""
     report = progress or (lambda *_: None)
+    if precision == "int4":
+        return _load_onnx(spec, device, progress)
     kwargs = load_kwargs(precision, device)  # refuses an unavailable precision before any I/O
     report("download", None, f"Looking for {spec.hub_id}")
     source = fetch(spec, progress)
@@ -189,6 +196,32 @@ def load(spec: ModelSpec, precision: str, device: str, progress: Progress | None
     report("ready", 1.0, f"{spec.key} ready: {nbytes / 1e9:.2f} GB in {seconds:.1f} s")
     log.info("loaded %s %s %s: %.0f MB in %.1f s", spec.key, precision, device, nbytes / 1e6, seconds)
     return Loaded(spec, precision, device, model, tokenizer, processor, nbytes, seconds, source)
+
+
+def _load_onnx(spec: ModelSpec, device: str, progress: Progress | None) -> Loaded:
+    """int4 through ONNX Runtime GenAI: convert the checkpoint on first use, then load it."""
+    from qwenlab import ortgenai
+
+    problem = ortgenai.problem(spec, device)
+    if problem:
+        raise PrecisionUnavailable(f"int4 on {device} is unavailable: {problem}")
+    report = progress or (lambda *_: None)
+    report("download", None, f"Looking for {spec.hub_id}")
+    source = fetch(spec, progress)
+    started = time.perf_counter()
+    try:
+        model, nbytes = ortgenai.load(spec, source, progress)
+        from transformers import AutoTokenizer, GenerationConfig
+
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        eos = GenerationConfig.from_pretrained(source).eos_token_id
+    except (OSError, ValueError, RuntimeError, ImportError) as exc:
+        raise LoadError(f"Could not load {spec.key} (int4 ONNX) from {source}: {exc}") from exc
+    seconds = time.perf_counter() - started
+    report("ready", 1.0, f"{spec.key} ready (int4 ONNX): {nbytes / 1e9:.2f} GB in {seconds:.1f} s")
+    log.info("loaded %s int4 onnx: %.0f MB in %.1f s", spec.key, nbytes / 1e6, seconds)
+    return Loaded(spec, "int4", device, model, tokenizer, None, nbytes, seconds, source,
+                  extra={"engine": ortgenai.ENGINE, "eos_token_id": eos})
 
 
 def _from_pretrained(spec: ModelSpec, source: str, kwargs: dict):

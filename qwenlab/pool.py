@@ -76,8 +76,8 @@ class ModelPool:
                 progress: Progress | None = None) -> Loaded:
         spec = get_model(key)
         device = loading.resolve_device(device) if device else self.device
-        precision = precision or default_precision(device)
-        problem = loading.precision_problem(precision, device)
+        precision = precision or default_precision(device, spec)
+        problem = loading.precision_problem(precision, device, spec)
         if problem:
             raise loading.PrecisionUnavailable(f"{precision} on {device} is unavailable: {problem}")
         k = (key, precision, device)
@@ -210,9 +210,13 @@ class ModelPool:
                     "load_seconds": round(self._load_seconds, 2), **self._counters}
 
 
-def default_precision(device: str) -> str:
+def default_precision(device: str, spec: ModelSpec | None = None) -> str:
+    """bf16 (fp16 on GPUs without it); on CPU, int4 ONNX wherever that engine covers the model."""
     if device == "cuda" and loading.precision_problem("bf16", device):
         return "fp16"
+    if (device == "cpu" and spec is not None and config.cpu_engine() == "auto"
+            and not loading.precision_problem("int4", device, spec)):
+        return "int4"
     return "bf16"
 
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-PRECISIONS = ("fp32", "bf16", "fp16", "int8", "nf4")
+PRECISIONS = ("fp32", "bf16", "fp16", "int8", "nf4", "int4")  # int4: ONNX Runtime GenAI, CPU
 CAPABILITIES = ("chat", "thinking", "vision", "math", "code")
 
 # Bytes per parameter of the quantized (linear) weights. bitsandbytes leaves the embedding and
 # the LM head in 16-bit, and nf4 with double quantization stores ~3% of extra scales.
-_LINEAR_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "int8": 1.0, "nf4": 0.5 * 1.03}
-_EMBED_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "int8": 2.0, "nf4": 2.0}
+# int4 is the ONNX builder's: block-quantized with fp32 scales, embeddings and lm_head included.
+_LINEAR_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "int8": 1.0, "nf4": 0.5 * 1.03,
+                 "int4": 0.65}
+_EMBED_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "int8": 2.0, "nf4": 2.0, "int4": 0.65}
 
 MATH_COT_PROMPT = "Please reason step by step, and put your final answer within \\boxed{}."
 MATH_TIR_PROMPT = (

@@ -40,9 +40,19 @@ def tiny_dir(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory) -> Path:
+    """QWENLAB_CACHE_DIR for the session: each tiny model is converted to ONNX once."""
+    cached = os.environ.get("QWENLAB_TEST_CACHE_DIR")  # reuse across local runs if you like
+    return Path(cached) if cached else tmp_path_factory.mktemp("qwenlab-cache")
+
+
 @pytest.fixture
-def tiny_env(tiny_dir, monkeypatch) -> Path:
+def tiny_env(tiny_dir, onnx_cache, monkeypatch) -> Path:
+    """Tiny checkpoints on the transformers path (tests of the ONNX path switch it on)."""
     monkeypatch.setenv("QWENLAB_MODEL_DIR", str(tiny_dir))
+    monkeypatch.setenv("QWENLAB_CACHE_DIR", str(onnx_cache))
+    monkeypatch.setenv("QWENLAB_CPU_ENGINE", "transformers")
     monkeypatch.delenv("QWENLAB_POOL_BUDGET_GB", raising=False)
     return tiny_dir
 
@@ -63,9 +73,11 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(tiny_dir):
+def app_url(tiny_dir, onnx_cache):
     port = free_port()
+    # the demos' defaults stay on transformers; the edge lab and tests ask for int4 by name
     env = dict(os.environ, QWENLAB_MODEL_DIR=str(tiny_dir), GRADIO_SERVER_PORT=str(port),
+               QWENLAB_CACHE_DIR=str(onnx_cache), QWENLAB_CPU_ENGINE="transformers",
                GRADIO_SERVER_NAME="127.0.0.1", QWENLAB_POOL_BUDGET_GB="2", QWENLAB_DEVICE="cpu",
                GRADIO_ANALYTICS_ENABLED="False")
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"qwenlab-app-{port}.log", "w")

@@ -12,7 +12,8 @@ pytestmark = pytest.mark.model
 
 
 def qwenlab(*args, env=None):
-    full_env = dict(os.environ, **(env or {}))
+    # the transformers path; test_ortgenai runs the CLI on the int4 ONNX default
+    full_env = dict(os.environ, QWENLAB_CPU_ENGINE="transformers", **(env or {}))
     return subprocess.run([sys.executable, "-m", "qwenlab.cli", *args], capture_output=True,
                           text=True, env=full_env, timeout=300)
 

@@ -80,11 +80,12 @@ def test_edge_compare_through_the_api_accumulates_and_downloads_csv(client):
     assert "done" in status and table["headers"] == COLUMNS
     assert [row[2] for row in table["data"]] == ["bf16", "nf4"]
     status, table, *plots, csv_file = client.predict(
-        "qwen2.5-0.5b", ["fp32"], PROMPT, 16, api_name="/edge_compare")
-    assert [row[0] for row in table["data"]] == [1, 1, 2]  # the session keeps run 1
+        "qwen2.5-0.5b", ["fp32", "int4"], PROMPT, 16, api_name="/edge_compare")
+    assert [row[0] for row in table["data"]] == [1, 1, 2, 2]  # the session keeps run 1
     with open(csv_file, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert [r["precision"] for r in rows] == ["bf16", "nf4", "fp32"]
+    assert [r["precision"] for r in rows] == ["bf16", "nf4", "fp32", "int4"]
+    assert [r["engine"] for r in rows] == ["transformers"] * 3 + ["onnxruntime-genai"]
     assert all(float(r["tokens/s"]) > 0 for r in rows)
     assert len(plots) == 3
 

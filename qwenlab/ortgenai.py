@@ -1,0 +1,176 @@
+"""The fast CPU path: Qwen text models as int4 ONNX, run by ONNX Runtime GenAI.
+
+This module owns the conversion (onnxruntime_genai's model builder, run on the Hugging Face
+checkpoint the first time a model is asked for at int4, cached on disk and reused), loading
+the converted folder, and `OnnxEngine`, which streams token ids like TransformersEngine so that
+generation.py (chat template, thinking split, stats, Stop) works unchanged. The pool sees an
+int4 model as one more (model, precision, device) entry. Nothing here knows about Gradio.
+
+Covered: the Qwen2/Qwen2.5 and Qwen3 text models, on CPU. The VL models stay on transformers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+from qwenlab import config
+from qwenlab.registry import ModelSpec, Sampling
+
+log = logging.getLogger(__name__)
+
+ENGINE = "onnxruntime-genai"
+ARCHES = ("qwen2", "qwen3")
+INSTALL = "pip install 'qwenlab[onnx]'"
+BUILD_FORMAT = 1  # bump to rebuild every cached model after a change in how they are built
+Progress = Callable[[str, "float | None", str], None]
+
+
+def problem(spec: ModelSpec | None, device: str) -> str | None:
+    """Why int4 (ONNX Runtime GenAI) cannot serve `spec` on `device`, or None when it can."""
+    if device != "cpu":
+        return "the int4 ONNX engine is this app's CPU path; on a GPU use nf4 or bf16"
+    if spec is not None and spec.arch not in ARCHES:
+        return f"the ONNX builder path covers Qwen text models; {spec.key} stays on transformers"
+    try:
+        import onnxruntime_genai  # noqa: F401
+    except ImportError:
+        return f"int4 needs ONNX Runtime GenAI: {INSTALL}"
+    return None
+
+
+def folder_for(spec: ModelSpec, source: str) -> Path:
+    """Where the converted model lives: one folder per registry key and checkpoint source."""
+    tag = re.sub(r"[^A-Za-z0-9]+", "-", str(Path(source).resolve()))[-60:]
+    return config.cache_dir() / "onnx" / f"{spec.key}-int4-cpu-v{BUILD_FORMAT}{tag}"
+
+
+def _stamp(source: str) -> dict:
+    """What the conversion was made from: if the checkpoint changes, convert again."""
+    files = sorted(Path(source).glob("*.safetensors")) + [Path(source) / "config.json"]
+    return {f.name: [f.stat().st_size, int(f.stat().st_mtime)] for f in files if f.is_file()}
+
+
+def is_built(spec: ModelSpec, source: str) -> bool:
+    marker = folder_for(spec, source) / "qwenlab-source.json"
+    try:
+        return json.loads(marker.read_text()) == _stamp(source)
+    except (OSError, ValueError):
+        return False
+
+
+_BUILD_LOCK = threading.Lock()  # one conversion at a time: each takes all the cores it can
+
+
+def build(spec: ModelSpec, source: str, progress: Progress | None = None) -> Path:
+    """Convert the checkpoint in `source` to int4 ONNX (once), reporting progress."""
+    report = progress or (lambda *_: None)
+    target = folder_for(spec, source)
+    with _BUILD_LOCK:
+        if is_built(spec, source):
+            return target
+        layers = json.loads((Path(source) / "config.json").read_text())["num_hidden_layers"]
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        command = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-m", source,
+                   "-o", str(partial), "-p", "int4", "-e", "cpu",
+                   "-c", str(partial / "hf-cache")]
+        report("convert", 0.0, f"Converting {spec.key} to int4 ONNX (first use only; cached)")
+        started = time.perf_counter()
+        tail = _run_builder(command, layers, spec, report)
+        if not (partial / "genai_config.json").is_file():
+            raise BuildError(f"Converting {spec.key} to ONNX failed:\n" + "\n".join(tail))
+        shutil.rmtree(partial / "hf-cache", ignore_errors=True)
+        (partial / "qwenlab-source.json").write_text(json.dumps(_stamp(source)))
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+        log.info("converted %s to int4 ONNX in %.0f s", spec.key, time.perf_counter() - started)
+        return target
+
+
+def _run_builder(command: list[str], layers: int, spec: ModelSpec, report: Progress) -> list[str]:
+    """Run the builder, turning its log into progress; returns its last lines for errors."""
+    tail: list[str] = []
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          bufsize=1) as proc:
+        for line in proc.stdout:
+            tail = (tail + [line.rstrip()])[-15:]
+            if m := re.match(r"Reading layer (\d+)", line):
+                report("convert", 0.6 * (int(m[1]) + 1) / layers,
+                       f"Converting {spec.key} to int4 ONNX: layer {int(m[1]) + 1} of {layers}")
+            elif m := re.search(r"start to quantize /model/layers\.(\d+)/", line):
+                report("convert", 0.6 + 0.35 * (int(m[1]) + 1) / layers,
+                       f"Quantizing {spec.key} to int4: layer {int(m[1]) + 1} of {layers}")
+    return tail
+
+
+class BuildError(RuntimeError):
+    """The ONNX builder did not produce a model."""
+
+
+def load(spec: ModelSpec, source: str, progress: Progress | None = None):
+    """(og.Model, bytes of weights on disk), converting first when needed."""
+    import onnxruntime_genai as og
+
+    folder = build(spec, source, progress)
+    nbytes = sum(f.stat().st_size for f in folder.glob("model.onnx*"))
+    settings = og.Config(str(folder))
+    settings.overlay(json.dumps(session_options()))
+    return og.Model(settings), nbytes
+
+
+def session_options() -> dict:
+    """Overlaid on the model's genai_config.json at load: one intra-op thread per physical
+    core (QWENLAB_ONNX_THREADS to change it; see bench/cpu.py for what was measured)."""
+    threads = config.onnx_threads()
+    return {"model": {"decoder": {"session_options": {"intra_op_num_threads": threads}}}}
+
+
+class OnnxEngine:
+    """Streams token ids from an og.Generator; one generator per request, one shared model."""
+
+    name = ENGINE
+
+    def stream(self, loaded, inputs: dict, sampling: Sampling, max_new_tokens: int,
+               cancel: threading.Event) -> Iterator[int]:
+        import onnxruntime_genai as og
+
+        ids = inputs["input_ids"][0].tolist()
+        params = og.GeneratorParams(loaded.model)
+        params.set_search_options(**_search_options(sampling, len(ids) + max_new_tokens))
+        generator = og.Generator(loaded.model, params)
+        try:
+            generator.append_tokens(ids)
+            while not generator.is_done() and not cancel.is_set():
+                generator.generate_next_token()
+                yield int(generator.get_next_tokens()[0])
+        finally:
+            del generator
+
+
+def _search_options(sampling: Sampling, max_length: int) -> dict:
+    options = {"max_length": max_length, "do_sample": bool(sampling.do_sample),
+               "repetition_penalty": float(sampling.repetition_penalty or 1.0)}
+    if sampling.do_sample:
+        options |= {"temperature": float(sampling.temperature), "top_p": float(sampling.top_p),
+                    "top_k": int(sampling.top_k)}
+    return options
+
+
+def physical_cores() -> int:
+    try:
+        import psutil
+
+        return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    except ImportError:
+        return os.cpu_count() or 1

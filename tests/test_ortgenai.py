@@ -1,0 +1,95 @@
+"""The int4 ONNX Runtime GenAI engine on tiny checkpoints: converted by the real builder once
+per session, served through the pool, streamed with the same events, stopped, evicted; and
+the CLI with it. (The app runs it in test_edge: the lab's int4 row.)"""
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from qwenlab import ortgenai
+from qwenlab.generation import Final, TextDelta, stream_chat
+from qwenlab.loading import PrecisionUnavailable, precision_problem
+from qwenlab.pool import ModelPool, default_precision
+from qwenlab.registry import get_model
+
+pytestmark = pytest.mark.model
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def onnx_env(tiny_env, monkeypatch):
+    monkeypatch.setenv("QWENLAB_CPU_ENGINE", "auto")
+    return tiny_env
+
+
+def test_int4_is_the_cpu_default_where_the_engine_covers_the_model(onnx_env, monkeypatch):
+    assert default_precision("cpu", get_model("qwen2.5-0.5b")) == "int4"
+    assert default_precision("cpu", get_model("qwen3-0.6b")) == "int4"
+    assert default_precision("cpu", get_model("qwen2-vl-2b")) == "bf16"  # VL stays on transformers
+    assert "stays on transformers" in precision_problem("int4", "cpu", get_model("qwen2-vl-2b"))
+    assert "GPU" in precision_problem("int4", "cuda", get_model("qwen2.5-0.5b"))
+    monkeypatch.setenv("QWENLAB_CPU_ENGINE", "transformers")
+    assert default_precision("cpu", get_model("qwen2.5-0.5b")) == "bf16"
+    monkeypatch.setitem(sys.modules, "onnxruntime_genai", None)  # as where it is not installed
+    assert "pip install 'qwenlab[onnx]'" in precision_problem("int4", "cpu")
+
+
+def test_pool_converts_once_then_streams_with_stats(onnx_env):
+    pool = ModelPool(budget_bytes=int(4e9), device="cpu")
+    messages = []
+    with pool.lease("qwen2.5-0.5b", progress=lambda stage, f, m: messages.append(m)) as loaded:
+        assert loaded.precision == "int4" and loaded.nbytes > 0
+        events = list(stream_chat(loaded, [{"role": "user", "content": "Hello!"}],
+                                  max_new_tokens=12))
+    final = events[-1]
+    assert isinstance(final, Final) and final.engine == "onnxruntime-genai"
+    assert final.precision == "int4" and final.new_tokens == 12 and final.finish_reason == "length"
+    assert final.ttft_s > 0 and final.tokens_per_s > 0
+    assert all(isinstance(e, TextDelta) for e in events[:-1])
+    built = ortgenai.is_built(get_model("qwen2.5-0.5b"), loaded.source)
+    assert built and (any("int4 ONNX" in m for m in messages))
+    # evicted and asked again: loaded from the cache on disk, no second conversion
+    pool.evict_idle()
+    again = []
+    with pool.lease("qwen2.5-0.5b", progress=lambda stage, f, m: again.append(m)) as loaded:
+        assert loaded.precision == "int4"
+    assert not any("Converting" in m for m in again)
+    assert pool.stats()["loads"] == 2 and pool.stats()["evictions"] == 1
+
+
+def test_stop_ends_an_int4_stream_and_thinking_models_work(onnx_env):
+    pool = ModelPool(budget_bytes=int(4e9), device="cpu")
+    cancel = threading.Event()
+    with pool.lease("qwen3-0.6b") as loaded:
+        seen = 0
+        for event in stream_chat(loaded, [{"role": "user", "content": "Count to 100."}],
+                                 thinking=True, max_new_tokens=300, cancel=cancel):
+            seen += 1
+            if seen == 3:
+                cancel.set()
+        assert isinstance(event, Final) and event.finish_reason == "cancelled"
+        assert event.new_tokens < 300 and event.engine == "onnxruntime-genai"
+
+
+def test_vision_models_refuse_int4_clearly(onnx_env):
+    pool = ModelPool(budget_bytes=int(4e9), device="cpu")
+    with pytest.raises(PrecisionUnavailable, match="stays on transformers"):
+        pool.acquire("qwen2-vl-2b", "int4")
+
+
+def test_cli_prefetch_converts_and_chat_answers_on_int4(onnx_env):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "qwenlab.cli", *args], cwd=ROOT,
+                              env=dict(os.environ), capture_output=True, text=True, timeout=300)
+
+    prefetch = run("prefetch", "qwen3-0.6b", "--onnx")
+    assert prefetch.returncode == 0, prefetch.stderr
+    assert "qwen3-0.6b int4 ONNX:" in prefetch.stdout
+    chat = run("chat", "qwen3-0.6b", "Hello", "--no-think", "--max-new-tokens", "8")
+    assert chat.returncode == 0, chat.stderr
+    assert "qwen3-0.6b int4 on cpu (onnxruntime-genai)" in chat.stdout
+    assert "Converting" not in chat.stderr  # prefetch already did it
