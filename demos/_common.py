@@ -31,6 +31,11 @@ def user_errors():
         raise gr.Error(str(exc)) from exc
 
 
+def learner_of(request: gr.Request | None) -> str | None:
+    """The browser session behind a request: the unit the per-learner rate counts."""
+    return getattr(request, "session_hash", None) if request is not None else None
+
+
 def check_prompt(text: str | None) -> str:
     text = (text or "").strip()
     if not text:
@@ -92,11 +97,28 @@ class Update:
 def answer_stream(pool, key: str, messages: list, *, thinking: bool = False,
                   max_new_tokens: int = 512, system: str | None = None,
                   precision: str | None = None, sampling=None,
-                  thinking_budget: int | None = None,
-                  measure_memory: bool = False) -> Iterator[Update]:
-    """Lease `key` (progress shown), stream one answer, release; core errors become gr.Error.
+                  thinking_budget: int | None = None, measure_memory: bool = False,
+                  learner: str | None = None) -> Iterator[Update]:
+    """Wait for a turn (place in line shown), lease `key` (progress shown), stream one answer,
+    release; core errors and the classroom limits become gr.Error.
 
+    learner: the browser session, for the per-learner rate; None for lesson cells.
     With measure_memory, the last update carries the peak memory above the weights."""
+    with user_errors():
+        ticket = pool.admission.enter(key, learner)
+    try:
+        for place in ticket.places():
+            yield Update(loading=f"⏳ Number {place} in line for {key}: it writes "
+                                 f"{pool.admission.per_model} answers at a time.")
+        yield from _answer(pool, key, messages, thinking=thinking, max_new_tokens=max_new_tokens,
+                           system=system, precision=precision, sampling=sampling,
+                           thinking_budget=thinking_budget, measure_memory=measure_memory)
+    finally:
+        ticket.close()
+
+
+def _answer(pool, key, messages, *, thinking, max_new_tokens, system, precision, sampling,
+            thinking_budget, measure_memory) -> Iterator[Update]:
     loaded = None
     with user_errors():
         for item in acquire(pool, key, precision):

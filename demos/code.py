@@ -12,7 +12,7 @@ import re
 
 import gradio as gr
 
-from demos._common import answer_stream, check_prompt, sampling_controls, sampling_from
+from demos._common import answer_stream, check_prompt, learner_of, sampling_controls, sampling_from
 from qwenlab.loading import resolve_device
 from qwenlab.registry import get_model, models_with
 
@@ -48,7 +48,7 @@ def code_blocks(text: str) -> list[tuple[str, str]]:
 
 def generate(pool, task: str, language: str = "Python", constraints: str = "", examples: str = "",
              model: str | None = None, temperature: float | None = None, top_p: float | None = None,
-             top_k: int | None = None, max_new_tokens: int = 768):
+             top_k: int | None = None, max_new_tokens: int = 768, learner: str | None = None):
     """Yields (answer markdown, extracted code, stats) as the answer streams."""
     task = check_prompt(task)
     if language not in LANGUAGES:
@@ -60,7 +60,8 @@ def generate(pool, task: str, language: str = "Python", constraints: str = "", e
                              top_p or preset.top_p, top_k or preset.top_k)
     prompt = build_prompt(task, language, constraints, examples)
     for update in answer_stream(pool, model, [{"role": "user", "content": prompt}],
-                                sampling=sampling, max_new_tokens=int(max_new_tokens)):
+                                sampling=sampling, max_new_tokens=int(max_new_tokens),
+                                learner=learner):
         if update.loading:
             yield update.loading, "", ""
             continue
@@ -101,9 +102,10 @@ def build(pool) -> None:
         code = gr.Code(language="python", label="Code", interactive=False, buttons=["copy", "download"],
                        elem_id="code-editor")
 
-    def handler(task, language, constraints, examples, model, temperature, top_p, top_k, tokens):
+    def handler(task, language, constraints, examples, model, temperature, top_p, top_k, tokens,
+                request: gr.Request):
         yield from generate(pool, task, language, constraints, examples, model, temperature,
-                            top_p, top_k, tokens)
+                            top_p, top_k, tokens, learner_of(request))
 
     event = go.click(handler, [task, language, constraints, examples, model, temperature, top_p,
                                top_k, tokens], [answer, code, stats], api_name="code")

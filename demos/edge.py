@@ -19,7 +19,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from demos._common import answer_stream, check_prompt, markdown_table
+from demos._common import answer_stream, check_prompt, learner_of, markdown_table
 from demos.family import DEVICES, KV_SPARE
 from qwenlab.loading import precision_problem
 from qwenlab.registry import FAMILY, PRECISIONS, Sampling, get_model
@@ -50,7 +50,8 @@ def _pool_entry(pool, key: str, precision: str) -> dict | None:
                  if m["model"] == key and m["precision"] == precision), None)
 
 
-def measure(pool, key: str, precision: str, prompt: str, max_new_tokens: int, run: int):
+def measure(pool, key: str, precision: str, prompt: str, max_new_tokens: int, run: int,
+            learner: str | None = None):
     """Yields progress strings, then one result row (a dict) for this precision."""
     problem = precision_problem(precision, pool.device)
     row = dict.fromkeys(COLUMNS, None) | {"run": run, "model": key, "precision": precision}
@@ -64,7 +65,8 @@ def measure(pool, key: str, precision: str, prompt: str, max_new_tokens: int, ru
     try:
         for update in answer_stream(pool, key, [{"role": "user", "content": prompt}],
                                     precision=precision, sampling=greedy,
-                                    max_new_tokens=max_new_tokens, measure_memory=True):
+                                    max_new_tokens=max_new_tokens, measure_memory=True,
+                                    learner=learner):
             if update.loading:
                 yield f"{precision}: {update.loading}"
             elif not update.final:
@@ -92,7 +94,7 @@ def measure(pool, key: str, precision: str, prompt: str, max_new_tokens: int, ru
 
 
 def compare(pool, model: str, precisions: list[str], prompt: str, max_new_tokens: int = 64,
-            runs: list[dict] | None = None):
+            runs: list[dict] | None = None, learner: str | None = None):
     """Yields (status, rows) as each precision is measured; rows include earlier runs."""
     prompt = check_prompt(prompt)
     if model not in LAB_MODELS:
@@ -103,7 +105,7 @@ def compare(pool, model: str, precisions: list[str], prompt: str, max_new_tokens
     rows = list(runs or [])
     run = 1 + max((r["run"] for r in rows), default=0)
     for i, precision in enumerate(precisions, 1):
-        for item in measure(pool, model, precision, prompt, int(max_new_tokens), run):
+        for item in measure(pool, model, precision, prompt, int(max_new_tokens), run, learner):
             if isinstance(item, dict):
                 rows.append(item)
                 yield f"Run {run}: {precision} measured ({i} of {len(precisions)}).", rows
@@ -256,9 +258,10 @@ def build(pool) -> None:
             loaded = gr.Dataframe(interactive=False, elem_id="edge-pool-models")
             events = gr.Markdown(elem_id="edge-pool-events")
 
-    def handler(model, precisions, prompt, tokens, runs):
+    def handler(model, precisions, prompt, tokens, runs, request: gr.Request):
         rows = runs
-        for message, rows in compare(pool, model, precisions, prompt, tokens, runs):
+        for message, rows in compare(pool, model, precisions, prompt, tokens, runs,
+                                     learner_of(request)):
             yield message, frame(rows), *[plot_frame(rows)] * len(PLOTS), gr.skip(), rows
         yield (message, frame(rows), *[plot_frame(rows)] * len(PLOTS), write_csv(rows, folder),
                rows)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from demos._common import chat_turn, check_prompt, markdown_table
+from demos._common import chat_turn, check_prompt, learner_of, markdown_table
 from qwenlab.registry import MODELS, ModelSpec
 
 
@@ -163,10 +163,10 @@ def build(pool) -> None:
         stop = gr.Button("Stop", scale=1)
     stats = gr.Markdown(elem_id="family-stats")
 
-    def respond(history, message, choice):
+    def respond(history, message, choice, request: gr.Request):
         key, precision = choice or ("qwen2.5-0.5b", None)
         yield from chat_turn(pool, key, history, check_prompt(message), max_new_tokens=256,
-                             precision=precision)
+                             precision=precision, learner=learner_of(request))
 
     event = gr.on([send.click, text.submit], respond, [chatbot, text, picked], [chatbot, stats],
                   api_visibility="private")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos._common import answer_stream, check_prompt, sampling_controls, sampling_from
+from demos._common import (answer_stream, check_prompt, learner_of, sampling_controls,
+                           sampling_from)
 from demos.math_check import check, final_answer
 from qwenlab.registry import MATH_COT_PROMPT, MATH_TIR_PROMPT, get_model, models_with
 
@@ -28,7 +29,7 @@ EXAMPLES = [
 
 def solve(pool, problem: str, style: str = "Chain of thought (CoT)", model: str = DEFAULT_MODEL,
           temperature: float | None = None, top_p: float | None = None, top_k: int | None = None,
-          max_new_tokens: int = 1024):
+          max_new_tokens: int = 1024, learner: str | None = None):
     """Yields (solution, final answer, check, stats) as the solution streams."""
     problem = check_prompt(problem)
     spec = get_model(model)
@@ -40,7 +41,7 @@ def solve(pool, problem: str, style: str = "Chain of thought (CoT)", model: str 
     messages = [{"role": "user", "content": problem}]
     update = None
     for update in answer_stream(pool, model, messages, system=PROMPTS[style], sampling=sampling,
-                                max_new_tokens=int(max_new_tokens)):
+                                max_new_tokens=int(max_new_tokens), learner=learner):
         yield update.loading or update.answer, "", "", ""
     if update is None or update.final is None:
         return
@@ -88,8 +89,9 @@ def build(pool) -> None:
     verdict = gr.Markdown(elem_id="math-check")
     stats = gr.Markdown(elem_id="math-stats")
 
-    def handler(problem, style, model, temperature, top_p, top_k, tokens):
-        yield from solve(pool, problem, style, model, temperature, top_p, top_k, tokens)
+    def handler(problem, style, model, temperature, top_p, top_k, tokens, request: gr.Request):
+        yield from solve(pool, problem, style, model, temperature, top_p, top_k, tokens,
+                         learner_of(request))
 
     event = go.click(handler, [problem, style, model, temperature, top_p, top_k, tokens],
                      [solution, answer, verdict, stats], api_name="math")

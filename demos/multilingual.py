@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import gradio as gr
 
-from demos._common import answer_stream, check_prompt, markdown_table
+from demos._common import answer_stream, check_prompt, learner_of, markdown_table
 from qwenlab.loading import LoadError, load_tokenizer, resolve_device
 from qwenlab.registry import get_model
 
@@ -48,7 +48,7 @@ def instruction(mode: str, language: str, text: str) -> tuple[str, str]:
 
 
 def answer_all(pool, text: str, languages: list[str], mode: str = MODES[0], model: str | None = None,
-               max_new_tokens: int = 256):
+               max_new_tokens: int = 256, learner: str | None = None):
     """Yields (answers by language, stats lines) as each language's answer streams in turn."""
     text = check_prompt(text)
     languages = [lang for lang in LANGUAGES if lang in (languages or [])]
@@ -65,7 +65,7 @@ def answer_all(pool, text: str, languages: list[str], mode: str = MODES[0], mode
         system, user = instruction(mode, language, text)
         for update in answer_stream(pool, model, [{"role": "user", "content": user}], system=system,
                                     thinking=False, sampling=spec.preset(thinking=False),
-                                    max_new_tokens=int(max_new_tokens)):
+                                    max_new_tokens=int(max_new_tokens), learner=learner):
             answers[language] = update.loading or update.answer
             if update.final:
                 stats.append(f"{language}: {update.final.summary()}")
@@ -133,10 +133,11 @@ def build(pool) -> None:
                                        elem_id=f"ml-{lang.lower()}")
     stats = gr.Markdown(elem_id="ml-stats")
 
-    def respond(text, picked, mode, model, tokens):
+    def respond(text, picked, mode, model, tokens, request: gr.Request):
         shown = [gr.Markdown(value="", visible=lang in (picked or [])) for lang in LANGUAGES]
         yield *shown, ""
-        for answers, lines in answer_all(pool, text, picked, mode, model, tokens):
+        for answers, lines in answer_all(pool, text, picked, mode, model, tokens,
+                                         learner_of(request)):
             yield *[gr.Markdown(value=answers.get(lang, ""), visible=lang in picked) for lang in LANGUAGES], \
                 "\n\n".join(lines)
 

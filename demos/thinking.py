@@ -11,7 +11,7 @@ import re
 
 import gradio as gr
 
-from demos._common import answer_stream, chat_turn, check_prompt, markdown_table
+from demos._common import answer_stream, chat_turn, check_prompt, learner_of, markdown_table
 from qwenlab.loading import resolve_device
 from qwenlab.registry import get_model, models_with
 
@@ -42,7 +42,8 @@ def _text(message: dict) -> str:
     return content if isinstance(content, str) else ""
 
 
-def chat(pool, history, message, model=None, enable_thinking=True, budget=0, max_new_tokens=1024):
+def chat(pool, history, message, model=None, enable_thinking=True, budget=0, max_new_tokens=1024,
+         learner=None):
     """One turn. Yields (chat messages, stats line); the reasoning has its own message."""
     message = check_prompt(message)
     model = model or default_model()
@@ -52,10 +53,10 @@ def chat(pool, history, message, model=None, enable_thinking=True, budget=0, max
     mode = effective_thinking(history, message, bool(enable_thinking))
     yield from chat_turn(pool, model, history, message, thinking=bool(enable_thinking),
                          sampling=spec.preset(thinking=mode), max_new_tokens=int(max_new_tokens),
-                         thinking_budget=int(budget) or None)
+                         thinking_budget=int(budget) or None, learner=learner)
 
 
-def compare(pool, question, model=None, max_new_tokens=1024):
+def compare(pool, question, model=None, max_new_tokens=1024, learner=None):
     """The same question with thinking on, then off. Yields (on, off, table rows)."""
     question = check_prompt(question)
     model = model or default_model()
@@ -64,7 +65,7 @@ def compare(pool, question, model=None, max_new_tokens=1024):
     for mode in (True, False):
         for update in answer_stream(pool, model, [{"role": "user", "content": question}],
                                     thinking=mode, sampling=spec.preset(thinking=mode),
-                                    max_new_tokens=int(max_new_tokens)):
+                                    max_new_tokens=int(max_new_tokens), learner=learner):
             shown[mode] = update.loading or _panel(update.thinking, update.answer)
             if update.final:
                 f = update.final
@@ -115,8 +116,8 @@ def build(pool) -> None:
         clear = gr.Button("Clear", scale=1)
     stats = gr.Markdown(elem_id="think-stats")
 
-    def respond(history, message, model, enable, budget, tokens):
-        yield from chat(pool, history, message, model, enable, budget, tokens)
+    def respond(history, message, model, enable, budget, tokens, request: gr.Request):
+        yield from chat(pool, history, message, model, enable, budget, tokens, learner_of(request))
 
     event = gr.on([send.click, text.submit], respond, [chatbot, text, model, enable, budget, tokens],
                   [chatbot, stats], api_name="thinking")
@@ -132,8 +133,11 @@ def build(pool) -> None:
         on = gr.Markdown(label="Thinking on", container=True, elem_id="think-on")
         off = gr.Markdown(label="Thinking off", container=True, elem_id="think-off")
     table = gr.Dataframe(headers=COMPARE_COLUMNS, interactive=False, elem_id="think-table")
-    compared = go.click(lambda q, m, t: (yield from compare(pool, q, m, t)), [question, model, tokens],
-                        [on, off, table], api_name="thinking_compare")
+    def side_by_side(question, model, tokens, request: gr.Request):
+        yield from compare(pool, question, model, tokens, learner_of(request))
+
+    compared = go.click(side_by_side, [question, model, tokens], [on, off, table],
+                        api_name="thinking_compare")
     stop.click(None, cancels=[compared])
 
 

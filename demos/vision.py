@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos._common import answer_stream, check_prompt, markdown_table
+from demos._common import answer_stream, check_prompt, learner_of, markdown_table
 from demos.upload import ImageUpload
 from demos.samples import FOLDER, QUESTIONS, make_samples
 from qwenlab.generation import prepare_messages
@@ -79,7 +79,7 @@ def conversation(prepared: Prepared, p: Plan, history: list, question: str) -> l
 
 def answers(pool, path: str | None, question: str, history: list | None = None,
             min_tokens: int = 64, max_tokens: int = 256, model: str | None = None,
-            precision: str | None = None, max_new_tokens: int = 256):
+            precision: str | None = None, max_new_tokens: int = 256, learner: str | None = None):
     """Checks the inputs, then yields (Update, Plan) as the answer streams."""
     question = check_prompt(question)
     try:
@@ -94,23 +94,31 @@ def answers(pool, path: str | None, question: str, history: list | None = None,
     precision = precision or default_precision(pool, model)
     messages = conversation(prepared, p, history, question)
     for update in answer_stream(pool, model, messages, precision=precision,
-                                max_new_tokens=int(max_new_tokens), measure_memory=True):
+                                max_new_tokens=int(max_new_tokens), measure_memory=True,
+                                learner=learner):
         yield update, p
 
 
 def ask(pool, path: str | None, question: str, history: list | None = None,
         min_tokens: int = 64, max_tokens: int = 256, model: str | None = None,
-        precision: str | None = None, max_new_tokens: int = 256):
+        precision: str | None = None, max_new_tokens: int = 256, learner: str | None = None):
     """Yields (chat messages, stats) as the answer streams."""
     shown = list(history or []) + [{"role": "user", "content": (question or "").strip()}]
     for update, p in answers(pool, path, question, history, min_tokens, max_tokens, model,
-                             precision, max_new_tokens):
+                             precision, max_new_tokens, learner):
         if update.loading:
             yield shown + [{"role": "assistant", "content": update.loading}], ""
             continue
         answer = update.answer or ("*(The model finished without writing any text.)*"
                                    if update.final else "…")
         yield shown + [{"role": "assistant", "content": answer}], stats_line(update, p)
+
+
+def clear_if_asked(history: list, question: str) -> str:
+    """The question box after an answer: empty if it still holds the question just asked."""
+    asked = [m for m in history or [] if m.get("role") == "user"]
+    last = prepare_messages(asked[-1:], vision=False)[0]["content"] if asked else None
+    return "" if (question or "").strip() == last else question
 
 
 def stats_line(update, p: Plan) -> str:
@@ -202,14 +210,15 @@ def build(pool) -> None:
         gr.Examples([[samples[name], QUESTIONS[name]] for name in samples], [image, question],
                     label="Or pick a sample the app drew (matplotlib)", elem_id="vision-samples")
 
-    def handler(path, question, history, lo, hi, model, precision, tokens):
-        yield from ask(pool, path, question, history, lo, hi, model, precision, tokens)
+    def handler(path, question, history, lo, hi, model, precision, tokens, request: gr.Request):
+        yield from ask(pool, path, question, history, lo, hi, model, precision, tokens,
+                       learner_of(request))
 
     inputs = [image, question, chat, min_tokens, max_tokens, model, precision, tokens]
     event = go.click(handler, inputs, [chat, stats], api_name="vision")
     submitted = question.submit(handler, inputs, [chat, stats], api_visibility="private")
-    for done in (event, submitted):
-        done.success(lambda: "", None, question, api_visibility="private")
+    for done in (event, submitted):  # clear the box, unless the learner has typed on meanwhile
+        done.success(clear_if_asked, [chat, question], question, api_visibility="private")
     stop.click(None, cancels=[event, submitted])
     new.click(lambda: ([], ""), None, [chat, stats], api_visibility="private")
 

@@ -71,6 +71,57 @@ def onnx_threads() -> int:
     return physical_cores()
 
 
+def _positive_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be at least 1, not {value!r}")
+    return number
+
+
+def max_active_per_model(device: str) -> int:
+    """QWENLAB_MAX_ACTIVE_PER_MODEL: answers one model writes at once (default 4 on a GPU, 2 on
+    a CPU, where more at once only share the same cores); the rest wait in line."""
+    return _positive_int("QWENLAB_MAX_ACTIVE_PER_MODEL", 4 if device == "cuda" else 2)
+
+
+def max_waiting() -> int:
+    """QWENLAB_MAX_WAITING: requests that may wait in line in all before new ones are refused."""
+    return _positive_int("QWENLAB_MAX_WAITING", 64)
+
+
+def requests_per_minute() -> int:
+    """QWENLAB_REQUESTS_PER_MINUTE: answers one learner (browser session) may ask for per minute."""
+    return _positive_int("QWENLAB_REQUESTS_PER_MINUTE", 20)
+
+
+def remote_models() -> dict[str, tuple[str, str | None]]:
+    """QWENLAB_REMOTE_MODELS: registry keys served by a remote OpenAI-compatible engine instead
+    of a local load, as KEY=URL[#SERVED_NAME] separated by spaces or commas, e.g.
+    "qwen2.5-7b=http://gpu-box:8000/v1 qwen3-4b=http://localhost:11434/v1#qwen3:4b".
+    The served name defaults to the Hub id (what vLLM and transformers serve expect)."""
+    value = os.environ.get("QWENLAB_REMOTE_MODELS", "").replace(",", " ").split()
+    out = {}
+    for item in value:
+        key, sep, target = item.partition("=")
+        if not sep or not target.startswith(("http://", "https://")):
+            raise ValueError(f"QWENLAB_REMOTE_MODELS entries look like key=http://host:port/v1, "
+                             f"not {item!r}")
+        url, _, name = target.partition("#")
+        out[key] = (url, name or None)
+    return out
+
+
+def remote_api_key() -> str | None:
+    """QWENLAB_REMOTE_API_KEY: sent as a bearer token to the remote engines, if they need one."""
+    return os.environ.get("QWENLAB_REMOTE_API_KEY", "").strip() or None
+
+
 def hub_offline() -> bool:
     """HF_HUB_OFFLINE: the Hugging Face convention for "never touch the network"."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}

@@ -360,6 +360,11 @@ def stream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool | None =
             f"The prompt is {prompt_tokens:,} tokens; {spec.key} reads at most {spec.context:,} "
             f"tokens in all. Shorten it or start a new conversation.")
     max_new_tokens = min(max_new_tokens, room)
+    if loaded.extra.get("engine") == "remote":
+        yield from _stream_remote(loaded, prepare_messages(messages, False, system), thinking,
+                                  max_new_tokens, sampling, cancel or threading.Event(), started,
+                                  prompt_tokens)
+        return
     if hasattr(loaded.model, "device"):  # a torch model; ONNX Runtime takes the ids as they are
         inputs = inputs.to(loaded.model.device)
     cancel = cancel or threading.Event()
@@ -402,6 +407,43 @@ def stream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool | None =
         total_s=time.perf_counter() - started, finish_reason=reason, injected_tokens=injected,
         model=spec.key,
         precision=loaded.precision, device=loaded.device, engine=engine.name)
+
+
+def _stream_remote(loaded: Loaded, messages: list[dict], thinking: bool, max_new_tokens: int,
+                   sampling: Sampling, cancel: threading.Event, started: float,
+                   prompt_tokens: int) -> Iterator[Event]:
+    """The same events from a remote OpenAI-compatible engine: text arrives, not token ids, so
+    the tokens are counted with the checkpoint's own tokenizer."""
+    from qwenlab import remote
+
+    splitter = ThinkSplitter(thinking)
+    body = remote.request_body(loaded.model, messages, sampling, max_new_tokens,
+                               thinking if loaded.spec.has_thinking else None)
+    parts = {TextDelta: "", ThinkingDelta: ""}
+    first = last = None
+    for kind, delta in remote.stream_text(loaded.model, body, cancel):
+        last = time.perf_counter()
+        first = first or last
+        events = [ThinkingDelta(delta)] if kind == "reasoning" else splitter.feed(delta)
+        for event in events:
+            parts[type(event)] += event.text
+            yield event
+    for event in splitter.flush():
+        parts[type(event)] += event.text
+        yield event
+    thinking_tokens, answer_tokens = (
+        len(loaded.tokenizer.encode(parts[kind], add_special_tokens=False)) if parts[kind] else 0
+        for kind in (ThinkingDelta, TextDelta))
+    generated = thinking_tokens + answer_tokens
+    reason = ("cancelled" if cancel.is_set() else
+              "length" if generated >= max_new_tokens else "stop")
+    decode_s = (last - first) if first and last else 0.0
+    yield Final(
+        prompt_tokens=prompt_tokens, new_tokens=generated, thinking_tokens=thinking_tokens,
+        ttft_s=(first - started) if first else None,
+        tokens_per_s=(generated - 1) / decode_s if generated > 1 and decode_s > 0 else 0.0,
+        total_s=time.perf_counter() - started, finish_reason=reason, model=loaded.spec.key,
+        precision="remote", device=loaded.model.url, engine=remote.ENGINE)
 
 
 def engine_for(loaded: Loaded):

@@ -26,6 +26,7 @@ Progress = Callable[[str, "float | None", str], None]
 
 # Weights, configs, tokenizer and template files: what from_pretrained reads.
 HUB_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "*.txt", "*.tiktoken"]
+TOKENIZER_PATTERNS = [p for p in HUB_PATTERNS if p != "*.safetensors"]
 
 
 class LoadError(RuntimeError):
@@ -133,8 +134,9 @@ def local_source(spec: ModelSpec) -> Path | None:
     return path
 
 
-def fetch(spec: ModelSpec, progress: Progress | None = None) -> str:
-    """The checkpoint's local folder: QWENLAB_MODEL_DIR, the HF cache, or a Hub download."""
+def fetch(spec: ModelSpec, progress: Progress | None = None, weights: bool = True) -> str:
+    """The checkpoint's local folder: QWENLAB_MODEL_DIR, the HF cache, or a Hub download
+    (without the weights when only the tokenizer is wanted)."""
     local = local_source(spec)
     if local is not None:
         return str(local)
@@ -144,7 +146,8 @@ def fetch(spec: ModelSpec, progress: Progress | None = None) -> str:
     offline = config.hub_offline()
     try:
         return snapshot_download(
-            spec.hub_id, allow_patterns=HUB_PATTERNS, local_files_only=offline,
+            spec.hub_id, allow_patterns=HUB_PATTERNS if weights else TOKENIZER_PATTERNS,
+            local_files_only=offline,
             tqdm_class=_download_reporter(spec, progress) if progress else None,
         )
     except LocalEntryNotFoundError as exc:
@@ -180,6 +183,8 @@ def _download_reporter(spec: ModelSpec, progress: Progress):
 def load(spec: ModelSpec, precision: str, device: str, progress: Progress | None = None) -> Loaded:
     """Fetch and load one checkpoint; raise LoadError with a clear message when it fails."""
     report = progress or (lambda *_: None)
+    if precision == "remote":
+        return _load_remote(spec, progress)
     if precision == "int4":
         return _load_onnx(spec, device, progress)
     kwargs = load_kwargs(precision, device)  # refuses an unavailable precision before any I/O
@@ -196,6 +201,29 @@ def load(spec: ModelSpec, precision: str, device: str, progress: Progress | None
     report("ready", 1.0, f"{spec.key} ready: {nbytes / 1e9:.2f} GB in {seconds:.1f} s")
     log.info("loaded %s %s %s: %.0f MB in %.1f s", spec.key, precision, device, nbytes / 1e6, seconds)
     return Loaded(spec, precision, device, model, tokenizer, processor, nbytes, seconds, source)
+
+
+def _load_remote(spec: ModelSpec, progress: Progress | None) -> Loaded:
+    """A remote engine: nothing to load but the tokenizer (for prompt checks and counts)."""
+    from qwenlab import remote
+
+    endpoint = remote.endpoint_for(spec)
+    if endpoint is None:
+        raise LoadError(f"{spec.key} has no remote engine; set QWENLAB_REMOTE_MODELS")
+    if spec.is_vision:
+        raise LoadError(f"{spec.key}: remote engines serve the text models only here")
+    report = progress or (lambda *_: None)
+    report("load", None, f"Connecting to {endpoint}")
+    started = time.perf_counter()
+    try:
+        remote.check(endpoint)
+        tokenizer = load_tokenizer(spec)
+    except (remote.RemoteError, OSError, ValueError) as exc:
+        raise LoadError(str(exc)) from exc
+    seconds = time.perf_counter() - started
+    report("ready", 1.0, f"{spec.key} served by {endpoint}")
+    return Loaded(spec, "remote", "remote", endpoint, tokenizer, None, 0, seconds, endpoint.url,
+                  extra={"engine": remote.ENGINE})
 
 
 def _load_onnx(spec: ModelSpec, device: str, progress: Progress | None) -> Loaded:
@@ -243,7 +271,7 @@ _TOKENIZERS: dict[str, Any] = {}
 
 def load_tokenizer(spec: ModelSpec):
     """Just the tokenizer (for counting tokens), from the same source as the model; cached."""
-    source = fetch(spec)
+    source = fetch(spec, weights=False)
     if source not in _TOKENIZERS:
         if spec.is_vision:
             from transformers import AutoProcessor

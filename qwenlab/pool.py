@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from qwenlab import config, loading
+from qwenlab import config, loading, remote
+from qwenlab.admission import Admission
 from qwenlab.loading import Loaded, LoadError, Progress
 from qwenlab.registry import ModelSpec, estimate_weight_bytes, get_model
 
@@ -60,6 +61,8 @@ class ModelPool:
         self._counters = {"hits": 0, "loads": 0, "evictions": 0, "errors": 0}
         self._load_seconds = 0.0
         self.events: deque[dict] = deque(maxlen=200)
+        # The operator's classroom limits travel with the pool, so every demo sees the same.
+        self.admission = Admission.from_config(self.device)
 
     # -- leasing ---------------------------------------------------------------------------
     @contextmanager
@@ -75,11 +78,14 @@ class ModelPool:
     def acquire(self, key: str, precision: str | None = None, device: str | None = None,
                 progress: Progress | None = None) -> Loaded:
         spec = get_model(key)
-        device = loading.resolve_device(device) if device else self.device
-        precision = precision or default_precision(device, spec)
-        problem = loading.precision_problem(precision, device, spec)
-        if problem:
-            raise loading.PrecisionUnavailable(f"{precision} on {device} is unavailable: {problem}")
+        if precision in (None, "remote") and remote.endpoint_for(spec):
+            precision, device = "remote", "remote"  # the operator sent this key elsewhere
+        else:
+            device = loading.resolve_device(device) if device else self.device
+            precision = precision or default_precision(device, spec)
+            problem = loading.precision_problem(precision, device, spec)
+            if problem:
+                raise loading.PrecisionUnavailable(f"{precision} on {device} is unavailable: {problem}")
         k = (key, precision, device)
         with self._cond:
             entry = self._wait_for(k, progress)
@@ -207,7 +213,8 @@ class ModelPool:
             } for e in self._entries.values()]
             return {"device": self.device, "budget_bytes": self.budget,
                     "used_bytes": self._used(), "models": models,
-                    "load_seconds": round(self._load_seconds, 2), **self._counters}
+                    "load_seconds": round(self._load_seconds, 2), **self._counters,
+                    "queue": self.admission.stats()}
 
 
 def default_precision(device: str, spec: ModelSpec | None = None) -> str:
@@ -238,6 +245,8 @@ def default_budget(device: str) -> int:
 
 def estimate_bytes(spec: ModelSpec, precision: str) -> int:
     """Weight bytes before loading: from the local files' tensor shapes, else the registry."""
+    if precision == "remote":
+        return 0  # served elsewhere: no weights here
     try:
         source = loading.local_source(spec)
     except LoadError:

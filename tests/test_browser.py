@@ -206,6 +206,7 @@ def test_vision_demo_asks_about_a_sample_then_follows_up(browser, app_url):
     expect(page.locator("#vision-plan")).to_contain_text("visual tokens")
     page.locator("#vision-ask").click()
     expect(page.locator("#vision-stats")).to_contain_text("visual tokens", timeout=120_000)
+    expect(page.locator("#vision-question textarea")).to_have_value("")  # cleared for the next
     page.locator("#vision-question textarea").fill("And how much was the tax?")
     page.locator("#vision-ask").click()
     expect(page.locator("#vision-chat [data-testid='user']")).to_have_count(2, timeout=120_000)

@@ -1,0 +1,136 @@
+"""A classroom on one machine: N simulated learners ask the same demo at once, through
+gradio_client against the real app, as browsers would.
+
+    python bench/classroom.py [--learners 1 4 16 32] [--tokens 64] [--key qwen3-0.6b]
+                              [--precision int4|bf16|...] [--url http://host:port/]
+
+Without --url it starts `app.py` on random weights of the real shape (bench/shapes.py) with
+the operator's limits from the environment (QWENLAB_MAX_ACTIVE_PER_MODEL and friends). Each
+learner sends one question to the `thinking` API with thinking off. Reported per N: aggregate
+tokens/s (all new tokens / wall time of the round), time to first token p50 / p95 as the
+learner sees it (first streamed text, queueing included), errors, and the ratio to N = 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shapes import REAL_SHAPES, build_real_shape  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTION = "Explain in a few sentences why the sky is blue."
+
+
+def start_app(model_dir: str) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, QWENLAB_MODEL_DIR=model_dir, GRADIO_SERVER_PORT=str(port),
+               GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False")
+    log = open(Path(tempfile.gettempdir()) / f"qwenlab-classroom-{port}.log", "w")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.terminate()
+    raise RuntimeError(f"the app did not start; see {log.name}")
+
+
+def learner(url: str, key: str, tokens: int, results: list, start: threading.Event) -> None:
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)  # one browser session per learner
+    start.wait()
+    began = time.perf_counter()
+    first = None
+    try:
+        job = client.submit([], QUESTION, key, False, 0, tokens, api_name="/thinking")
+        for chat, _stats in job:
+            text = chat[-1]["content"] if chat else ""
+            text = text if isinstance(text, str) else str(text)
+            if first is None and chat and chat[-1]["role"] == "assistant" and text \
+                    and not text.startswith("⏳") and text != "…":
+                first = time.perf_counter() - began
+        chat, stats = job.result()
+        new = int(re.match(r"(\d+) tokens", stats)[1])
+        results.append({"ttft": first, "tokens": new, "error": None})
+    except Exception as exc:  # a refused or failed request is a result, not a crash
+        results.append({"ttft": None, "tokens": 0, "error": str(exc)[:120]})
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list (NaN when empty)."""
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, -(-int(q * 100) * len(ordered) // 100) - 1))]
+
+
+def round_of(url: str, n: int, key: str, tokens: int) -> dict:
+    results: list[dict] = []
+    start = threading.Event()
+    threads = [threading.Thread(target=learner, args=(url, key, tokens, results, start))
+               for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)  # every learner has its session open; then all ask at once
+    began = time.perf_counter()
+    start.set()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    ttfts = sorted(r["ttft"] for r in results if r["ttft"] is not None)
+    return {"learners": n, "tokens/s": sum(r["tokens"] for r in results) / wall,
+            "ttft p50": statistics.median(ttfts) if ttfts else float("nan"),
+            "ttft p95": percentile(ttfts, 0.95), "errors": sum(1 for r in results if r["error"]),
+            "wall s": wall, "first error": next((r["error"] for r in results if r["error"]), "")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", nargs="+", type=int, default=[1, 4, 16, 32])
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--key", default="qwen3-0.6b", choices=list(REAL_SHAPES))
+    parser.add_argument("--url", help="an app that is already running (e.g. on a GPU machine)")
+    parser.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "qwenlab-bench"))
+    args = parser.parse_args()
+    proc = None
+    url = args.url
+    if not url:
+        build_real_shape(args.key, Path(args.dir))
+        proc, url = start_app(args.dir)
+    try:
+        round_of(url, 1, args.key, 8)  # warm-up: load (and on CPU convert) the model once
+        rows = [round_of(url, n, args.key, args.tokens) for n in args.learners]
+    finally:
+        if proc:
+            proc.terminate()
+    base = rows[0]["tokens/s"] or float("nan")
+    print(f"\n{args.key}, {args.tokens} new tokens per learner, thinking off\n")
+    print("| learners | tokens/s (all) | vs 1 learner | TTFT p50 s | TTFT p95 s | errors | wall s |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['learners']} | {r['tokens/s']:.1f} | {r['tokens/s'] / base:.2f}x | "
+              f"{r['ttft p50']:.2f} | {r['ttft p95']:.2f} | {r['errors']} | {r['wall s']:.1f} |")
+    for r in rows:
+        if r["first error"]:
+            print(f"N={r['learners']}: first error: {r['first error']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Past one machine: a registry key served by a remote OpenAI-compatible engine (vLLM,
+`transformers serve`, Ollama) instead of a local load.
+
+The operator maps keys to endpoints in QWENLAB_REMOTE_MODELS (config.py). The pool then hands
+out a `Loaded` whose model is a `RemoteModel` (no weights here: it costs the budget nothing)
+and whose tokenizer is the checkpoint's own, fetched without the weights, so that prompt
+lengths are checked and tokens counted exactly as for a local model. `stream_remote` turns the
+server's streamed chat completion into the same events as a local stream: thinking split,
+final stats, Stop (the connection is closed). Nothing here knows about Gradio.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import Iterator
+
+from qwenlab import config
+from qwenlab.loading import LoadError
+from qwenlab.registry import ModelSpec, Sampling
+
+ENGINE = "remote"
+TIMEOUT_S = 30.0  # to connect and to wait between two chunks
+
+
+@dataclass(frozen=True)
+class RemoteModel:
+    url: str      # the OpenAI-compatible base URL, ending in /v1
+    name: str     # the model name the server knows (default: the Hub id)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.url}"
+
+
+class RemoteError(LoadError):
+    """The remote engine could not be reached or answered with an error."""
+
+
+def endpoint_for(spec: ModelSpec) -> RemoteModel | None:
+    """The remote engine configured for this key, if any."""
+    entry = config.remote_models().get(spec.key)
+    if entry is None:
+        return None
+    url, name = entry
+    return RemoteModel(url.rstrip("/"), name or spec.hub_id)
+
+
+def request_body(remote: RemoteModel, messages: list[dict], sampling: Sampling,
+                 max_new_tokens: int, thinking: bool | None) -> dict:
+    body = {"model": remote.name, "messages": messages, "max_tokens": max_new_tokens,
+            "stream": True}
+    if sampling.do_sample:
+        body |= {"temperature": sampling.temperature, "top_p": sampling.top_p}
+    else:
+        body["temperature"] = 0.0
+    if thinking is not None:  # Qwen3: vLLM and transformers serve forward this to the template
+        body["chat_template_kwargs"] = {"enable_thinking": bool(thinking)}
+    return body
+
+
+def stream_text(remote: RemoteModel, body: dict, cancel: threading.Event) -> Iterator[tuple[str, str]]:
+    """Yields ("text" | "reasoning", delta) from the server's stream; closes it on cancel."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {config.remote_api_key()}"} if config.remote_api_key() else {}
+    try:
+        with httpx.stream("POST", f"{remote.url}/chat/completions", json=body, headers=headers,
+                          timeout=httpx.Timeout(TIMEOUT_S, read=TIMEOUT_S * 4)) as response:
+            if response.status_code != 200:
+                detail = response.read().decode(errors="replace")[:300]
+                raise RemoteError(f"{remote} answered HTTP {response.status_code}: {detail}")
+            for line in response.iter_lines():
+                if cancel.is_set():
+                    return  # leaving the block closes the connection; the server stops
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    return
+                for choice in json.loads(data).get("choices", []):
+                    delta = choice.get("delta") or {}
+                    if delta.get("reasoning_content"):  # vLLM's reasoning parser
+                        yield "reasoning", delta["reasoning_content"]
+                    if delta.get("content"):
+                        yield "text", delta["content"]
+    except httpx.HTTPError as exc:
+        raise RemoteError(f"Could not reach {remote}: {exc}. Is the server running?") from exc
+
+
+def check(remote: RemoteModel) -> None:
+    """Fail early, with a clear message, when nothing answers at the URL."""
+    import httpx
+
+    try:
+        httpx.get(f"{remote.url}/models", timeout=TIMEOUT_S)
+    except httpx.HTTPError as exc:
+        raise RemoteError(f"Could not reach {remote} ({exc}); check QWENLAB_REMOTE_MODELS "
+                          f"and that the server is running") from exc

@@ -1,0 +1,109 @@
+"""Past one machine: registry keys served by a real `transformers serve` process (started here
+on the tiny checkpoints) through the pool, with the same events, Stop, and clear errors."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from qwenlab.generation import Final, TextDelta, stream_chat
+from qwenlab.loading import LoadError
+from qwenlab.pool import ModelPool
+
+pytestmark = pytest.mark.model
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def serve_url(tiny_dir):
+    """`transformers serve` on a free port; it loads a model when first asked for it."""
+    port = free_port()
+    cli = Path(sys.executable).with_name("transformers")
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"transformers-serve-{port}.log", "w")
+    proc = subprocess.Popen([str(cli), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log, stderr=log, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"transformers serve exited; see {log.name}")
+        try:
+            urllib.request.urlopen(f"{url}/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.terminate()
+        raise RuntimeError(f"transformers serve did not start; see {log.name}")
+    yield f"{url}/v1"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture
+def remote_env(tiny_env, serve_url, monkeypatch):
+    monkeypatch.setenv("QWENLAB_REMOTE_MODELS", " ".join(
+        f"{key}={serve_url}#{tiny_env / key}" for key in ("qwen2.5-0.5b", "qwen3-0.6b")))
+    return serve_url
+
+
+def test_a_remote_key_streams_through_the_pool_without_local_weights(remote_env):
+    pool = ModelPool(budget_bytes=int(1e9), device="cpu")
+    with pool.lease("qwen2.5-0.5b") as loaded:
+        assert loaded.precision == "remote" and loaded.nbytes == 0
+        events = list(stream_chat(loaded, [{"role": "user", "content": "Say hello."}],
+                                  max_new_tokens=8))
+    final = events[-1]
+    assert isinstance(final, Final) and final.engine == "remote" and final.device == remote_env
+    assert final.prompt_tokens > 5 and 1 <= final.new_tokens <= 9
+    assert final.ttft_s > 0 and any(isinstance(e, TextDelta) for e in events)
+    stats = pool.stats()
+    assert stats["used_bytes"] == 0 and stats["models"][0]["precision"] == "remote"
+    # asking for a local precision by name still loads locally
+    with pool.lease("qwen2.5-0.5b", "bf16") as local:
+        assert local.precision == "bf16" and local.nbytes > 0
+
+
+def test_stop_closes_a_remote_stream_and_thinking_models_work(remote_env):
+    pool = ModelPool(budget_bytes=int(1e9), device="cpu")
+    cancel = threading.Event()
+    with pool.lease("qwen3-0.6b") as loaded:
+        seen = 0
+        for event in stream_chat(loaded, [{"role": "user", "content": "Count to 50."}],
+                                 thinking=True, max_new_tokens=200, cancel=cancel):
+            seen += 1
+            if seen == 2:
+                cancel.set()
+    assert isinstance(event, Final) and event.finish_reason == "cancelled"
+    assert event.new_tokens < 200
+
+
+def test_an_unreachable_remote_engine_is_a_clear_error(tiny_env, monkeypatch):
+    monkeypatch.setenv("QWENLAB_REMOTE_MODELS", "qwen2.5-0.5b=http://127.0.0.1:9/v1")
+    pool = ModelPool(budget_bytes=int(1e9), device="cpu")
+    with pytest.raises(LoadError, match="Could not reach .*127.0.0.1:9.*QWENLAB_REMOTE_MODELS"):
+        pool.acquire("qwen2.5-0.5b")
+    monkeypatch.setenv("QWENLAB_REMOTE_MODELS", "qwen2.5-0.5b:8000")
+    with pytest.raises(ValueError, match="key=http://host:port/v1"):
+        pool.acquire("qwen2.5-0.5b")
+
+
+def test_cli_chat_through_a_remote_engine(remote_env):
+    result = subprocess.run([sys.executable, "-m", "qwenlab.cli", "chat", "qwen2.5-0.5b", "Hi",
+                             "--max-new-tokens", "5"], cwd=ROOT, env=dict(os.environ),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"qwen2.5-0.5b remote on {remote_env} (remote)" in result.stdout
