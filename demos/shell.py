@@ -137,10 +137,16 @@ def build_app(pool: ModelPool | None = None) -> gr.Blocks:
 MAX_UPLOAD = "50mb"  # a 50-megapixel phone photo fits; the vision demo shrinks it on arrival
 
 
-def launch(app: gr.Blocks, **kwargs) -> None:
+def launch(app: gr.Blocks, pool: ModelPool | None = None, **kwargs) -> None:
+    """Serve with Gradio's queue sized to the pool's limits: each event runs up to twice the
+    answers a model writes at once (the rest of those wait in the model's line, seeing their
+    place), and Gradio refuses new requests once the operator's line is full."""
     from demos.samples import FOLDER
 
-    app.queue(default_concurrency_limit=4).launch(
+    limits = pool.admission if pool is not None else None
+    concurrency = max(4, 2 * limits.per_model) if limits else 4
+    app.queue(default_concurrency_limit=concurrency,
+              max_size=limits.max_waiting if limits else None).launch(
         css=CSS, theme=gr.themes.Soft(), footer_links=["api", "gradio"], show_error=True,
         max_file_size=MAX_UPLOAD, allowed_paths=[str(FOLDER)], **kwargs)
 
@@ -148,4 +154,5 @@ def launch(app: gr.Blocks, **kwargs) -> None:
 def main(host: str | None = None, port: int | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     kwargs = {k: v for k, v in {"server_name": host, "server_port": port}.items() if v}
-    launch(build_app(), **kwargs)
+    pool = ModelPool()
+    launch(build_app(pool), pool, **kwargs)

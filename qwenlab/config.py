@@ -85,9 +85,10 @@ def _positive_int(name: str, default: int) -> int:
 
 
 def max_active_per_model(device: str) -> int:
-    """QWENLAB_MAX_ACTIVE_PER_MODEL: answers one model writes at once (default 4 on a GPU, 2 on
-    a CPU, where more at once only share the same cores); the rest wait in line."""
-    return _positive_int("QWENLAB_MAX_ACTIVE_PER_MODEL", 4 if device == "cuda" else 2)
+    """QWENLAB_MAX_ACTIVE_PER_MODEL: answers one model writes at once (default 16 on a GPU,
+    where continuous batching runs them together; 2 on a CPU, where more at once only share
+    the same cores); the rest wait in line."""
+    return _positive_int("QWENLAB_MAX_ACTIVE_PER_MODEL", 16 if device == "cuda" else 2)
 
 
 def max_waiting() -> int:
@@ -120,6 +121,15 @@ def remote_models() -> dict[str, tuple[str, str | None]]:
 def remote_api_key() -> str | None:
     """QWENLAB_REMOTE_API_KEY: sent as a bearer token to the remote engines, if they need one."""
     return os.environ.get("QWENLAB_REMOTE_API_KEY", "").strip() or None
+
+
+def batching(device: str) -> bool:
+    """QWENLAB_BATCHING: auto (continuous batching on a GPU, plain generate on a CPU, where
+    the batched path is slower), on or off."""
+    value = os.environ.get("QWENLAB_BATCHING", "auto").strip().lower() or "auto"
+    if value not in {"auto", "on", "off"}:
+        raise ValueError(f"QWENLAB_BATCHING must be auto, on or off, not {value!r}")
+    return value == "on" or (value == "auto" and device == "cuda")
 
 
 def hub_offline() -> bool:

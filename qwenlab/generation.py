@@ -368,8 +368,8 @@ def stream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool | None =
     if hasattr(loaded.model, "device"):  # a torch model; ONNX Runtime takes the ids as they are
         inputs = inputs.to(loaded.model.device)
     cancel = cancel or threading.Event()
-    engine = engine or engine_for(loaded)
     eos = _eos_ids(loaded)
+    engine = engine or engine_for(loaded, eos)
 
     splitter = ThinkSplitter(thinking)
     decoder = IncrementalDecoder(loaded.tokenizer)
@@ -446,12 +446,17 @@ def _stream_remote(loaded: Loaded, messages: list[dict], thinking: bool, max_new
         precision="remote", device=loaded.model.url, engine=remote.ENGINE)
 
 
-def engine_for(loaded: Loaded):
-    """The engine that runs this loaded model: ONNX Runtime GenAI for int4, else transformers."""
-    from qwenlab import ortgenai
+def engine_for(loaded: Loaded, eos: set[int]):
+    """The engine that runs this loaded model: ONNX Runtime GenAI for int4; for transformers
+    text models, continuous batching where QWENLAB_BATCHING allows it; else plain generate."""
+    from qwenlab import config, ortgenai
 
     if loaded.extra.get("engine") == ortgenai.ENGINE:
         return ortgenai.OnnxEngine()
+    if not loaded.spec.is_vision and config.batching(loaded.device):
+        from qwenlab.batching import BatchingEngine
+
+        return BatchingEngine(eos)
     return DEFAULT_ENGINE
 
 

@@ -190,6 +190,10 @@ class ModelPool:
         when the model sits in a reference cycle; a weakref tells us whether it does.
         """
         alive = None
+        for stop in (loaded.extra.pop("on_free", []) if loaded is not None else []):
+            stop()  # e.g. the model's continuous-batching thread, which holds the model
+        if loaded is not None:
+            loaded.extra.pop("batcher", None)
         if loaded is not None and loaded.model is not None:
             alive = weakref.ref(loaded.model)
             loaded.model = loaded.tokenizer = loaded.processor = None

@@ -1,0 +1,80 @@
+"""Continuous batching (transformers' ContinuousBatchingManager) behind the same engine
+contract: concurrent learners each get their own stream, one can stop without disturbing the
+others, greedy answers match plain generate, and eviction stops the batcher."""
+
+import threading
+
+import pytest
+
+from qwenlab.generation import DEFAULT_ENGINE, Final, stream_chat
+from qwenlab.registry import Sampling
+
+pytestmark = pytest.mark.model
+GREEDY = Sampling(do_sample=False)
+
+
+@pytest.fixture
+def batching_env(tiny_env, monkeypatch):
+    monkeypatch.setenv("QWENLAB_BATCHING", "on")
+    return tiny_env
+
+
+def _answer(loaded, text, **options):
+    events = list(stream_chat(loaded, [{"role": "user", "content": text}], **options))
+    return "".join(getattr(e, "text", "") for e in events[:-1]), events[-1]
+
+
+def test_concurrent_streams_are_batched_and_stop_independently(batching_env, pool):
+    results, cancel = {}, threading.Event()
+
+    def learner(name, **options):
+        seen = 0
+        for event in stream_chat(loaded, [{"role": "user", "content": f"Hello from {name}"}],
+                                 **options):
+            seen += 1
+            if name == "leaves" and seen == 2:
+                cancel.set()
+        results[name] = event
+
+    with pool.lease("qwen2.5-0.5b", "bf16") as loaded:
+        threads = [threading.Thread(target=learner, args=("greedy",),
+                                    kwargs={"sampling": GREEDY, "max_new_tokens": 6}),
+                   threading.Thread(target=learner, args=("sampled",),
+                                    kwargs={"max_new_tokens": 8}),
+                   threading.Thread(target=learner, args=("leaves",),
+                                    kwargs={"max_new_tokens": 40, "cancel": cancel})]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(180)
+    assert {name: e.engine for name, e in results.items()} == dict.fromkeys(
+        ["greedy", "sampled", "leaves"], "transformers-cb")
+    assert (results["greedy"].new_tokens, results["greedy"].finish_reason) == (6, "length")
+    assert (results["sampled"].new_tokens, results["sampled"].finish_reason) == (8, "length")
+    assert results["leaves"].finish_reason == "cancelled" and results["leaves"].new_tokens < 40
+
+
+def test_greedy_through_the_batcher_matches_plain_generate(batching_env, pool):
+    with pool.lease("qwen3-0.6b", "fp32") as loaded:
+        batched, final = _answer(loaded, "Name a colour.", thinking=False, sampling=GREEDY,
+                                 max_new_tokens=8)
+        plain, _ = _answer(loaded, "Name a colour.", thinking=False, sampling=GREEDY,
+                           max_new_tokens=8, engine=DEFAULT_ENGINE)
+    assert isinstance(final, Final) and final.engine == "transformers-cb"
+    assert batched == plain
+
+
+def test_eviction_stops_the_batcher(batching_env, pool):
+    with pool.lease("qwen2.5-0.5b", "bf16") as loaded:
+        _answer(loaded, "Hi", sampling=GREEDY, max_new_tokens=2)
+        assert "batcher" in loaded.extra
+    assert any(t.name == "cb-router" for t in threading.enumerate())
+    pool.evict_idle()
+    assert not any(t.name == "cb-router" and t.is_alive() for t in threading.enumerate())
+
+
+def test_batching_is_off_on_a_cpu_by_default(tiny_env, pool, monkeypatch):
+    monkeypatch.delenv("QWENLAB_BATCHING", raising=False)
+    with pool.lease("qwen2.5-0.5b", "bf16") as loaded:
+        _, final = _answer(loaded, "Hi", sampling=GREEDY, max_new_tokens=2)
+    assert final.engine == "transformers"
