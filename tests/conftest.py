@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def server(command: list[str], url: str, env: dict, name: str):
+    """Start `command`, wait until `url` answers (90 s at most), stop it afterwards."""
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"{name}.log", "w")
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited early; see {log.name}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.terminate()
+                raise RuntimeError(f"{name} did not answer within 90 s; see {log.name}") from None
+            time.sleep(0.3)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
 @pytest.fixture(scope="session")
 def app_url(tiny_dir, onnx_cache):
     port = free_port()
@@ -80,24 +105,20 @@ def app_url(tiny_dir, onnx_cache):
                QWENLAB_CACHE_DIR=str(onnx_cache), QWENLAB_CPU_ENGINE="transformers",
                GRADIO_SERVER_NAME="127.0.0.1", QWENLAB_POOL_BUDGET_GB="2", QWENLAB_DEVICE="cpu",
                GRADIO_ANALYTICS_ENABLED="False")
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"qwenlab-app-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited early; see {log.name}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.terminate()
-        raise RuntimeError(f"app did not answer within 90 s; see {log.name}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with server([sys.executable, "app.py"], url, env, f"qwenlab-app-{port}"):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def serve_url(tiny_dir):
+    """A real `transformers serve` on a free port; it loads a model when first asked for it."""
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("transformers")), "serve",
+               "--host", "127.0.0.1", "--port", str(port)]
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    with server(command, f"http://127.0.0.1:{port}/health", env, f"transformers-serve-{port}"):
+        yield f"http://127.0.0.1:{port}/v1"
 
 
 @pytest.fixture

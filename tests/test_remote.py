@@ -5,8 +5,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,40 +15,6 @@ from qwenlab.pool import ModelPool
 
 pytestmark = pytest.mark.model
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def serve_url(tiny_dir):
-    """`transformers serve` on a free port; it loads a model when first asked for it."""
-    port = free_port()
-    cli = Path(sys.executable).with_name("transformers")
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"transformers-serve-{port}.log", "w")
-    proc = subprocess.Popen([str(cli), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=log, env=dict(os.environ, HF_HUB_OFFLINE="1"))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"transformers serve exited; see {log.name}")
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        raise RuntimeError(f"transformers serve did not start; see {log.name}")
-    yield f"{url}/v1"
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 @pytest.fixture
