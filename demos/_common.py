@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
 import gradio as gr
 
-from qwenlab.generation import Final, PromptTooLong, TextDelta, ThinkingDelta, stream_chat
+from qwenlab.generation import (Final, PromptTooLong, TextDelta, ThinkingDelta, prepare_messages,
+                                stream_chat)
 from qwenlab.loading import Loaded, LoadError
 from qwenlab.memory import PeakMemory
 from qwenlab.registry import ModelSpec, Sampling, UnknownModel
 
+# Each yield re-sends and re-renders the answer in every open browser: at a token each, the page
+# and the server spend more time on updates than the model on tokens (bench/classroom.py).
+UI_INTERVAL_S = 0.08
 MAX_PROMPT_CHARS = 8000  # the token check in generation.py is the real limit; this stops pastes
 
 
@@ -127,6 +132,7 @@ def _answer(pool, key, messages, *, thinking, max_new_tokens, system, precision,
             else:
                 yield Update(loading=f"⏳ {item}")
     update = Update()
+    shown = 0.0
     meter = PeakMemory(loaded.device) if measure_memory else None
     try:
         if meter:
@@ -144,7 +150,9 @@ def _answer(pool, key, messages, *, thinking, max_new_tokens, system, precision,
                     if meter:
                         meter.__exit__(None, None, None)
                         update.peak_bytes, meter = meter.bytes, None
-                yield update
+                if update.final or time.monotonic() - shown >= UI_INTERVAL_S:
+                    shown = time.monotonic()
+                    yield update
     finally:
         if meter:
             meter.__exit__(None, None, None)
@@ -173,6 +181,13 @@ def _messages(history: list, update: Update) -> list:
     if update.answer or not update.thinking:
         out.append(gr.ChatMessage(role="assistant", content=update.answer or "…"))
     return out
+
+
+def clear_if_asked(history: list, question: str) -> str:
+    """The question box after an answer: empty if it still holds the question just asked."""
+    asked = [m for m in history or [] if m.get("role") == "user"]
+    last = prepare_messages(asked[-1:], vision=False)[0]["content"] if asked else None
+    return "" if (question or "").strip() == last else question
 
 
 def sampling_controls(spec: ModelSpec, max_new_tokens: int = 512):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from demos._common import chat_turn, check_prompt, learner_of, markdown_table
+from demos._common import chat_turn, check_prompt, clear_if_asked, learner_of, markdown_table
 from qwenlab.registry import MODELS, ModelSpec
 
 
@@ -170,7 +170,7 @@ def build(pool) -> None:
 
     event = gr.on([send.click, text.submit], respond, [chatbot, text, picked], [chatbot, stats],
                   api_visibility="private")
-    event.then(lambda: "", None, text, api_visibility="private")
+    event.then(clear_if_asked, [chatbot, text], text, api_visibility="private")
     stop.click(None, cancels=[event])
 
 

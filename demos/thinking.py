@@ -11,7 +11,8 @@ import re
 
 import gradio as gr
 
-from demos._common import answer_stream, chat_turn, check_prompt, learner_of, markdown_table
+from demos._common import (answer_stream, chat_turn, check_prompt, clear_if_asked, learner_of,
+                           markdown_table)
 from qwenlab.loading import resolve_device
 from qwenlab.registry import get_model, models_with
 
@@ -121,7 +122,7 @@ def build(pool) -> None:
 
     event = gr.on([send.click, text.submit], respond, [chatbot, text, model, enable, budget, tokens],
                   [chatbot, stats], api_name="thinking")
-    event.then(lambda: "", None, text, api_visibility="private")
+    event.then(clear_if_asked, [chatbot, text], text, api_visibility="private")
     stop.click(None, cancels=[event])
     clear.click(lambda: ([], ""), None, [chatbot, stats], api_visibility="private")
 

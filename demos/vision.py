@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos._common import answer_stream, check_prompt, learner_of, markdown_table
+from demos._common import answer_stream, check_prompt, clear_if_asked, learner_of, markdown_table
 from demos.upload import ImageUpload
 from demos.samples import FOLDER, QUESTIONS, make_samples
 from qwenlab.generation import prepare_messages
@@ -112,13 +112,6 @@ def ask(pool, path: str | None, question: str, history: list | None = None,
         answer = update.answer or ("*(The model finished without writing any text.)*"
                                    if update.final else "…")
         yield shown + [{"role": "assistant", "content": answer}], stats_line(update, p)
-
-
-def clear_if_asked(history: list, question: str) -> str:
-    """The question box after an answer: empty if it still holds the question just asked."""
-    asked = [m for m in history or [] if m.get("role") == "user"]
-    last = prepare_messages(asked[-1:], vision=False)[0]["content"] if asked else None
-    return "" if (question or "").strip() == last else question
 
 
 def stats_line(update, p: Plan) -> str:
