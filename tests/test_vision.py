@@ -129,3 +129,26 @@ def test_vision_refuses_a_missing_image_and_an_empty_question(client):
     with pytest.raises(AppError, match="Type a question first"):
         client.predict(handle_file(make_samples()["scene"]), "  ", [], 64, 256, "qwen2-vl-2b",
                        "bf16", 16, api_name="/vision")
+
+
+@pytest.mark.pure
+def test_sixteen_bit_scans_and_phone_rotation_are_converted(tmp_path):
+    scan = Image.new("I;16", (64, 48))
+    scan.putpixel((10, 10), 60000)
+    scan.save(tmp_path / "scan.png")
+    prepared = open_image(tmp_path / "scan.png")
+    assert prepared.image.mode == "RGB" and any("8 bits" in note for note in prepared.notes)
+    assert prepared.image.getpixel((10, 10))[0] > 200  # the bright pixel stays bright
+    photo = Image.new("RGB", (120, 60), (200, 30, 30))  # stored landscape, shot portrait
+    exif = photo.getexif()
+    exif[0x0112] = 6  # EXIF orientation: rotate 90 degrees clockwise to display
+    photo.save(tmp_path / "phone.jpg", exif=exif)
+    assert open_image(tmp_path / "phone.jpg").image.size == (60, 120)
+
+
+@pytest.mark.pure
+def test_a_decompression_bomb_is_refused_before_decoding(tmp_path, monkeypatch):
+    Image.new("RGB", (400, 300)).save(tmp_path / "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # as if it were 120,000 x 90,000
+    with pytest.raises(ImageProblem, match="too large to open safely"):
+        open_image(tmp_path / "bomb.png")
