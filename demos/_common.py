@@ -133,10 +133,8 @@ def _answer(pool, key, messages, *, thinking, max_new_tokens, system, precision,
                 yield Update(loading=f"⏳ {item}")
     update = Update()
     shown = 0.0
-    meter = PeakMemory(loaded.device) if measure_memory else None
+    meter = PeakMemory(loaded.device).start() if measure_memory else None
     try:
-        if meter:
-            meter.__enter__()
         with user_errors():
             for event in stream_chat(loaded, messages, thinking=thinking, system=system,
                                      max_new_tokens=max_new_tokens, sampling=sampling,
@@ -148,14 +146,13 @@ def _answer(pool, key, messages, *, thinking, max_new_tokens, system, precision,
                 elif isinstance(event, Final):
                     update.final = event
                     if meter:
-                        meter.__exit__(None, None, None)
-                        update.peak_bytes, meter = meter.bytes, None
+                        update.peak_bytes = meter.stop()
                 if update.final or time.monotonic() - shown >= UI_INTERVAL_S:
                     shown = time.monotonic()
                     yield update
     finally:
         if meter:
-            meter.__exit__(None, None, None)
+            meter.stop()  # already stopped at the Final, unless the stream ended early
         pool.release(loaded)
 
 

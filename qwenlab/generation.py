@@ -399,14 +399,19 @@ def stream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool | None =
     injected = getattr(tokens, "injected", 0)
     generated = count - injected
     reason = "stop" if last_id in eos else "length" if generated >= max_new_tokens else "cancelled"
-    decode_s = (last - first) if first and last else 0.0
     yield Final(
         prompt_tokens=prompt_tokens, new_tokens=generated, thinking_tokens=thinking_tokens,
-        ttft_s=(first - started) if first else None,
-        tokens_per_s=(generated - 1) / decode_s if generated > 1 and decode_s > 0 else 0.0,
-        total_s=time.perf_counter() - started, finish_reason=reason, injected_tokens=injected,
-        model=spec.key,
-        precision=loaded.precision, device=loaded.device, engine=engine.name)
+        **_timing(started, first, last, generated), finish_reason=reason,
+        injected_tokens=injected, model=spec.key, precision=loaded.precision,
+        device=loaded.device, engine=engine.name)
+
+
+def _timing(started: float, first: float | None, last: float | None, generated: int) -> dict:
+    """Final's clock fields: first token after the request began, decode rate after it."""
+    decode_s = (last - first) if first and last else 0.0
+    return {"ttft_s": (first - started) if first else None,
+            "tokens_per_s": (generated - 1) / decode_s if generated > 1 and decode_s > 0 else 0.0,
+            "total_s": time.perf_counter() - started}
 
 
 def _stream_remote(loaded: Loaded, messages: list[dict], thinking: bool, max_new_tokens: int,
@@ -437,13 +442,10 @@ def _stream_remote(loaded: Loaded, messages: list[dict], thinking: bool, max_new
     generated = thinking_tokens + answer_tokens
     reason = ("cancelled" if cancel.is_set() else
               "length" if generated >= max_new_tokens else "stop")
-    decode_s = (last - first) if first and last else 0.0
     yield Final(
         prompt_tokens=prompt_tokens, new_tokens=generated, thinking_tokens=thinking_tokens,
-        ttft_s=(first - started) if first else None,
-        tokens_per_s=(generated - 1) / decode_s if generated > 1 and decode_s > 0 else 0.0,
-        total_s=time.perf_counter() - started, finish_reason=reason, model=loaded.spec.key,
-        precision="remote", device=loaded.model.url, engine=remote.ENGINE)
+        **_timing(started, first, last, generated), finish_reason=reason,
+        model=loaded.spec.key, precision="remote", device=loaded.model.url, engine=remote.ENGINE)
 
 
 def engine_for(loaded: Loaded, eos: set[int]):

@@ -16,15 +16,24 @@ SAMPLE_S = 0.005
 
 
 class PeakMemory:
-    """`with PeakMemory(device) as peak: ...`, then `peak.bytes` is the peak above the start."""
+    """`with PeakMemory(device) as peak: ...`, then `peak.bytes` is the peak above the start;
+    or `start()`, then `stop()` (which returns it, and may be called again)."""
 
     def __init__(self, device: str):
         self.device = device
         self.bytes = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._running = False
 
     def __enter__(self) -> PeakMemory:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> PeakMemory:
+        self._running = True
         if self.device == "cuda":
             import torch
 
@@ -42,17 +51,21 @@ class PeakMemory:
             self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def stop(self) -> int:
+        if not self._running:
+            return self.bytes
+        self._running = False
         if self.device == "cuda":
             import torch
 
             torch.cuda.synchronize()
             self.bytes = max(0, torch.cuda.max_memory_allocated() - self._base)
-            return
+            return self.bytes
         self._stop.set()
         self._thread.join()
         self._peak = max(self._peak, _resident())
         self.bytes = max(0, self._peak - self._base)
+        return self.bytes
 
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
