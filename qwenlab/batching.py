@@ -5,18 +5,27 @@ continuous batching (`ContinuousBatchingManager`), each still streaming its own 
 do not change. One `Batcher` per loaded model owns the manager and a router thread that hands
 each result to its request's queue; Stop cancels just that request; the pool stops the batcher
 when it evicts the model. Used for transformers text models where QWENLAB_BATCHING says so
-(on a GPU by default: on a CPU the paged-attention path is slower than plain generate).
-Nothing here knows about Gradio or the pool's memory.
+(on a GPU by default).
+
+The paged KV cache is sized here, not left to transformers: by default it takes 80-90% of
+the memory that is free when the first request arrives, which is the pool's to share out, and
+on a CPU (where that means RAM) it spends seconds zeroing gigabytes and then builds attention
+masks as wide as the whole cache on every step. `cache_plan` gives each of the operator's
+QWENLAB_MAX_ACTIVE_PER_MODEL answers room for TOKENS_PER_ANSWER tokens; the pool charges
+`cache_bytes` against its budget when it loads a model that will batch. Nothing here knows
+about Gradio.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import math
 import queue
 import threading
 from typing import Iterator
 
+from qwenlab import config
 from qwenlab.registry import Sampling
 
 log = logging.getLogger(__name__)
@@ -24,11 +33,53 @@ log = logging.getLogger(__name__)
 ENGINE = "transformers-cb"
 _ids = itertools.count()
 
+# Cache room per concurrent answer: a lesson turn's prompt and reply. A longer conversation
+# borrows free blocks; when none are free the scheduler holds new prompts back until some are.
+TOKENS_PER_ANSWER = 2048
+PAGE_SIZE = 256
+# Prompt tokens one forward pass may take in (long prompts are prefilled in chunks).
+MAX_BATCH_TOKENS = 512
+
+
+def applies(loaded, tokens: int = 0) -> bool:
+    """Whether this loaded model's answers go through continuous batching. An answer that
+    could outgrow the whole cache (`tokens`: prompt plus new tokens) does not: the manager
+    would fail it, so plain generate serves it with a cache of its own. (A page of slack
+    covers the words a thinking budget adds in its second pass.)"""
+    return (loaded.extra.get("engine") is None and not loaded.spec.is_vision
+            and config.batching(loaded.device) and tokens <= capacity(loaded) - PAGE_SIZE)
+
+
+def answers_at_once(loaded) -> int:
+    """The answers its cache is sized for: the pool's admission limit, set when it loads."""
+    return loaded.extra.get("batch_answers") or config.max_active_per_model(loaded.device)
+
+
+def capacity(loaded) -> int:
+    """Tokens the model's batching cache holds, all answers together."""
+    return cache_plan(answers_at_once(loaded))["num_blocks"] * PAGE_SIZE
+
+
+def cache_plan(max_active: int) -> dict:
+    """ContinuousBatchingConfig sizing for `max_active` answers at once."""
+    return {"page_size": PAGE_SIZE, "num_blocks": math.ceil(max_active * TOKENS_PER_ANSWER / PAGE_SIZE),
+            "max_batch_tokens": MAX_BATCH_TOKENS, "max_requests_per_batch": max_active}
+
+
+def cache_bytes(model, max_active: int) -> int:
+    """Bytes of KV cache that cache_plan(max_active) reserves for this model."""
+    text = model.config.get_text_config()
+    head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+    kv_heads = getattr(text, "num_key_value_heads", None) or text.num_attention_heads
+    blocks = cache_plan(max_active)["num_blocks"]
+    per_token = text.num_hidden_layers * 2 * kv_heads * head_dim * model.dtype.itemsize
+    return blocks * PAGE_SIZE * per_token
+
 
 class Batcher:
     """A started manager for one model, and the per-request queues its results go to."""
 
-    def __init__(self, model, eos: list[int]):
+    def __init__(self, model, eos: list[int], max_active: int):
         from transformers import ContinuousBatchingConfig, GenerationConfig
 
         # Per-request processors exist only for values that differ from the defaults at
@@ -38,7 +89,8 @@ class Batcher:
                                   max_new_tokens=512, eos_token_id=eos, pad_token_id=eos[0])
         self.manager = model.init_continuous_batching(
             generation_config=config,
-            continuous_batching_config=ContinuousBatchingConfig(per_request_processors=True))
+            continuous_batching_config=ContinuousBatchingConfig(per_request_processors=True,
+                                                                **cache_plan(max_active)))
         self.manager.start()
         self.queues: dict[str, queue.Queue] = {}
         self.lock = threading.Lock()
@@ -84,7 +136,8 @@ def batcher_for(loaded, eos: set[int]) -> Batcher:
     with _create_lock:
         batcher = loaded.extra.get("batcher")
         if batcher is None:
-            batcher = loaded.extra["batcher"] = Batcher(loaded.model, sorted(eos))
+            batcher = loaded.extra["batcher"] = Batcher(loaded.model, sorted(eos),
+                                                        answers_at_once(loaded))
             loaded.extra.setdefault("on_free", []).append(batcher.stop)
         return batcher
 

@@ -85,10 +85,10 @@ def _positive_int(name: str, default: int) -> int:
 
 
 def max_active_per_model(device: str) -> int:
-    """QWENLAB_MAX_ACTIVE_PER_MODEL: answers one model writes at once (default 16 on a GPU,
-    where continuous batching runs them together; 2 on a CPU, where more at once only share
-    the same cores); the rest wait in line."""
-    return _positive_int("QWENLAB_MAX_ACTIVE_PER_MODEL", 16 if device == "cuda" else 2)
+    """QWENLAB_MAX_ACTIVE_PER_MODEL: answers one model writes at once (default 16 where
+    continuous batching runs them together, 2 where more at once would only share the same
+    cores); the rest wait in line."""
+    return _positive_int("QWENLAB_MAX_ACTIVE_PER_MODEL", 16 if batching(device) else 2)
 
 
 def max_waiting() -> int:
@@ -124,8 +124,9 @@ def remote_api_key() -> str | None:
 
 
 def batching(device: str) -> bool:
-    """QWENLAB_BATCHING: auto (continuous batching on a GPU, plain generate on a CPU, where
-    the batched path is slower), on or off."""
+    """QWENLAB_BATCHING: auto (continuous batching on a GPU; on a CPU the default int4 ONNX
+    engine answers one request at a time), on (also on a CPU, for transformers models: see
+    QWENLAB_CPU_ENGINE) or off."""
     value = os.environ.get("QWENLAB_BATCHING", "auto").strip().lower() or "auto"
     if value not in {"auto", "on", "off"}:
         raise ValueError(f"QWENLAB_BATCHING must be auto, on or off, not {value!r}")

@@ -369,7 +369,7 @@ def stream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool | None =
         inputs = inputs.to(loaded.model.device)
     cancel = cancel or threading.Event()
     eos = _eos_ids(loaded)
-    engine = engine or engine_for(loaded, eos)
+    engine = engine or engine_for(loaded, eos, prompt_tokens + max_new_tokens)
 
     splitter = ThinkSplitter(thinking)
     decoder = IncrementalDecoder(loaded.tokenizer)
@@ -448,17 +448,16 @@ def _stream_remote(loaded: Loaded, messages: list[dict], thinking: bool, max_new
         model=loaded.spec.key, precision="remote", device=loaded.model.url, engine=remote.ENGINE)
 
 
-def engine_for(loaded: Loaded, eos: set[int]):
+def engine_for(loaded: Loaded, eos: set[int], tokens: int = 0):
     """The engine that runs this loaded model: ONNX Runtime GenAI for int4; for transformers
-    text models, continuous batching where QWENLAB_BATCHING allows it; else plain generate."""
-    from qwenlab import config, ortgenai
+    text models, continuous batching where QWENLAB_BATCHING allows it and an answer of
+    `tokens` (prompt and new) fits its cache; else plain generate."""
+    from qwenlab import batching, ortgenai
 
     if loaded.extra.get("engine") == ortgenai.ENGINE:
         return ortgenai.OnnxEngine()
-    if not loaded.spec.is_vision and config.batching(loaded.device):
-        from qwenlab.batching import BatchingEngine
-
-        return BatchingEngine(eos)
+    if batching.applies(loaded, tokens):
+        return batching.BatchingEngine(eos)
     return DEFAULT_ENGINE
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from qwenlab import config, loading, remote
+from qwenlab import batching, config, loading, remote
 from qwenlab.admission import Admission
 from qwenlab.loading import Loaded, LoadError, Progress
 from qwenlab.registry import ModelSpec, estimate_weight_bytes, get_model
@@ -135,10 +135,12 @@ class ModelPool:
             raise
         with self._cond:
             entry.loaded, entry.state = loaded, "ready"
-            entry.charge = int(loaded.nbytes * (1 + config.HEADROOM))
+            cache = self._reserve_batching_cache(loaded)
+            entry.charge = int(loaded.nbytes * (1 + config.HEADROOM)) + cache
             self._counters["loads"] += 1
             self._load_seconds += loaded.load_seconds
-            self._event("ready", entry.key, f"{loaded.nbytes / GB:.3f} GB in {loaded.load_seconds:.1f} s")
+            self._event("ready", entry.key, f"{loaded.nbytes / GB:.3f} GB in {loaded.load_seconds:.1f} s"
+                        + (f", {cache / GB:.2f} GB batching cache" if cache else ""))
             try:
                 self._make_room(0, spec, precision)  # the measured size may exceed the estimate
             except PoolFull:
@@ -148,6 +150,14 @@ class ModelPool:
                 raise
             self._cond.notify_all()
         return loaded
+
+    def _reserve_batching_cache(self, loaded: Loaded) -> int:
+        """Bytes of KV cache this model's continuous batching will hold, sized for the
+        operator's answers-at-once limit (0 when it will not batch)."""
+        if not batching.applies(loaded):
+            return 0
+        loaded.extra["batch_answers"] = self.admission.per_model
+        return batching.cache_bytes(loaded.model, self.admission.per_model)
 
     # -- budget and eviction -----------------------------------------------------------------
     def _used(self) -> int:

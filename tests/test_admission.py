@@ -113,3 +113,14 @@ def test_a_learner_over_the_rate_gets_a_clear_error(pool):
     list(answer_stream(pool, "qwen3-0.6b", messages, max_new_tokens=2, learner="a"))
     with pytest.raises(gr.Error, match="asked 1 times in the last minute"):
         list(answer_stream(pool, "qwen3-0.6b", messages, max_new_tokens=2, learner="a"))
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize("device,batching,expected", [
+    ("cuda", "auto", 16), ("cpu", "auto", 2), ("cpu", "on", 16), ("cuda", "off", 2)])
+def test_more_answers_at_once_where_they_are_batched(monkeypatch, device, batching, expected):
+    monkeypatch.delenv("QWENLAB_MAX_ACTIVE_PER_MODEL", raising=False)
+    monkeypatch.setenv("QWENLAB_BATCHING", batching)
+    assert Admission.from_config(device).per_model == expected
+    monkeypatch.setenv("QWENLAB_MAX_ACTIVE_PER_MODEL", "5")  # the operator's word wins
+    assert Admission.from_config(device).per_model == 5

@@ -78,3 +78,35 @@ def test_batching_is_off_on_a_cpu_by_default(tiny_env, pool, monkeypatch):
     with pool.lease("qwen2.5-0.5b", "bf16") as loaded:
         _, final = _answer(loaded, "Hi", sampling=GREEDY, max_new_tokens=2)
     assert final.engine == "transformers"
+
+
+def test_the_pool_charges_the_cache_the_batcher_holds(batching_env, pool):
+    from qwenlab import batching, config
+
+    with pool.lease("qwen2.5-0.5b", "bf16") as loaded:
+        reserved = batching.cache_bytes(loaded.model, pool.admission.per_model)
+        [entry] = pool.stats()["models"]
+        assert entry["charge"] == int(loaded.nbytes * (1 + config.HEADROOM)) + reserved
+        _answer(loaded, "Hi", sampling=GREEDY, max_new_tokens=2)
+        cache = loaded.extra["batcher"].manager.batch_processor.cache
+    # transformers sized its paged cache from our plan, not from the free memory
+    assert cache.num_sectors * cache.tokens_per_sector == batching.capacity(loaded)
+    assert cache.num_sectors * cache.bytes_per_sector == reserved
+    assert batching.capacity(loaded) == pool.admission.per_model * batching.TOKENS_PER_ANSWER
+
+
+def test_an_answer_longer_than_the_cache_is_served_by_plain_generate(batching_env, monkeypatch):
+    from qwenlab import batching
+    from qwenlab.pool import ModelPool
+
+    monkeypatch.setenv("QWENLAB_MAX_ACTIVE_PER_MODEL", "1")
+    pool = ModelPool(budget_bytes=int(4e9), device="cpu")
+    with pool.lease("qwen2.5-0.5b", "bf16") as loaded:
+        assert batching.capacity(loaded) == batching.TOKENS_PER_ANSWER
+        _, long = _answer(loaded, "word " * batching.TOKENS_PER_ANSWER, sampling=GREEDY,
+                          max_new_tokens=3)
+        _, short = _answer(loaded, "Hi", sampling=GREEDY, max_new_tokens=3)
+    pool.evict_idle()
+    assert long.prompt_tokens > batching.TOKENS_PER_ANSWER
+    assert (long.engine, long.new_tokens) == ("transformers", 3)
+    assert (short.engine, short.new_tokens) == ("transformers-cb", 3)
