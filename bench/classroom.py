@@ -9,6 +9,11 @@ the operator's limits from the environment (QWENLAB_MAX_ACTIVE_PER_MODEL and fri
 learner sends one question to the `thinking` API with thinking off. Reported per N: aggregate
 tokens/s (all new tokens / wall time of the round), time to first token p50 / p95 as the
 learner sees it (first streamed text, queueing included), errors, and the ratio to N = 1.
+A learner with no reply after 300 s counts as an error instead of hanging the round.
+
+On a CPU, compare the default (int4 ONNX, two answers at a time) with batched bf16:
+    python bench/classroom.py
+    QWENLAB_CPU_ENGINE=transformers QWENLAB_BATCHING=on python bench/classroom.py
 """
 
 from __future__ import annotations
@@ -62,16 +67,23 @@ def learner(url: str, key: str, tokens: int, results: list, start: threading.Eve
     try:
         job = client.submit([], QUESTION, key, False, 0, tokens, api_name="/thinking")
         for chat, _stats in job:
-            text = chat[-1]["content"] if chat else ""
-            text = text if isinstance(text, str) else str(text)
+            text = _text(chat[-1]["content"]) if chat else ""
             if first is None and chat and chat[-1]["role"] == "assistant" and text \
                     and not text.startswith("⏳") and text != "…":
                 first = time.perf_counter() - began
         chat, stats = job.result()
         new = int(re.match(r"(\d+) tokens", stats)[1])
-        results.append({"ttft": first, "tokens": new, "error": None})
+        results.append({"ttft": first, "tokens": new, "error": None, "done": time.perf_counter()})
     except Exception as exc:  # a refused or failed request is a result, not a crash
-        results.append({"ttft": None, "tokens": 0, "error": str(exc)[:120]})
+        results.append({"ttft": None, "tokens": 0, "error": str(exc)[:120],
+                        "done": time.perf_counter()})
+
+
+def _text(content) -> str:
+    """A chat message's text: Gradio 6 sends content as a list of {"type": "text"} parts."""
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content if isinstance(content, str) else str(content)
 
 
 def percentile(ordered: list[float], q: float) -> float:
@@ -81,19 +93,22 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, -(-int(q * 100) * len(ordered) // 100) - 1))]
 
 
-def round_of(url: str, n: int, key: str, tokens: int) -> dict:
+def round_of(url: str, n: int, key: str, tokens: int, deadline: float = 300.0) -> dict:
     results: list[dict] = []
     start = threading.Event()
-    threads = [threading.Thread(target=learner, args=(url, key, tokens, results, start))
-               for _ in range(n)]
+    threads = [threading.Thread(target=learner, args=(url, key, tokens, results, start),
+                                daemon=True) for _ in range(n)]
     for thread in threads:
         thread.start()
     time.sleep(1.0)  # every learner has its session open; then all ask at once
     began = time.perf_counter()
     start.set()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - began
+    for thread in threads:  # a reply that never comes is an error, not a hung benchmark
+        thread.join(max(1.0, deadline - (time.perf_counter() - began)))
+    results = list(results)
+    wall = max((r["done"] for r in results), default=time.perf_counter()) - began
+    results += [{"ttft": None, "tokens": 0, "error": f"no reply within {deadline:.0f} s"}
+                for _ in range(n - len(results))]
     ttfts = sorted(r["ttft"] for r in results if r["ttft"] is not None)
     return {"learners": n, "tokens/s": sum(r["tokens"] for r in results) / wall,
             "ttft p50": statistics.median(ttfts) if ttfts else float("nan"),
