@@ -57,7 +57,12 @@ def answers_at_once(loaded) -> int:
 
 def capacity(loaded) -> int:
     """Tokens the model's batching cache holds, all answers together."""
-    return cache_plan(answers_at_once(loaded))["num_blocks"] * PAGE_SIZE
+    return cache_tokens(answers_at_once(loaded))
+
+
+def cache_tokens(max_active: int) -> int:
+    """Tokens cache_plan(max_active) holds: whole pages, all answers together."""
+    return cache_plan(max_active)["num_blocks"] * PAGE_SIZE
 
 
 def cache_plan(max_active: int) -> dict:
@@ -71,9 +76,8 @@ def cache_bytes(model, max_active: int) -> int:
     text = model.config.get_text_config()
     head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
     kv_heads = getattr(text, "num_key_value_heads", None) or text.num_attention_heads
-    blocks = cache_plan(max_active)["num_blocks"]
     per_token = text.num_hidden_layers * 2 * kv_heads * head_dim * model.dtype.itemsize
-    return blocks * PAGE_SIZE * per_token
+    return cache_tokens(max_active) * per_token
 
 
 class Batcher:
