@@ -134,3 +134,23 @@ def bad_images(tmp_path_factory) -> dict:
     from awkward_images import make_bad_images
 
     return make_bad_images(tmp_path_factory.mktemp("bad-images"))
+
+
+@pytest.fixture
+def stop_midway():
+    """stop_midway(loaded, question, after, max_new_tokens): ask with thinking on, press Stop
+    once `after` events have arrived, and return the last event (the Final)."""
+    import threading
+
+    from qwenlab.generation import stream_chat
+
+    def ask(loaded, question: str, after: int, max_new_tokens: int):
+        cancel, seen = threading.Event(), 0
+        for event in stream_chat(loaded, [{"role": "user", "content": question}], thinking=True,
+                                 max_new_tokens=max_new_tokens, cancel=cancel):
+            seen += 1
+            if seen == after:
+                cancel.set()
+        return event
+
+    return ask

@@ -5,7 +5,6 @@ the CLI with it. (The app runs it in test_edge: the lab's int4 row.)"""
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -61,16 +60,10 @@ def test_pool_converts_once_then_streams_with_stats(onnx_env):
     assert pool.stats()["loads"] == 2 and pool.stats()["evictions"] == 1
 
 
-def test_stop_ends_an_int4_stream_and_thinking_models_work(onnx_env):
+def test_stop_ends_an_int4_stream_and_thinking_models_work(onnx_env, stop_midway):
     pool = ModelPool(budget_bytes=int(4e9), device="cpu")
-    cancel = threading.Event()
     with pool.lease("qwen3-0.6b") as loaded:
-        seen = 0
-        for event in stream_chat(loaded, [{"role": "user", "content": "Count to 100."}],
-                                 thinking=True, max_new_tokens=300, cancel=cancel):
-            seen += 1
-            if seen == 3:
-                cancel.set()
+        event = stop_midway(loaded, "Count to 100.", after=3, max_new_tokens=300)
         assert isinstance(event, Final) and event.finish_reason == "cancelled"
         assert event.new_tokens < 300 and event.engine == "onnxruntime-genai"
 

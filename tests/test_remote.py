@@ -4,7 +4,6 @@ on the tiny checkpoints) through the pool, with the same events, Stop, and clear
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -41,16 +40,10 @@ def test_a_remote_key_streams_through_the_pool_without_local_weights(remote_env)
         assert local.precision == "bf16" and local.nbytes > 0
 
 
-def test_stop_closes_a_remote_stream_and_thinking_models_work(remote_env):
+def test_stop_closes_a_remote_stream_and_thinking_models_work(remote_env, stop_midway):
     pool = ModelPool(budget_bytes=int(1e9), device="cpu")
-    cancel = threading.Event()
     with pool.lease("qwen3-0.6b") as loaded:
-        seen = 0
-        for event in stream_chat(loaded, [{"role": "user", "content": "Count to 50."}],
-                                 thinking=True, max_new_tokens=200, cancel=cancel):
-            seen += 1
-            if seen == 2:
-                cancel.set()
+        event = stop_midway(loaded, "Count to 50.", after=2, max_new_tokens=200)
     assert isinstance(event, Final) and event.finish_reason == "cancelled"
     assert event.new_tokens < 200
 
