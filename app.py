@@ -4,7 +4,7 @@ Honours GRADIO_SERVER_NAME / GRADIO_SERVER_PORT as Gradio does, QWENLAB_MODEL_DI
 tiny checkpoints, QWENLAB_POOL_BUDGET_GB and QWENLAB_DEVICE (see qwenlab/config.py).
 """
 
-from demos.shell import main
+from webui.shell import main
 
 if __name__ == "__main__":
     main()

@@ -72,7 +72,8 @@ def direct_onnx(loaded, ids, tokens):
 
 
 def app_path(loaded, tokens):
-    from qwenlab.generation import Final, stream_chat
+    from qwenlab.events import Final
+    from qwenlab.generation import stream_chat
     from qwenlab.registry import Sampling
 
     for event in stream_chat(loaded, [{"role": "user", "content": PROMPT}], thinking=False,
@@ -94,8 +95,8 @@ def main() -> None:
         build_real_shape(key, Path(args.dir))
     os.environ["QWENLAB_MODEL_DIR"] = args.dir
 
-    from qwenlab.generation import build_inputs, prepare_messages
     from qwenlab.pool import ModelPool
+    from qwenlab.prompts import build_inputs, prepare_messages
 
     pool = ModelPool(budget_bytes=int(20e9), device="cpu")
     rows = []
@@ -116,7 +117,7 @@ def main() -> None:
             pool.evict_idle()
             med = {k: (statistics.median(t for t, _ in v), statistics.median(r for _, r in v))
                    for k, v in samples.items()}
-            rows.append((key, precision, loaded.extra.get("engine", "transformers"), prompt,
+            rows.append((key, precision, loaded.engine.name, prompt,
                          round(ready, 1), *(round(x, 2) for x in med["app"]),
                          *(round(x, 2) for x in med["direct"]),
                          f"{med['app'][1] / med['direct'][1]:.2f}"))

@@ -48,9 +48,11 @@ def main() -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from qwenlab.generation import build_inputs, collect, prepare_messages, stream_chat
+    from qwenlab.events import collect
+    from qwenlab.generation import stream_chat
     from qwenlab.loading import load_kwargs
     from qwenlab.pool import ModelPool, release_memory
+    from qwenlab.prompts import build_inputs, prepare_messages
     from qwenlab.registry import Sampling
 
     kwargs = load_kwargs(args.precision, "cpu")

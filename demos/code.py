@@ -12,9 +12,15 @@ import re
 
 import gradio as gr
 
-from demos._common import answer_stream, check_prompt, learner_of, sampling_controls, sampling_from
 from qwenlab.loading import resolve_device
 from qwenlab.registry import get_model, models_with
+from webui.ui import (
+    answer_stream,
+    check_prompt,
+    learner_of,
+    sampling_controls,
+    sampling_from,
+)
 
 LANGUAGES = {  # shown name -> gr.Code highlighting (Gradio 6 has none for Go, Rust, Java)
     "Python": "python", "JavaScript": "javascript", "TypeScript": "typescript", "Go": None,
@@ -23,9 +29,9 @@ LANGUAGES = {  # shown name -> gr.Code highlighting (Gradio 6 has none for Go, R
 FENCE = re.compile(r"```([\w+#.-]*)[^\n]*\n(.*?)(?:```|$)", re.S)
 
 
-def default_model() -> str:
+def default_model(device: str | None = None) -> str:
     """0.5B on a CPU, 1.5B where there is a GPU (the learner can switch)."""
-    return "qwen2.5-coder-1.5b" if resolve_device() == "cuda" else "qwen2.5-coder-0.5b"
+    return "qwen2.5-coder-1.5b" if (device or resolve_device()) == "cuda" else "qwen2.5-coder-0.5b"
 
 
 def build_prompt(task: str, language: str, constraints: str = "", examples: str = "") -> str:
@@ -53,7 +59,7 @@ def generate(pool, task: str, language: str = "Python", constraints: str = "", e
     task = check_prompt(task)
     if language not in LANGUAGES:
         raise gr.Error(f"Language is one of: {', '.join(LANGUAGES)}")
-    model = model or default_model()
+    model = model or default_model(pool.device)
     spec = get_model(model)
     preset = spec.preset()
     sampling = sampling_from(spec, preset.temperature if temperature is None else temperature,
@@ -86,13 +92,14 @@ def build(pool) -> None:
                       label="Task", elem_id="code-task")
     with gr.Row():
         language = gr.Dropdown(list(LANGUAGES), value="Python", label="Language")
-        model = gr.Dropdown([s.key for s in models_with("code")], value=default_model(), label="Model")
+        model = gr.Dropdown([s.key for s in models_with("code")], value=default_model(pool.device),
+                            label="Model")
     constraints = gr.Textbox("Raise ValueError on an empty list\nDo not sort the input in place\n"
                              "Include type hints and a docstring", lines=3,
                              label="Requirements (one per line)", elem_id="code-constraints")
     examples = gr.Textbox("median([3, 1, 2]) == 2\nmedian([4, 1, 3, 2]) == 2.5", lines=2,
                           label="Examples (optional)")
-    temperature, top_p, top_k, tokens = sampling_controls(get_model(default_model()), 768)
+    temperature, top_p, top_k, tokens = sampling_controls(get_model(default_model(pool.device)), 768)
     with gr.Row():
         go = gr.Button("Generate", variant="primary", elem_id="code-go")
         stop = gr.Button("Stop")
@@ -115,8 +122,6 @@ def build(pool) -> None:
 
 
 if __name__ == "__main__":
-    from qwenlab.pool import ModelPool
+    from webui.shell import serve_one
 
-    with gr.Blocks(title="Qwen Lab: code") as demo:
-        build(ModelPool())
-    demo.launch()
+    serve_one("code", build)

@@ -19,10 +19,9 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from demos._common import answer_stream, check_prompt, learner_of, markdown_table
-from demos.family import DEVICES, KV_SPARE
 from qwenlab.loading import precision_problem
-from qwenlab.registry import FAMILY, PRECISIONS, Sampling, get_model
+from qwenlab.registry import DEVICES, FAMILY, KV_SPARE, PRECISIONS, Sampling
+from webui.ui import answer_stream, check_prompt, learner_of, markdown_table
 
 log = logging.getLogger(__name__)
 LAB_MODELS = ["qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-3b", "qwen2.5-7b", "qwen3-0.6b",
@@ -207,56 +206,48 @@ RUNNERS = {"compare": run_compare, "calculator": run_calculator, "pool": run_poo
 
 
 def build(pool) -> None:
+    with gr.Tabs():
+        with gr.Tab("Quantization lab"):
+            _lab(pool)
+        with gr.Tab("Memory calculator"):
+            _calculator()
+        with gr.Tab("The pool, live"):
+            _pool_live(pool)
+
+
+def _lab(pool) -> None:
+    """Load one checkpoint at several precisions, same prompt, measured side by side."""
     folder = Path(tempfile.mkdtemp(prefix="qwenlab-edge-"))
     problems = availability(pool.device)
     runs = gr.State([])
-    with gr.Tabs():
-        with gr.Tab("Quantization lab"):
-            gr.Markdown(
-                "Load one checkpoint at several precisions and run the same prompt on each "
-                "(greedy decoding, so differences in the answers come from the precision). "
-                "Results stay here for this session; download them as CSV.\n\n"
-                + "\n".join(f"- **{p}** is unavailable on {pool.device}: {why}"
-                            for p, why in problems.items() if why))
-            with gr.Row():
-                model = gr.Dropdown(LAB_MODELS, value="qwen2.5-0.5b", label="Checkpoint",
-                                    elem_id="edge-model")
-                precisions = gr.CheckboxGroup(
-                    [(LABELS.get(p, p), p) for p in PRECISIONS], label="Precisions",
-                    elem_id="edge-precisions",
-                    value=[p for p in DEFAULT_PRECISIONS if not problems[p]])
-            prompt = gr.Textbox("Explain in two sentences why the sky is blue.", lines=2,
-                                label="Prompt", elem_id="edge-prompt")
-            with gr.Row():
-                tokens = gr.Slider(16, 512, value=64, step=16, label="New tokens per run")
-                go = gr.Button("Run the comparison", variant="primary", elem_id="edge-go")
-                stop = gr.Button("Stop")
-                clear = gr.Button("Clear results")
-            status = gr.Markdown(elem_id="edge-status")
-            table = gr.Dataframe(frame([]), label="Results (this session)", wrap=True,
-                                 interactive=False, column_widths=WIDTHS, elem_id="edge-table")
-            with gr.Row():
-                plots = [gr.BarPlot(plot_frame([]), x="label", y=column, title=title,
-                                    x_title=" ", y_title=" ", y_lim=[0, None], sort=None,
-                                    height=240, elem_id=f"edge-plot-{i}")
-                         for i, (column, title) in enumerate(PLOTS)]
-            download = gr.File(label="Results as CSV (updated after each run)",
-                               interactive=False, height=80, elem_id="edge-csv")
-        with gr.Tab("Memory calculator"):
-            gr.Markdown("Weights at a precision plus 20% for the KV cache and activations, "
-                        "against what each device can give a model (the rest is for the system). "
-                        "MoE models need all their experts in memory, though only the active "
-                        "ones work on each token.")
-            calc_precision = gr.Radio(list(PRECISIONS), value="bf16", label="Precision",
-                                      elem_id="edge-calc-precision")
-            calc = gr.Dataframe(calculator("bf16"), interactive=False, elem_id="edge-calc")
-        with gr.Tab("The pool, live"):
-            gr.Markdown("Every demo in Qwen Lab borrows its model from this one pool. Move between "
-                        "lessons and watch models load, get reused (hits) and make room for each "
-                        "other (evictions).")
-            counters = gr.Markdown(elem_id="edge-pool-counters")
-            loaded = gr.Dataframe(interactive=False, elem_id="edge-pool-models")
-            events = gr.Markdown(elem_id="edge-pool-events")
+    gr.Markdown(
+        "Load one checkpoint at several precisions and run the same prompt on each "
+        "(greedy decoding, so differences in the answers come from the precision). "
+        "Results stay here for this session; download them as CSV.\n\n"
+        + "\n".join(f"- **{p}** is unavailable on {pool.device}: {why}"
+                    for p, why in problems.items() if why))
+    with gr.Row():
+        model = gr.Dropdown(LAB_MODELS, value="qwen2.5-0.5b", label="Checkpoint",
+                            elem_id="edge-model")
+        precisions = gr.CheckboxGroup(
+            [(LABELS.get(p, p), p) for p in PRECISIONS], label="Precisions",
+            elem_id="edge-precisions", value=[p for p in DEFAULT_PRECISIONS if not problems[p]])
+    prompt = gr.Textbox("Explain in two sentences why the sky is blue.", lines=2,
+                        label="Prompt", elem_id="edge-prompt")
+    with gr.Row():
+        tokens = gr.Slider(16, 512, value=64, step=16, label="New tokens per run")
+        go = gr.Button("Run the comparison", variant="primary", elem_id="edge-go")
+        stop = gr.Button("Stop")
+        clear = gr.Button("Clear results")
+    status = gr.Markdown(elem_id="edge-status")
+    table = gr.Dataframe(frame([]), label="Results (this session)", wrap=True,
+                         interactive=False, column_widths=WIDTHS, elem_id="edge-table")
+    with gr.Row():
+        plots = [gr.BarPlot(plot_frame([]), x="label", y=column, title=title, x_title=" ",
+                            y_title=" ", y_lim=[0, None], sort=None, height=240,
+                            elem_id=f"edge-plot-{i}") for i, (column, title) in enumerate(PLOTS)]
+    download = gr.File(label="Results as CSV (updated after each run)", interactive=False,
+                       height=80, elem_id="edge-csv")
 
     def handler(model, precisions, prompt, tokens, runs, request: gr.Request):
         rows = runs
@@ -266,19 +257,37 @@ def build(pool) -> None:
         yield (message, frame(rows), *[plot_frame(rows)] * len(PLOTS), write_csv(rows, folder),
                rows)
 
-    event = go.click(handler, [model, precisions, prompt, tokens, runs],
-                     [status, table, *plots, download, runs], api_name="edge_compare")
+    outputs = [status, table, *plots, download, runs]
+    event = go.click(handler, [model, precisions, prompt, tokens, runs], outputs,
+                     api_name="edge_compare")
     stop.click(None, cancels=[event])
     clear.click(lambda: ("", frame([]), *[plot_frame([])] * len(PLOTS), None, []),
-                None, [status, table, *plots, download, runs], api_visibility="private")
-    calc_precision.change(calculator, calc_precision, calc, api_name="edge_calculator")
+                None, outputs, api_visibility="private")
+
+
+def _calculator() -> None:
+    gr.Markdown("Weights at a precision plus 20% for the KV cache and activations, "
+                "against what each device can give a model (the rest is for the system). "
+                "MoE models need all their experts in memory, though only the active "
+                "ones work on each token.")
+    precision = gr.Radio(list(PRECISIONS), value="bf16", label="Precision",
+                         elem_id="edge-calc-precision")
+    table = gr.Dataframe(calculator("bf16"), interactive=False, elem_id="edge-calc")
+    precision.change(calculator, precision, table, api_name="edge_calculator")
+
+
+def _pool_live(pool) -> None:
+    gr.Markdown("Every demo in Qwen Lab borrows its model from this one pool. Move between "
+                "lessons and watch models load, get reused (hits) and make room for each "
+                "other (evictions).")
+    counters = gr.Markdown(elem_id="edge-pool-counters")
+    loaded = gr.Dataframe(interactive=False, elem_id="edge-pool-models")
+    events = gr.Markdown(elem_id="edge-pool-events")
     gr.Timer(2).tick(lambda: pool_panel(pool), None, [counters, loaded, events],
                      api_visibility="private", show_progress="hidden")
 
 
 if __name__ == "__main__":
-    from qwenlab.pool import ModelPool
+    from webui.shell import serve_one
 
-    with gr.Blocks(title="Qwen Lab: edge") as demo:
-        build(ModelPool())
-    demo.launch()
+    serve_one("edge", build)

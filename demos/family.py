@@ -7,31 +7,19 @@ Run alone: python -m demos.family
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import gradio as gr
 
-from demos._common import chat_turn, check_prompt, clear_if_asked, learner_of, markdown_table
-from qwenlab.registry import MODELS, ModelSpec
+from qwenlab.errors import BadRequest
+from qwenlab.registry import DEVICES, KV_SPARE, MODELS, Device, ModelSpec
+from webui.ui import (
+    chat_turn,
+    check_prompt,
+    clear_if_asked,
+    learner_of,
+    markdown_table,
+    user_errors,
+)
 
-
-@dataclass(frozen=True)
-class Device:
-    memory_gb: float
-    kind: str          # phone | cpu | gpu
-    usable: float      # share of the memory a model may take (the OS and apps need the rest)
-    bf16: bool = True
-
-
-DEVICES = {
-    "Phone (8 GB)": Device(8, "phone", 0.4),
-    "Laptop, CPU only (8 GB)": Device(8, "cpu", 0.5),
-    "Laptop, CPU only (16 GB)": Device(16, "cpu", 0.5),
-    "T4 GPU (16 GB)": Device(16, "gpu", 0.9, bf16=False),
-    "L4 GPU (24 GB)": Device(24, "gpu", 0.9),
-    "A100 (80 GB)": Device(80, "gpu", 0.9),
-    "H100 (80 GB)": Device(80, "gpu", 0.9),
-}
 TASKS = {
     "chat": "everyday chat and writing",
     "math": "step-by-step maths",
@@ -41,7 +29,6 @@ TASKS = {
     "hard reasoning": "multi-step reasoning (thinking mode)",
 }
 PRIORITIES = ("quality", "speed")
-KV_SPARE = 1.2  # weights plus 20% for the KV cache and activations
 _QUALITY = {"bf16": 1.0, "fp16": 1.0, "int8": 0.97, "nf4": 0.9}
 
 
@@ -63,7 +50,7 @@ def _candidates(task: str) -> list[tuple[ModelSpec, str]]:
                            if s.has_thinking],
     }
     if task not in by_task:
-        raise ValueError(f"Unknown task {task!r}: choose one of {', '.join(TASKS)}")
+        raise BadRequest(f"Unknown task {task!r}: choose one of {', '.join(TASKS)}")
     return by_task[task]
 
 
@@ -80,9 +67,9 @@ def precisions_for(device: Device) -> list[tuple[str, str]]:
 def pick(task: str, device_name: str, priority: str = "quality") -> list[dict]:
     """Registry checkpoints that fit, best first, each with precision, memory and why."""
     if device_name not in DEVICES:
-        raise ValueError(f"Unknown device {device_name!r}: choose one of {', '.join(DEVICES)}")
+        raise BadRequest(f"Unknown device {device_name!r}: choose one of {', '.join(DEVICES)}")
     if priority not in PRIORITIES:
-        raise ValueError(f"Priority is quality or speed, not {priority!r}")
+        raise BadRequest(f"Priority is quality or speed, not {priority!r}")
     device = DEVICES[device_name]
     room = device.memory_gb * device.usable
     rows = []
@@ -108,10 +95,8 @@ COLUMNS = ["rank", "model", "hub_id", "precision", "needs_gb", "why"]
 
 def pick_view(task: str, device_name: str, priority: str):
     """What the tab (and the `family_pick` API) returns: table rows, a summary, the top key."""
-    try:
+    with user_errors():
         rows = pick(task, device_name, priority)
-    except ValueError as exc:
-        raise gr.Error(str(exc)) from exc
     if not rows:
         device = DEVICES[device_name]
         return [], (f"Nothing in Qwen Lab's registry fits in {device.memory_gb * device.usable:.1f} GB "
@@ -175,8 +160,6 @@ def build(pool) -> None:
 
 
 if __name__ == "__main__":
-    from qwenlab.pool import ModelPool
+    from webui.shell import serve_one
 
-    with gr.Blocks(title="Qwen family picker") as demo:
-        build(ModelPool())
-    demo.launch()
+    serve_one("family", build)

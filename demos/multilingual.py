@@ -7,12 +7,13 @@ Run alone: python -m demos.multilingual
 
 from __future__ import annotations
 
-import pandas as pd
 import gradio as gr
+import pandas as pd
 
-from demos._common import answer_stream, check_prompt, learner_of, markdown_table
-from qwenlab.loading import LoadError, load_tokenizer, resolve_device
+from qwenlab.errors import LoadError
+from qwenlab.loading import load_tokenizer, resolve_device
 from qwenlab.registry import get_model
+from webui.ui import answer_stream, check_prompt, learner_of, markdown_table
 
 # language -> (native name, right-to-left?, "Hello, how are you today?" in it: editable in the UI)
 LANGUAGES = {
@@ -35,8 +36,8 @@ MODES = ("Answer the question", "Translate the text")
 MAX_LANGUAGES = 6  # each language is one generation: keep a CPU class responsive
 
 
-def default_model() -> str:
-    return "qwen3-1.7b" if resolve_device() == "cuda" else "qwen3-0.6b"
+def default_model(device: str | None = None) -> str:
+    return "qwen3-1.7b" if (device or resolve_device()) == "cuda" else "qwen3-0.6b"
 
 
 def instruction(mode: str, language: str, text: str) -> tuple[str, str]:
@@ -58,7 +59,7 @@ def answer_all(pool, text: str, languages: list[str], mode: str = MODES[0], mode
         raise gr.Error(f"Pick at most {MAX_LANGUAGES} languages at a time.")
     if mode not in MODES:
         raise gr.Error(f"Mode is one of: {', '.join(MODES)}")
-    model = model or default_model()
+    model = model or default_model(pool.device)
     spec = get_model(model)
     answers, stats = {}, []
     for language in languages:
@@ -116,7 +117,8 @@ def build(pool) -> None:
                 "costs in tokens in each. Qwen3 runs with thinking off here.")
     with gr.Row():
         mode = gr.Radio(list(MODES), value=MODES[0], label="Mode")
-        model = gr.Dropdown(["qwen3-0.6b", "qwen3-1.7b", "qwen3-4b"], value=default_model(), label="Model")
+        model = gr.Dropdown(["qwen3-0.6b", "qwen3-1.7b", "qwen3-4b"], value=default_model(pool.device),
+                            label="Model")
         tokens = gr.Slider(32, 1024, value=256, step=32, label="Max new tokens per language")
     text = gr.Textbox("What is one healthy habit everyone should have?", label="Question or text",
                       lines=2, elem_id="ml-text")
@@ -146,7 +148,11 @@ def build(pool) -> None:
     mode.change(lambda m: gr.Button(value="Translate" if m == MODES[1] else "Answer"), mode, go,
                 api_visibility="private")
     stop.click(None, cancels=[event])
+    _token_costs(model)
 
+
+def _token_costs(model) -> None:
+    """The same sentence in each language, counted with the selected model's tokenizer."""
     gr.Markdown("### What a sentence costs in tokens\nEdit the sentences if you like; counts use the "
                 "selected model's own tokenizer.")
     table = gr.Dataframe(sentences(), interactive=True, wrap=True, elem_id="ml-sentences",
@@ -164,8 +170,6 @@ def build(pool) -> None:
 
 
 if __name__ == "__main__":
-    from qwenlab.pool import ModelPool
+    from webui.shell import serve_one
 
-    with gr.Blocks(title="Qwen Lab: multilingual") as demo:
-        build(ModelPool())
-    demo.launch()
+    serve_one("multilingual", build)

@@ -11,17 +11,23 @@ import re
 
 import gradio as gr
 
-from demos._common import (answer_stream, chat_turn, check_prompt, clear_if_asked, learner_of,
-                           markdown_table)
 from qwenlab.loading import resolve_device
 from qwenlab.registry import get_model, models_with
+from webui.ui import (
+    answer_stream,
+    chat_turn,
+    check_prompt,
+    clear_if_asked,
+    learner_of,
+    markdown_table,
+)
 
 SWITCH = re.compile(r"/(no_think|think)\b")
 COMPARE_COLUMNS = ["mode", "thinking tokens", "answer tokens", "seconds", "tokens/s", "finish"]
 
 
-def default_model() -> str:
-    return "qwen3-1.7b" if resolve_device() == "cuda" else "qwen3-0.6b"
+def default_model(device: str | None = None) -> str:
+    return "qwen3-1.7b" if (device or resolve_device()) == "cuda" else "qwen3-0.6b"
 
 
 def effective_thinking(history: list, message: str, enabled: bool) -> bool:
@@ -47,7 +53,7 @@ def chat(pool, history, message, model=None, enable_thinking=True, budget=0, max
          learner=None):
     """One turn. Yields (chat messages, stats line); the reasoning has its own message."""
     message = check_prompt(message)
-    model = model or default_model()
+    model = model or default_model(pool.device)
     spec = get_model(model)
     if not spec.has_thinking:
         raise gr.Error(f"{model} has no thinking mode; pick a Qwen3 model")
@@ -60,7 +66,7 @@ def chat(pool, history, message, model=None, enable_thinking=True, budget=0, max
 def compare(pool, question, model=None, max_new_tokens=1024, learner=None):
     """The same question with thinking on, then off. Yields (on, off, table rows)."""
     question = check_prompt(question)
-    model = model or default_model()
+    model = model or default_model(pool.device)
     spec = get_model(model)
     shown, rows = {True: "", False: ""}, []
     for mode in (True, False):
@@ -102,7 +108,8 @@ def build(pool) -> None:
                 "`/no_think` in a message (the latest wins). Earlier turns' reasoning is never sent "
                 "back to the model.")
     with gr.Row():
-        model = gr.Dropdown([s.key for s in models_with("thinking")], value=default_model(), label="Model")
+        model = gr.Dropdown([s.key for s in models_with("thinking")], value=default_model(pool.device),
+                            label="Model")
         enable = gr.Checkbox(True, label="Thinking (enable_thinking)", elem_id="think-enable")
         budget = gr.Slider(0, 2048, value=0, step=32, label="Thinking budget in tokens (0 = none)",
                            elem_id="think-budget")
@@ -123,28 +130,31 @@ def build(pool) -> None:
     event = gr.on([send.click, text.submit], respond, [chatbot, text, model, enable, budget, tokens],
                   [chatbot, stats], api_name="thinking")
     event.then(clear_if_asked, [chatbot, text], text, api_visibility="private")
-    stop.click(None, cancels=[event])
     clear.click(lambda: ([], ""), None, [chatbot, stats], api_visibility="private")
+    compared = _side_by_side(pool, model, tokens)
+    stop.click(None, cancels=[event, compared])
 
+
+def _side_by_side(pool, model, tokens):
+    """The same question with and without thinking; returns the event (for Stop)."""
     gr.Markdown("### Side by side: the same question with and without thinking")
     question = gr.Textbox("A bat and a ball cost $1.10 in total. The bat costs $1.00 more than the "
-                          "ball. How much does the ball cost?", label="Question", elem_id="think-question")
+                          "ball. How much does the ball cost?", label="Question",
+                          elem_id="think-question")
     go = gr.Button("Compare", elem_id="think-compare")
     with gr.Row():
         on = gr.Markdown(label="Thinking on", container=True, elem_id="think-on")
         off = gr.Markdown(label="Thinking off", container=True, elem_id="think-off")
     table = gr.Dataframe(headers=COMPARE_COLUMNS, interactive=False, elem_id="think-table")
+
     def side_by_side(question, model, tokens, request: gr.Request):
         yield from compare(pool, question, model, tokens, learner_of(request))
 
-    compared = go.click(side_by_side, [question, model, tokens], [on, off, table],
-                        api_name="thinking_compare")
-    stop.click(None, cancels=[compared])
+    return go.click(side_by_side, [question, model, tokens], [on, off, table],
+                    api_name="thinking_compare")
 
 
 if __name__ == "__main__":
-    from qwenlab.pool import ModelPool
+    from webui.shell import serve_one
 
-    with gr.Blocks(title="Qwen Lab: thinking") as demo:
-        build(ModelPool())
-    demo.launch()
+    serve_one("thinking", build)

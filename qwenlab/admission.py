@@ -15,12 +15,9 @@ from collections import defaultdict, deque
 from typing import Callable, Iterator
 
 from qwenlab import config
+from qwenlab.errors import Refused
 
 WINDOW_S = 60.0
-
-
-class Refused(ValueError):
-    """A request past one of the operator's limits; the message is for the learner."""
 
 
 class Admission:

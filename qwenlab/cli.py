@@ -1,7 +1,9 @@
-"""The `qwenlab` command: serve, models, chat, tiny, prefetch.
+"""The `qwenlab` command: models, chat, tiny, prefetch, and commands registered by plugins.
 
 The CLI only parses arguments and prints; the work happens in registry, pool, loading,
-generation and tiny. Errors the user can act on are printed as one line, exit status 1.
+generation and tiny. Errors the user can act on (errors.QwenLabError) are printed as one line,
+exit status 1. The core never imports the app: the web app adds its `serve` command through
+the `qwenlab.commands` entry point group (pyproject.toml), as simonw/llm's plugins add theirs.
 """
 
 from __future__ import annotations
@@ -9,8 +11,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from importlib.metadata import entry_points
 
+from qwenlab.errors import QwenLabError
 from qwenlab.registry import MODELS, PRECISIONS
+
+PLUGIN_GROUP = "qwenlab.commands"  # each entry point: a function that adds subcommands
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +36,8 @@ def cmd_models(args) -> int:
 
 
 def cmd_chat(args) -> int:
-    from qwenlab.generation import Final, TextDelta, ThinkingDelta, stream_chat
+    from qwenlab.events import Final, TextDelta, ThinkingDelta
+    from qwenlab.generation import stream_chat
     from qwenlab.pool import ModelPool
 
     pool = ModelPool(device=args.device)
@@ -69,7 +76,7 @@ def cmd_tiny(args) -> int:
 
 
 def cmd_prefetch(args) -> int:
-    from qwenlab import ortgenai
+    from qwenlab.engines import onnx
     from qwenlab.loading import fetch
     from qwenlab.registry import get_model
 
@@ -84,15 +91,8 @@ def cmd_prefetch(args) -> int:
 
         source = fetch(spec, progress)
         print(f"{key}: {source}")
-        if args.onnx and not ortgenai.problem(spec, "cpu"):
-            print(f"{key} int4 ONNX: {ortgenai.build(spec, source, progress)}")
-    return 0
-
-
-def cmd_serve(args) -> int:
-    from demos.shell import main as serve  # the app lives beside the core, not inside it
-
-    serve(host=args.host, port=args.port)
+        if args.onnx and not onnx.problem(spec, "cpu"):
+            print(f"{key} int4 ONNX: {onnx.build(spec, source, progress)}")
     return 0
 
 
@@ -100,11 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qwenlab", description="Learn the Qwen model family.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the pool does")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    serve = sub.add_parser("serve", help="serve the web app (same as python app.py)")
-    serve.add_argument("--host", default=None, help="default: GRADIO_SERVER_NAME or 127.0.0.1")
-    serve.add_argument("--port", type=int, default=None, help="default: GRADIO_SERVER_PORT or 7860")
-    serve.set_defaults(func=cmd_serve)
+    for plugin in entry_points(group=PLUGIN_GROUP):
+        plugin.load()(sub)  # e.g. webui.cli:register adds `serve`
 
     sub.add_parser("models", help="table of registry checkpoints").set_defaults(func=cmd_models)
 
@@ -135,13 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    from qwenlab.generation import PromptTooLong
-    from qwenlab.loading import LoadError
-    from qwenlab.registry import UnknownModel
-
     try:
         return args.func(args)
-    except (LoadError, UnknownModel, PromptTooLong, ValueError) as exc:
+    except QwenLabError as exc:
         print(f"qwenlab: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from qwenlab import system
+from qwenlab.errors import ConfigError
+
 # Fraction of free memory (GPU, or RAM on CPU) the pool may use when no budget is set.
 DEFAULT_BUDGET_SHARE = 0.6
 # Each loaded model is charged this much more than its measured weights, for the KV cache
@@ -30,9 +33,9 @@ def budget_gb() -> float | None:
     try:
         budget = float(value)
     except ValueError:
-        raise ValueError(f"QWENLAB_POOL_BUDGET_GB must be a number of gigabytes, not {value!r}") from None
+        raise ConfigError(f"QWENLAB_POOL_BUDGET_GB must be a number of gigabytes, not {value!r}") from None
     if budget <= 0:
-        raise ValueError(f"QWENLAB_POOL_BUDGET_GB must be positive, not {value!r}")
+        raise ConfigError(f"QWENLAB_POOL_BUDGET_GB must be positive, not {value!r}")
     return budget
 
 
@@ -40,7 +43,7 @@ def device() -> str:
     """QWENLAB_DEVICE: auto (CUDA when there is one), cpu or cuda."""
     value = os.environ.get("QWENLAB_DEVICE", "auto").strip().lower() or "auto"
     if value not in {"auto", "cpu", "cuda"}:
-        raise ValueError(f"QWENLAB_DEVICE must be auto, cpu or cuda, not {value!r}")
+        raise ConfigError(f"QWENLAB_DEVICE must be auto, cpu or cuda, not {value!r}")
     return value
 
 
@@ -57,7 +60,7 @@ def cpu_engine() -> str:
     is installed and covers the model; transformers keeps bf16 transformers as the default."""
     value = os.environ.get("QWENLAB_CPU_ENGINE", "auto").strip().lower() or "auto"
     if value not in {"auto", "transformers"}:
-        raise ValueError(f"QWENLAB_CPU_ENGINE must be auto or transformers, not {value!r}")
+        raise ConfigError(f"QWENLAB_CPU_ENGINE must be auto or transformers, not {value!r}")
     return value
 
 
@@ -65,10 +68,8 @@ def onnx_threads() -> int:
     """QWENLAB_ONNX_THREADS: ONNX Runtime threads per model (default: physical cores)."""
     value = os.environ.get("QWENLAB_ONNX_THREADS", "").strip()
     if value:
-        return max(1, int(value))
-    from qwenlab.ortgenai import physical_cores
-
-    return physical_cores()
+        return _positive_int("QWENLAB_ONNX_THREADS", 1)
+    return system.physical_cores()
 
 
 def _positive_int(name: str, default: int) -> int:
@@ -78,9 +79,9 @@ def _positive_int(name: str, default: int) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
     if number < 1:
-        raise ValueError(f"{name} must be at least 1, not {value!r}")
+        raise ConfigError(f"{name} must be at least 1, not {value!r}")
     return number
 
 
@@ -111,7 +112,7 @@ def remote_models() -> dict[str, tuple[str, str | None]]:
     for item in value:
         key, sep, target = item.partition("=")
         if not sep or not target.startswith(("http://", "https://")):
-            raise ValueError(f"QWENLAB_REMOTE_MODELS entries look like key=http://host:port/v1, "
+            raise ConfigError(f"QWENLAB_REMOTE_MODELS entries look like key=http://host:port/v1, "
                              f"not {item!r}")
         url, _, name = target.partition("#")
         out[key] = (url, name or None)
@@ -129,7 +130,7 @@ def batching(device: str) -> bool:
     QWENLAB_CPU_ENGINE) or off."""
     value = os.environ.get("QWENLAB_BATCHING", "auto").strip().lower() or "auto"
     if value not in {"auto", "on", "off"}:
-        raise ValueError(f"QWENLAB_BATCHING must be auto, on or off, not {value!r}")
+        raise ConfigError(f"QWENLAB_BATCHING must be auto, on or off, not {value!r}")
     return value == "on" or (value == "auto" and device == "cuda")
 
 

@@ -20,14 +20,12 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from qwenlab.errors import LessonError
+
 LESSON_DIR = Path(__file__).resolve().parent.parent / "lessons" / "en"
 REQUIRED = ("id", "title", "order", "demo", "models", "outcomes")
 KATEX_DELIMITERS = [{"left": "\\(", "right": "\\)", "display": False},
                     {"left": "\\[", "right": "\\]", "display": True}]
-
-
-class LessonError(ValueError):
-    """A lesson file that cannot be used; the message names the file and the problem."""
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 This is the code a user with the Hub runs: `snapshot_download` (with progress) then
 `from_pretrained`, quantization through `BitsAndBytesConfig`, vision models through
-`AutoModelForImageTextToText` + `AutoProcessor`; int4 goes to ONNX Runtime GenAI (ortgenai.py),
-converted from the same checkpoint. With QWENLAB_MODEL_DIR set, the same calls read DIR/<key>/
-instead. It does not cache or evict (pool.py) and does not generate (generation.py).
+`AutoModelForImageTextToText` + `AutoProcessor`; int4 goes to ONNX Runtime GenAI
+(engines/onnx.py), converted from the same checkpoint; a key the operator sent to a remote
+server loads only its tokenizer (engines/remote.py). The engine that will run the model is
+chosen here, once, and held on `Loaded`. With QWENLAB_MODEL_DIR set, the same calls read
+DIR/<key>/ instead. It does not cache or evict (pool.py) and does not generate (generation.py).
 torch and transformers are imported inside functions so that `import qwenlab` stays light.
 """
 
@@ -16,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from qwenlab import config
+from qwenlab import config, system
+from qwenlab.engines import Engine
+from qwenlab.errors import LoadError, PrecisionUnavailable
 from qwenlab.registry import ModelSpec, check_precision
 
 log = logging.getLogger(__name__)
@@ -27,14 +31,6 @@ Progress = Callable[[str, "float | None", str], None]
 # Weights, configs, tokenizer and template files: what from_pretrained reads.
 HUB_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "*.txt", "*.tiktoken"]
 TOKENIZER_PATTERNS = [p for p in HUB_PATTERNS if p != "*.safetensors"]
-
-
-class LoadError(RuntimeError):
-    """A model could not be loaded; the message says why and what to do."""
-
-
-class PrecisionUnavailable(LoadError):
-    """The precision cannot run on this device with what is installed."""
 
 
 @dataclass
@@ -50,20 +46,17 @@ class Loaded:
     nbytes: int = 0                    # measured after load
     load_seconds: float = 0.0
     source: str = ""
+    engine: Engine | None = None       # what runs it, chosen at load (engines/)
     extra: dict = field(default_factory=dict)
 
 
 def resolve_device(device: str | None = None) -> str:
+    """auto -> cuda where a CUDA GPU answers, else cpu; asked without importing torch."""
     device = device or config.device()
     if device == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise LoadError("QWENLAB_DEVICE=cuda but torch sees no CUDA device")
+        return "cuda" if system.cuda_available() else "cpu"
+    if device == "cuda" and not system.cuda_available():
+        raise LoadError("QWENLAB_DEVICE=cuda but no CUDA device answers")
     return device
 
 
@@ -71,9 +64,9 @@ def precision_problem(precision: str, device: str, spec: ModelSpec | None = None
     """Why `precision` cannot run on `device` (for `spec`, when given), or None when it can."""
     check_precision(precision)
     if precision == "int4":
-        from qwenlab import ortgenai
+        from qwenlab.engines import onnx
 
-        return ortgenai.problem(spec, device)
+        return onnx.problem(spec, device)
     if precision == "bf16" and device == "cuda":
         import torch
 
@@ -81,14 +74,14 @@ def precision_problem(precision: str, device: str, spec: ModelSpec | None = None
             return "this GPU has no bfloat16 support; use fp16"
     if precision not in ("int8", "nf4"):
         return None
-    try:
-        import bitsandbytes
-    except ImportError:
+    # Looked up, not imported: importing bitsandbytes costs seconds (see system.py).
+    installed = system.version("bitsandbytes") if system.installed("bitsandbytes") else None
+    if installed is None:
         return f"{precision} needs bitsandbytes: pip install 'qwenlab[gpu]'"
     from packaging.version import Version
 
-    if device == "cpu" and Version(bitsandbytes.__version__) < Version("0.48"):
-        return f"bitsandbytes {bitsandbytes.__version__} has no CPU kernels; 0.48 or newer does"
+    if device == "cpu" and Version(installed) < Version("0.48"):
+        return f"bitsandbytes {installed} has no CPU kernels; 0.48 or newer does"
     if device not in ("cpu", "cuda"):
         return f"bitsandbytes {precision} is not supported on {device}"
     return None
@@ -200,12 +193,24 @@ def load(spec: ModelSpec, precision: str, device: str, progress: Progress | None
     nbytes = model.get_memory_footprint()
     report("ready", 1.0, f"{spec.key} ready: {nbytes / 1e9:.2f} GB in {seconds:.1f} s")
     log.info("loaded %s %s %s: %.0f MB in %.1f s", spec.key, precision, device, nbytes / 1e6, seconds)
-    return Loaded(spec, precision, device, model, tokenizer, processor, nbytes, seconds, source)
+    loaded = Loaded(spec, precision, device, model, tokenizer, processor, nbytes, seconds, source)
+    loaded.engine = _transformers_engine(loaded)
+    return loaded
+
+
+def _transformers_engine(loaded: Loaded) -> Engine:
+    """Continuous batching for text models where QWENLAB_BATCHING says so, else plain generate."""
+    from qwenlab.engines import batching
+    from qwenlab.engines.plain import TransformersEngine
+
+    if batching.applies(loaded.spec, loaded.device):
+        return batching.BatchingEngine(eos_ids(loaded))
+    return TransformersEngine()
 
 
 def _load_remote(spec: ModelSpec, progress: Progress | None) -> Loaded:
     """A remote engine: nothing to load but the tokenizer (for prompt checks and counts)."""
-    from qwenlab import remote
+    from qwenlab.engines import remote
 
     endpoint = remote.endpoint_for(spec)
     if endpoint is None:
@@ -218,19 +223,21 @@ def _load_remote(spec: ModelSpec, progress: Progress | None) -> Loaded:
     try:
         remote.check(endpoint)
         tokenizer = load_tokenizer(spec)
-    except (remote.RemoteError, OSError, ValueError) as exc:
+    except LoadError:
+        raise
+    except (OSError, ValueError) as exc:
         raise LoadError(str(exc)) from exc
     seconds = time.perf_counter() - started
     report("ready", 1.0, f"{spec.key} served by {endpoint}")
     return Loaded(spec, "remote", "remote", endpoint, tokenizer, None, 0, seconds, endpoint.url,
-                  extra={"engine": remote.ENGINE})
+                  engine=remote.RemoteEngine(endpoint))
 
 
 def _load_onnx(spec: ModelSpec, device: str, progress: Progress | None) -> Loaded:
     """int4 through ONNX Runtime GenAI: convert the checkpoint on first use, then load it."""
-    from qwenlab import ortgenai
+    from qwenlab.engines import onnx
 
-    problem = ortgenai.problem(spec, device)
+    problem = onnx.problem(spec, device)
     if problem:
         raise PrecisionUnavailable(f"int4 on {device} is unavailable: {problem}")
     report = progress or (lambda *_: None)
@@ -238,18 +245,30 @@ def _load_onnx(spec: ModelSpec, device: str, progress: Progress | None) -> Loade
     source = fetch(spec, progress)
     started = time.perf_counter()
     try:
-        model, nbytes = ortgenai.load(spec, source, progress)
+        model, nbytes = onnx.load(spec, source, progress)
         from transformers import AutoTokenizer, GenerationConfig
 
         tokenizer = AutoTokenizer.from_pretrained(source)
         eos = GenerationConfig.from_pretrained(source).eos_token_id
+    except LoadError:
+        raise
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
         raise LoadError(f"Could not load {spec.key} (int4 ONNX) from {source}: {exc}") from exc
     seconds = time.perf_counter() - started
     report("ready", 1.0, f"{spec.key} ready (int4 ONNX): {nbytes / 1e9:.2f} GB in {seconds:.1f} s")
     log.info("loaded %s int4 onnx: %.0f MB in %.1f s", spec.key, nbytes / 1e6, seconds)
     return Loaded(spec, "int4", device, model, tokenizer, None, nbytes, seconds, source,
-                  extra={"engine": ortgenai.ENGINE, "eos_token_id": eos})
+                  engine=onnx.OnnxEngine(), extra={"eos_token_id": eos})
+
+
+def eos_ids(loaded: Loaded) -> set[int]:
+    """The ids that end a turn: the generation config's, and the tokenizer's own."""
+    config = getattr(loaded.model, "generation_config", None)
+    eos = config.eos_token_id if config is not None else loaded.extra.get("eos_token_id")
+    ids = set(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])
+    if loaded.tokenizer.eos_token_id is not None:
+        ids.add(loaded.tokenizer.eos_token_id)
+    return ids
 
 
 def _from_pretrained(spec: ModelSpec, source: str, kwargs: dict):

@@ -22,19 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from qwenlab import batching, config, loading, remote
+from qwenlab import config, loading
 from qwenlab.admission import Admission
-from qwenlab.loading import Loaded, LoadError, Progress
+from qwenlab.engines import remote
+from qwenlab.errors import LoadError, PoolFull, PrecisionUnavailable
+from qwenlab.loading import Loaded, Progress
 from qwenlab.registry import ModelSpec, estimate_weight_bytes, get_model
 
 log = logging.getLogger(__name__)
 GB = 1e9
 
 Key = tuple[str, str, str]  # (registry key, precision, device)
-
-
-class PoolFull(LoadError):
-    """The model cannot fit in the budget even after evicting every idle model."""
 
 
 @dataclass
@@ -85,7 +83,7 @@ class ModelPool:
             precision = precision or default_precision(device, spec)
             problem = loading.precision_problem(precision, device, spec)
             if problem:
-                raise loading.PrecisionUnavailable(f"{precision} on {device} is unavailable: {problem}")
+                raise PrecisionUnavailable(f"{precision} on {device} is unavailable: {problem}")
         k = (key, precision, device)
         with self._cond:
             entry = self._wait_for(k, progress)
@@ -135,7 +133,7 @@ class ModelPool:
             raise
         with self._cond:
             entry.loaded, entry.state = loaded, "ready"
-            cache = self._reserve_batching_cache(loaded)
+            cache = loaded.engine.reserve(loaded, self.admission.per_model) if loaded.engine else 0
             entry.charge = int(loaded.nbytes * (1 + config.HEADROOM)) + cache
             self._counters["loads"] += 1
             self._load_seconds += loaded.load_seconds
@@ -150,14 +148,6 @@ class ModelPool:
                 raise
             self._cond.notify_all()
         return loaded
-
-    def _reserve_batching_cache(self, loaded: Loaded) -> int:
-        """Bytes of KV cache this model's continuous batching will hold, sized for the
-        operator's answers-at-once limit (0 when it will not batch)."""
-        if not batching.applies(loaded):
-            return 0
-        loaded.extra["batch_answers"] = self.admission.per_model
-        return batching.cache_bytes(loaded.model, self.admission.per_model)
 
     # -- budget and eviction -----------------------------------------------------------------
     def _used(self) -> int:
@@ -200,10 +190,8 @@ class ModelPool:
         when the model sits in a reference cycle; a weakref tells us whether it does.
         """
         alive = None
-        for stop in (loaded.extra.pop("on_free", []) if loaded is not None else []):
-            stop()  # e.g. the model's continuous-batching thread, which holds the model
-        if loaded is not None:
-            loaded.extra.pop("batcher", None)
+        if loaded is not None and loaded.engine is not None:
+            loaded.engine.close()  # e.g. the continuous-batching thread, which holds the model
         if loaded is not None and loaded.model is not None:
             alive = weakref.ref(loaded.model)
             loaded.model = loaded.tokenizer = loaded.processor = None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from qwenlab.errors import BadRequest, UnknownModel
+
 PRECISIONS = ("fp32", "bf16", "fp16", "int8", "nf4", "int4")  # int4: ONNX Runtime GenAI, CPU
 CAPABILITIES = ("chat", "thinking", "vision", "math", "code")
 
@@ -25,13 +27,6 @@ MATH_TIR_PROMPT = (
     "Please integrate natural language reasoning with programs to solve the problem above, "
     "and put your final answer within \\boxed{}."
 )
-
-
-class UnknownModel(KeyError):
-    """A registry key that does not exist; the message lists the keys that do."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -109,7 +104,7 @@ def estimate_weight_bytes(linear_params: float, embed_params: float, precision: 
 
 def check_precision(precision: str) -> str:
     if precision not in PRECISIONS:
-        raise ValueError(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+        raise BadRequest(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     return precision
 
 
@@ -202,3 +197,26 @@ FAMILY = (
     FamilyModel("Qwen3-30B-A3B (MoE)", 30.5, 29.9, active_b=3.3),
     FamilyModel("Qwen3-235B-A22B (MoE)", 235.0, 234.0, active_b=22.0),
 )
+
+
+# -- devices, for "does it fit?" (the family picker, the edge lab's memory calculator) -------
+@dataclass(frozen=True)
+class Device:
+    """A kind of machine a learner might have, and what share of its memory a model may take."""
+
+    memory_gb: float
+    kind: str          # phone | cpu | gpu
+    usable: float      # share of the memory a model may take (the OS and apps need the rest)
+    bf16: bool = True
+
+
+DEVICES = {
+    "Phone (8 GB)": Device(8, "phone", 0.4),
+    "Laptop, CPU only (8 GB)": Device(8, "cpu", 0.5),
+    "Laptop, CPU only (16 GB)": Device(16, "cpu", 0.5),
+    "T4 GPU (16 GB)": Device(16, "gpu", 0.9, bf16=False),
+    "L4 GPU (24 GB)": Device(24, "gpu", 0.9),
+    "A100 (80 GB)": Device(80, "gpu", 0.9),
+    "H100 (80 GB)": Device(80, "gpu", 0.9),
+}
+KV_SPARE = 1.2  # weights plus 20% for the KV cache and activations

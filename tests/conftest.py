@@ -59,12 +59,46 @@ def tiny_env(tiny_dir, onnx_cache, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def pool(tiny_env):
+def make_pool(tiny_env):
+    """make_pool(budget_gb=4, device="cpu"): a fresh ModelPool on the tiny checkpoints; every
+    pool made is emptied (its models evicted, their memory freed) when the test ends."""
     from qwenlab.pool import ModelPool
 
-    pool = ModelPool(budget_bytes=int(4e9), device="cpu")
-    yield pool
-    pool.evict_idle()
+    pools = []
+
+    def make(budget_gb: float = 4, device: str = "cpu") -> ModelPool:
+        pools.append(ModelPool(budget_bytes=int(budget_gb * 1e9), device=device))
+        return pools[-1]
+
+    yield make
+    for made in pools:
+        made.evict_idle()
+
+
+@pytest.fixture
+def pool(make_pool):
+    return make_pool()
+
+
+@pytest.fixture(scope="session")
+def qwen3_tokenizer(tiny_dir):
+    """The real Qwen vocabulary with Qwen3's specials, from the tiny Qwen3 checkpoint."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_dir / "qwen3-0.6b")
+
+
+@pytest.fixture
+def qwenlab_cli(tiny_env):
+    """qwenlab_cli(*args, env={...}): the `qwenlab` command as a user runs it, in a subprocess,
+    on the tiny checkpoints (transformers path unless env says otherwise)."""
+
+    def run(*args, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+        full_env = dict(os.environ, **(env or {}))
+        return subprocess.run([sys.executable, "-m", "qwenlab.cli", *args], cwd=ROOT, env=full_env,
+                              capture_output=True, text=True, timeout=timeout)
+
+    return run
 
 
 def free_port() -> int:

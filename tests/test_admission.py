@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from demos._common import answer_stream
 from qwenlab.admission import Admission, Refused
+from webui.ui import answer_stream
 
 
 class Clock:

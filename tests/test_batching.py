@@ -6,7 +6,9 @@ import threading
 
 import pytest
 
-from qwenlab.generation import DEFAULT_ENGINE, Final, stream_chat
+from qwenlab.engines.plain import TransformersEngine
+from qwenlab.events import Final
+from qwenlab.generation import stream_chat
 from qwenlab.registry import Sampling
 
 pytestmark = pytest.mark.model
@@ -59,7 +61,7 @@ def test_greedy_through_the_batcher_matches_plain_generate(batching_env, pool):
         batched, final = _answer(loaded, "Name a colour.", thinking=False, sampling=GREEDY,
                                  max_new_tokens=8)
         plain, _ = _answer(loaded, "Name a colour.", thinking=False, sampling=GREEDY,
-                           max_new_tokens=8, engine=DEFAULT_ENGINE)
+                           max_new_tokens=8, engine=TransformersEngine())
     assert isinstance(final, Final) and final.engine == "transformers-cb"
     assert batched == plain
 
@@ -67,7 +69,7 @@ def test_greedy_through_the_batcher_matches_plain_generate(batching_env, pool):
 def test_eviction_stops_the_batcher(batching_env, pool):
     with pool.lease("qwen2.5-0.5b", "bf16") as loaded:
         _answer(loaded, "Hi", sampling=GREEDY, max_new_tokens=2)
-        assert "batcher" in loaded.extra
+        assert loaded.engine.batcher is not None
     assert any(t.name == "cb-router" for t in threading.enumerate())
     pool.evict_idle()
     assert not any(t.name == "cb-router" and t.is_alive() for t in threading.enumerate())
@@ -81,26 +83,26 @@ def test_batching_is_off_on_a_cpu_by_default(tiny_env, pool, monkeypatch):
 
 
 def test_the_pool_charges_the_cache_the_batcher_holds(batching_env, pool):
-    from qwenlab import batching, config
+    from qwenlab import config
+    from qwenlab.engines import batching
 
     with pool.lease("qwen2.5-0.5b", "bf16") as loaded:
         reserved = batching.cache_bytes(loaded.model, pool.admission.per_model)
         [entry] = pool.stats()["models"]
         assert entry["charge"] == int(loaded.nbytes * (1 + config.HEADROOM)) + reserved
         _answer(loaded, "Hi", sampling=GREEDY, max_new_tokens=2)
-        cache = loaded.extra["batcher"].manager.batch_processor.cache
+        cache = loaded.engine.batcher.manager.batch_processor.cache
     # transformers sized its paged cache from our plan, not from the free memory
     assert cache.num_sectors * cache.tokens_per_sector == batching.capacity(loaded)
     assert cache.num_sectors * cache.bytes_per_sector == reserved
     assert batching.capacity(loaded) == pool.admission.per_model * batching.TOKENS_PER_ANSWER
 
 
-def test_an_answer_longer_than_the_cache_is_served_by_plain_generate(batching_env, monkeypatch):
-    from qwenlab import batching
-    from qwenlab.pool import ModelPool
+def test_an_answer_longer_than_the_cache_is_served_by_plain_generate(batching_env, monkeypatch, make_pool):
+    from qwenlab.engines import batching
 
     monkeypatch.setenv("QWENLAB_MAX_ACTIVE_PER_MODEL", "1")
-    pool = ModelPool(budget_bytes=int(4e9), device="cpu")
+    pool = make_pool(4)
     with pool.lease("qwen2.5-0.5b", "bf16") as loaded:
         assert batching.capacity(loaded) == batching.TOKENS_PER_ANSWER
         _, long = _answer(loaded, "word " * batching.TOKENS_PER_ANSWER, sampling=GREEDY,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from awkward_images import BAD_IMAGES, REFUSED
 
-from demos.samples import QUESTIONS
+from demos.vision.samples import QUESTIONS
 from qwenlab.lessons import load_lessons
 
 pytestmark = pytest.mark.browser
@@ -42,6 +42,20 @@ def open_app(browser, url, **context):
 def shot(page, name):
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, animations="disabled")
+
+
+def open_demo(browser, url, title=None, **context):
+    """The app in a new page, on lesson `title` (the first when None), its Live demo tab open."""
+    page = open_app(browser, url, **({"viewport": {"width": 1280, "height": 900}} | context))
+    if title:
+        open_lesson(page, title)
+    show_demo(page)
+    return page
+
+
+def show_demo(page):
+    """Switch the open lesson to its Live demo tab."""
+    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
 
 
 def open_lesson(page, title):
@@ -85,8 +99,7 @@ def test_run_cell_streams_model_output_under_the_cell(browser, app_url):
 def test_live_demo_picks_then_chats_with_the_pick(browser, app_url):
     from playwright.sync_api import expect
 
-    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
-    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
+    page = open_demo(browser, app_url)
     page.locator("#family-pick-btn").click()
     expect(page.locator("#family-summary")).to_contain_text("Best fit", timeout=30_000)
     expect(page.locator("#family-table")).to_contain_text("qwen")
@@ -104,8 +117,7 @@ def test_live_demo_picks_then_chats_with_the_pick(browser, app_url):
 def test_empty_question_gets_a_clear_message(browser, app_url):
     from playwright.sync_api import expect
 
-    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
-    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
+    page = open_demo(browser, app_url)
     page.locator("#family-send").click()
     expect(page.get_by_text("Type a question first.")).to_be_visible(timeout=15_000)
     page.close()
@@ -129,7 +141,7 @@ def test_math_demo_solves_and_checks_in_the_browser(browser, app_url):
     page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
     open_lesson(page, "Maths with Qwen2.5-Math")
     shot(page, "lesson-math")
-    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
+    show_demo(page)
     page.locator("#math-problem textarea").fill("Solve x^2 - 5x + 6 = 0.")
     page.locator("#math-solve").click()
     expect(page.locator("#math-stats")).to_contain_text("tokens/s", timeout=180_000)
@@ -145,9 +157,7 @@ def test_math_demo_solves_and_checks_in_the_browser(browser, app_url):
 def test_code_demo_generates_in_the_browser(browser, app_url):
     from playwright.sync_api import expect
 
-    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
-    open_lesson(page, "Code with Qwen2.5-Coder")
-    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
+    page = open_demo(browser, app_url, "Code with Qwen2.5-Coder")
     page.locator("#code-go").click()
     expect(page.locator("#code-stats")).to_contain_text("tokens/s", timeout=180_000)
     expect(page.locator("#code-answer")).not_to_be_empty()
@@ -158,9 +168,7 @@ def test_code_demo_generates_in_the_browser(browser, app_url):
 def test_multilingual_demo_with_a_right_to_left_panel(browser, app_url):
     from playwright.sync_api import expect
 
-    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
-    open_lesson(page, "Many languages")
-    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
+    page = open_demo(browser, app_url, "Many languages")
     page.locator("#ml-go").click()
     expect(page.locator("#ml-stats")).to_contain_text("Swahili:", timeout=240_000)
     urdu = page.locator("#ml-urdu [data-testid='markdown']")
@@ -179,7 +187,7 @@ def test_thinking_demo_chats_and_compares(browser, app_url):
     page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
     open_lesson(page, "Thinking mode")
     shot(page, "lesson-thinking")
-    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
+    show_demo(page)
     page.locator("#think-input textarea").fill("Why is the sky blue? /no_think")
     page.locator("#think-send").click()
     expect(page.locator("#think-stats")).to_contain_text("tokens/s", timeout=180_000)
@@ -190,16 +198,14 @@ def test_thinking_demo_chats_and_compares(browser, app_url):
 
 
 def open_vision_demo(browser, app_url):
-    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
-    open_lesson(page, "Vision with Qwen-VL")
-    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
+    page = open_demo(browser, app_url, "Vision with Qwen-VL")
     return page
 
 
 def test_vision_demo_asks_about_a_sample_then_follows_up(browser, app_url):
     from playwright.sync_api import expect
 
-    page = open_vision_demo(browser, app_url)
+    page = open_demo(browser, app_url, "Vision with Qwen-VL")
     page.locator("#vision-samples [data-testid='dataset-cell-1-1']").click()  # the receipt
     expect(page.locator("#vision-plan")).to_contain_text("receipt.png", timeout=30_000)
     expect(page.locator("#vision-question textarea")).to_have_value(QUESTIONS["receipt"])
@@ -220,7 +226,7 @@ def test_vision_demo_asks_about_a_sample_then_follows_up(browser, app_url):
 def test_vision_demo_handles_each_awkward_upload(browser, app_url, bad_images, case):
     from playwright.sync_api import expect
 
-    page = open_vision_demo(browser, app_url)
+    page = open_demo(browser, app_url, "Vision with Qwen-VL")
     page.locator("#vision-image input[type=file]").set_input_files(str(bad_images[case]))
     expect(page.locator("#vision-plan")).to_contain_text(BAD_IMAGES[case], timeout=30_000)
     page.locator("#vision-question textarea").fill("What is in this picture?")
@@ -239,7 +245,7 @@ def test_edge_lab_compares_precisions_and_shows_the_pool(browser, app_url):
     page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
     open_lesson(page, "Edge deployment")
     shot(page, "lesson-edge")
-    page.get_by_role("tab", name="Live demo").locator("visible=true").first.click()
+    show_demo(page)
     page.locator("#edge-go").click()
     expect(page.locator("#edge-status")).to_contain_text("done", timeout=240_000)
     table = page.locator("#edge-table")

@@ -2,7 +2,8 @@
 
 import pytest
 
-from demos.family import DEVICES, TASKS, pick
+from demos.family import TASKS, pick
+from qwenlab.registry import DEVICES
 
 pytestmark = pytest.mark.pure
 

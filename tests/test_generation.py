@@ -6,8 +6,10 @@ import time
 import pytest
 from PIL import Image
 
-from qwenlab.generation import (Final, PromptTooLong, TextDelta, build_inputs, collect,
-                                prepare_messages, stream_chat)
+from qwenlab.errors import PromptTooLong
+from qwenlab.events import Final, TextDelta, collect
+from qwenlab.generation import stream_chat
+from qwenlab.prompts import build_inputs, prepare_messages
 from qwenlab.registry import MODELS
 
 pytestmark = pytest.mark.model

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.gpu
 def test_quantized_load_streams_and_eviction_returns_gpu_memory(tiny_env, precision):
     import torch
 
-    from qwenlab.generation import collect, stream_chat
+    from qwenlab.generation import stream_chat
     from qwenlab.pool import ModelPool
 
     gc.collect()

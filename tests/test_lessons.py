@@ -6,7 +6,13 @@ import importlib
 import nbformat
 import pytest
 
-from qwenlab.lessons import LessonError, load_lessons, parse_lesson, render_markdown, to_notebook
+from qwenlab.lessons import (
+    LessonError,
+    load_lessons,
+    parse_lesson,
+    render_markdown,
+    to_notebook,
+)
 from qwenlab.registry import MODELS
 
 pytestmark = pytest.mark.pure

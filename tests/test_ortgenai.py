@@ -2,17 +2,17 @@
 per session, served through the pool, streamed with the same events, stopped, evicted; and
 the CLI with it. (The app runs it in test_edge: the lab's int4 row.)"""
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from qwenlab import ortgenai
-from qwenlab.generation import Final, TextDelta, stream_chat
-from qwenlab.loading import PrecisionUnavailable, precision_problem
-from qwenlab.pool import ModelPool, default_precision
+from qwenlab.engines import onnx as ortgenai
+from qwenlab.errors import PrecisionUnavailable
+from qwenlab.events import Final, TextDelta
+from qwenlab.generation import stream_chat
+from qwenlab.loading import precision_problem
+from qwenlab.pool import default_precision
 from qwenlab.registry import get_model
 
 pytestmark = pytest.mark.model
@@ -37,8 +37,8 @@ def test_int4_is_the_cpu_default_where_the_engine_covers_the_model(onnx_env, mon
     assert "pip install 'qwenlab[onnx]'" in precision_problem("int4", "cpu")
 
 
-def test_pool_converts_once_then_streams_with_stats(onnx_env):
-    pool = ModelPool(budget_bytes=int(4e9), device="cpu")
+def test_pool_converts_once_then_streams_with_stats(onnx_env, make_pool):
+    pool = make_pool(4)
     messages = []
     with pool.lease("qwen2.5-0.5b", progress=lambda stage, f, m: messages.append(m)) as loaded:
         assert loaded.precision == "int4" and loaded.nbytes > 0
@@ -60,29 +60,25 @@ def test_pool_converts_once_then_streams_with_stats(onnx_env):
     assert pool.stats()["loads"] == 2 and pool.stats()["evictions"] == 1
 
 
-def test_stop_ends_an_int4_stream_and_thinking_models_work(onnx_env, stop_midway):
-    pool = ModelPool(budget_bytes=int(4e9), device="cpu")
+def test_stop_ends_an_int4_stream_and_thinking_models_work(onnx_env, stop_midway, make_pool):
+    pool = make_pool(4)
     with pool.lease("qwen3-0.6b") as loaded:
         event = stop_midway(loaded, "Count to 100.", after=3, max_new_tokens=300)
         assert isinstance(event, Final) and event.finish_reason == "cancelled"
         assert event.new_tokens < 300 and event.engine == "onnxruntime-genai"
 
 
-def test_vision_models_refuse_int4_clearly(onnx_env):
-    pool = ModelPool(budget_bytes=int(4e9), device="cpu")
+def test_vision_models_refuse_int4_clearly(onnx_env, make_pool):
+    pool = make_pool(4)
     with pytest.raises(PrecisionUnavailable, match="stays on transformers"):
         pool.acquire("qwen2-vl-2b", "int4")
 
 
-def test_cli_prefetch_converts_and_chat_answers_on_int4(onnx_env):
-    def run(*args):
-        return subprocess.run([sys.executable, "-m", "qwenlab.cli", *args], cwd=ROOT,
-                              env=dict(os.environ), capture_output=True, text=True, timeout=300)
-
-    prefetch = run("prefetch", "qwen3-0.6b", "--onnx")
+def test_cli_prefetch_converts_and_chat_answers_on_int4(onnx_env, qwenlab_cli):
+    prefetch = qwenlab_cli("prefetch", "qwen3-0.6b", "--onnx")
     assert prefetch.returncode == 0, prefetch.stderr
     assert "qwen3-0.6b int4 ONNX:" in prefetch.stdout
-    chat = run("chat", "qwen3-0.6b", "Hello", "--no-think", "--max-new-tokens", "8")
+    chat = qwenlab_cli("chat", "qwen3-0.6b", "Hello", "--no-think", "--max-new-tokens", "8")
     assert chat.returncode == 0, chat.stderr
     assert "qwen3-0.6b int4 on cpu (onnxruntime-genai)" in chat.stdout
     assert "Converting" not in chat.stderr  # prefetch already did it

@@ -7,8 +7,9 @@ import psutil
 import pytest
 
 from qwenlab import loading
-from qwenlab.generation import collect, stream_chat
-from qwenlab.loading import LoadError, PrecisionUnavailable
+from qwenlab.errors import LoadError, PrecisionUnavailable
+from qwenlab.events import collect
+from qwenlab.generation import stream_chat
 from qwenlab.pool import ModelPool, PoolFull
 from qwenlab.registry import UnknownModel
 
@@ -27,11 +28,11 @@ def use(pool, key, precision="fp32"):
         return loaded.nbytes
 
 
-def test_room_for_one_model_evicts_the_first_and_memory_goes_back(tiny_env):
-    warm = ModelPool(budget_bytes=int(4e9), device="cpu")
+def test_room_for_one_model_evicts_the_first_and_memory_goes_back(tiny_env, make_pool):
+    warm = make_pool(4)
     one = use(warm, "qwen2.5-0.5b")  # first load pays one-off allocations; measure after it
     warm.evict_idle()
-    pool = ModelPool(budget_bytes=int(one * 1.6), device="cpu")
+    pool = make_pool((one * 1.6) / 1e9)
     base = rss()
     use(pool, "qwen2.5-0.5b")
     with_first = rss() - base
@@ -67,11 +68,11 @@ def test_two_threads_asking_at_once_load_once(pool):
     assert stats["loads"] == 1 and stats["hits"] == 3
 
 
-def test_a_pinned_model_is_never_evicted(tiny_env):
-    probe = ModelPool(budget_bytes=int(4e9), device="cpu")
+def test_a_pinned_model_is_never_evicted(tiny_env, make_pool):
+    probe = make_pool(4)
     size = use(probe, "qwen2.5-0.5b", "bf16")
     probe.evict_idle()
-    pool = ModelPool(budget_bytes=int(size * 1.6), device="cpu")
+    pool = make_pool((size * 1.6) / 1e9)
     with pool.lease("qwen2.5-0.5b", "bf16") as pinned:
         with pytest.raises(PoolFull) as info:
             pool.acquire("qwen3-0.6b", "bf16")

@@ -1,16 +1,13 @@
 """Past one machine: registry keys served by a real `transformers serve` process (started here
 on the tiny checkpoints) through the pool, with the same events, Stop, and clear errors."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from qwenlab.generation import Final, TextDelta, stream_chat
-from qwenlab.loading import LoadError
-from qwenlab.pool import ModelPool
+from qwenlab.errors import LoadError
+from qwenlab.events import Final, TextDelta
+from qwenlab.generation import stream_chat
 
 pytestmark = pytest.mark.model
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,8 +20,8 @@ def remote_env(tiny_env, serve_url, monkeypatch):
     return serve_url
 
 
-def test_a_remote_key_streams_through_the_pool_without_local_weights(remote_env):
-    pool = ModelPool(budget_bytes=int(1e9), device="cpu")
+def test_a_remote_key_streams_through_the_pool_without_local_weights(remote_env, make_pool):
+    pool = make_pool(1)
     with pool.lease("qwen2.5-0.5b") as loaded:
         assert loaded.precision == "remote" and loaded.nbytes == 0
         events = list(stream_chat(loaded, [{"role": "user", "content": "Say hello."}],
@@ -40,17 +37,17 @@ def test_a_remote_key_streams_through_the_pool_without_local_weights(remote_env)
         assert local.precision == "bf16" and local.nbytes > 0
 
 
-def test_stop_closes_a_remote_stream_and_thinking_models_work(remote_env, stop_midway):
-    pool = ModelPool(budget_bytes=int(1e9), device="cpu")
+def test_stop_closes_a_remote_stream_and_thinking_models_work(remote_env, stop_midway, make_pool):
+    pool = make_pool(1)
     with pool.lease("qwen3-0.6b") as loaded:
         event = stop_midway(loaded, "Count to 50.", after=2, max_new_tokens=200)
     assert isinstance(event, Final) and event.finish_reason == "cancelled"
     assert event.new_tokens < 200
 
 
-def test_an_unreachable_remote_engine_is_a_clear_error(tiny_env, monkeypatch):
+def test_an_unreachable_remote_engine_is_a_clear_error(tiny_env, monkeypatch, make_pool):
     monkeypatch.setenv("QWENLAB_REMOTE_MODELS", "qwen2.5-0.5b=http://127.0.0.1:9/v1")
-    pool = ModelPool(budget_bytes=int(1e9), device="cpu")
+    pool = make_pool(1)
     with pytest.raises(LoadError, match="Could not reach .*127.0.0.1:9.*QWENLAB_REMOTE_MODELS"):
         pool.acquire("qwen2.5-0.5b")
     monkeypatch.setenv("QWENLAB_REMOTE_MODELS", "qwen2.5-0.5b:8000")
@@ -58,9 +55,7 @@ def test_an_unreachable_remote_engine_is_a_clear_error(tiny_env, monkeypatch):
         pool.acquire("qwen2.5-0.5b")
 
 
-def test_cli_chat_through_a_remote_engine(remote_env):
-    result = subprocess.run([sys.executable, "-m", "qwenlab.cli", "chat", "qwen2.5-0.5b", "Hi",
-                             "--max-new-tokens", "5"], cwd=ROOT, env=dict(os.environ),
-                            capture_output=True, text=True, timeout=120)
+def test_cli_chat_through_a_remote_engine(remote_env, qwenlab_cli):
+    result = qwenlab_cli("chat", "qwen2.5-0.5b", "Hi", "--max-new-tokens", "5", timeout=120)
     assert result.returncode == 0, result.stderr
     assert f"qwen2.5-0.5b remote on {remote_env} (remote)" in result.stdout

@@ -2,46 +2,41 @@
 
 import pytest
 
-from qwenlab.generation import (EARLY_STOP, THINK_END_ID, ThinkSplitter, TextDelta, ThinkingDelta,
-                                TransformersEngine, plan_second_pass, stream_chat)
+from qwenlab.engines.plain import TransformersEngine
+from qwenlab.events import TextDelta, ThinkingDelta
+from qwenlab.generation import stream_chat
+from qwenlab.thinking import EARLY_STOP, THINK_END_ID, ThinkSplitter, plan_second_pass
 
 pytestmark = pytest.mark.model
 EOS = {151645, 151643}
 
 
-@pytest.fixture(scope="module")
-def tokenizer(tiny_dir):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(tiny_dir / "qwen3-0.6b")
-
-
-def test_thinking_that_closes_inside_the_budget_needs_no_second_pass(tokenizer):
-    ids = tokenizer.encode("<think>\nShort.\n</think>\n\nDone.<|im_end|>")
+def test_thinking_that_closes_inside_the_budget_needs_no_second_pass(qwen3_tokenizer):
+    ids = qwen3_tokenizer.encode("<think>\nShort.\n</think>\n\nDone.<|im_end|>")
     assert ids[-1] == 151645
     assert plan_second_pass(ids, budget=64, max_new_tokens=128, eos=EOS, early_stop=[1]) is None
 
 
-def test_thinking_cut_by_the_budget_gets_the_early_stop_text(tokenizer):
-    stop = tokenizer.encode(EARLY_STOP)
+def test_thinking_cut_by_the_budget_gets_the_early_stop_text(qwen3_tokenizer):
+    stop = qwen3_tokenizer.encode(EARLY_STOP)
     assert THINK_END_ID in stop  # the documented text closes the think block
-    ids = tokenizer.encode("<think>\nLet me consider every case one by one, starting with")
+    ids = qwen3_tokenizer.encode("<think>\nLet me consider every case one by one, starting with")
     extra, left = plan_second_pass(ids, budget=len(ids), max_new_tokens=100, eos=EOS, early_stop=stop)
     assert extra == stop and left == 100 - len(ids)
 
 
-def test_budget_spent_after_thinking_closed_continues_the_answer(tokenizer):
-    ids = tokenizer.encode("<think>\nok\n</think>\n\nThe answer begins")
+def test_budget_spent_after_thinking_closed_continues_the_answer(qwen3_tokenizer):
+    ids = qwen3_tokenizer.encode("<think>\nok\n</think>\n\nThe answer begins")
     extra, left = plan_second_pass(ids, budget=len(ids), max_new_tokens=50, eos=EOS, early_stop=[9])
     assert extra == [] and left == 50 - len(ids)
 
 
-def test_no_room_left_means_no_second_pass(tokenizer):
-    ids = tokenizer.encode("<think>\nthinking")
+def test_no_room_left_means_no_second_pass(qwen3_tokenizer):
+    ids = qwen3_tokenizer.encode("<think>\nthinking")
     assert plan_second_pass(ids, budget=len(ids), max_new_tokens=len(ids), eos=EOS, early_stop=[1]) is None
 
 
-def test_the_early_stop_reads_as_reasoning_then_a_clean_answer(tokenizer):
+def test_the_early_stop_reads_as_reasoning_then_a_clean_answer(qwen3_tokenizer):
     text = "<think>\nHmm, many cases" + EARLY_STOP + "It is 4."
     splitter = ThinkSplitter(True)
     events = [e for ch in text for e in splitter.feed(ch)] + splitter.flush()
@@ -57,18 +52,18 @@ class Recording(TransformersEngine):
     def __init__(self):
         self.prompts = []
 
-    def stream(self, loaded, inputs, sampling, max_new_tokens, cancel):
-        self.prompts.append((inputs["input_ids"][0].tolist(), max_new_tokens))
-        return super().stream(loaded, inputs, sampling, max_new_tokens, cancel)
+    def stream(self, loaded, prompt, sampling, max_new_tokens, cancel):
+        self.prompts.append((prompt.ids, max_new_tokens))
+        return super().stream(loaded, prompt, sampling, max_new_tokens, cancel)
 
 
-def test_budgeted_stream_runs_two_passes_on_a_real_model(pool, tokenizer):
+def test_budgeted_stream_runs_two_passes_on_a_real_model(pool, qwen3_tokenizer):
     engine = Recording()
     with pool.lease("qwen3-0.6b") as loaded:
         *_, final = stream_chat(loaded, [{"role": "user", "content": "Count the primes below 20."}],
                                 thinking=True, thinking_budget=6, max_new_tokens=14, engine=engine)
     (first_prompt, first_max), (second_prompt, second_max) = engine.prompts
-    stop = tokenizer.encode(EARLY_STOP)
+    stop = qwen3_tokenizer.encode(EARLY_STOP)
     assert first_max == 6 and second_max == 8
     assert second_prompt[:len(first_prompt)] == first_prompt
     assert second_prompt[len(first_prompt) + 6:] == stop  # random weights never close thinking

@@ -4,12 +4,12 @@ processor really sends, awkward uploads are converted or explained, follow-ups k
 import re
 
 import pytest
+from awkward_images import BAD_IMAGES, REFUSED
 from PIL import Image
 
-from demos.samples import QUESTIONS, SALES, make_samples, receipt_lines
-from qwenlab.generation import build_inputs, prepare_messages
-from qwenlab.images import ImageProblem, open_image, pixels, plan
-from awkward_images import BAD_IMAGES, REFUSED
+from demos.vision.images import ImageProblem, open_image, pixels, plan
+from demos.vision.samples import QUESTIONS, SALES, make_samples, receipt_lines
+from qwenlab.prompts import build_inputs, prepare_messages
 
 IMAGE_PAD = 151655
 

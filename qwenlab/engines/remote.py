@@ -4,8 +4,9 @@
 The operator maps keys to endpoints in QWENLAB_REMOTE_MODELS (config.py). The pool then hands
 out a `Loaded` whose model is a `RemoteModel` (no weights here: it costs the budget nothing)
 and whose tokenizer is the checkpoint's own, fetched without the weights, so that prompt
-lengths are checked and tokens counted exactly as for a local model. `stream_remote` turns the
-server's streamed chat completion into the same events as a local stream: thinking split,
+lengths are checked and tokens counted exactly as for a local model. `RemoteEngine` streams
+the server's chat completion as `Text` pieces, reasoning marked where the server split it off,
+and generation.py makes the same events of them as of a local model's ids: thinking split,
 final stats, Stop (the connection is closed). Nothing here knows about Gradio.
 """
 
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from qwenlab import config
-from qwenlab.loading import LoadError
+from qwenlab.engines import Engine, Prompt, Text
+from qwenlab.errors import RemoteError
 from qwenlab.registry import ModelSpec, Sampling
 
 ENGINE = "remote"
@@ -31,10 +33,6 @@ class RemoteModel:
 
     def __str__(self) -> str:
         return f"{self.name} at {self.url}"
-
-
-class RemoteError(LoadError):
-    """The remote engine could not be reached or answered with an error."""
 
 
 def endpoint_for(spec: ModelSpec) -> RemoteModel | None:
@@ -59,8 +57,26 @@ def request_body(remote: RemoteModel, messages: list[dict], sampling: Sampling,
     return body
 
 
-def stream_text(remote: RemoteModel, body: dict, cancel: threading.Event) -> Iterator[tuple[str, str]]:
-    """Yields ("text" | "reasoning", delta) from the server's stream; closes it on cancel."""
+class RemoteEngine(Engine):
+    """Chat completions from the operator's server; text in, text out."""
+
+    name = ENGINE
+    continues = False  # it takes a chat, not token ids: no second pass from ids
+
+    def __init__(self, remote: RemoteModel):
+        self.remote = remote
+
+    def where(self, loaded) -> str:
+        return self.remote.url
+
+    def stream(self, loaded, prompt: Prompt, sampling: Sampling, max_new_tokens: int,
+               cancel: threading.Event) -> Iterator[Text]:
+        body = request_body(self.remote, prompt.messages, sampling, max_new_tokens, prompt.thinking)
+        yield from stream_text(self.remote, body, cancel)
+
+
+def stream_text(remote: RemoteModel, body: dict, cancel: threading.Event) -> Iterator[Text]:
+    """Text pieces from the server's stream, reasoning marked; closes the stream on cancel."""
     import httpx
 
     headers = {"Authorization": f"Bearer {config.remote_api_key()}"} if config.remote_api_key() else {}
@@ -79,13 +95,18 @@ def stream_text(remote: RemoteModel, body: dict, cancel: threading.Event) -> Ite
                 if data == "[DONE]":
                     return
                 for choice in json.loads(data).get("choices", []):
-                    delta = choice.get("delta") or {}
-                    if delta.get("reasoning_content"):  # vLLM's reasoning parser
-                        yield "reasoning", delta["reasoning_content"]
-                    if delta.get("content"):
-                        yield "text", delta["content"]
+                    yield from _pieces(choice.get("delta") or {})
     except httpx.HTTPError as exc:
         raise RemoteError(f"Could not reach {remote}: {exc}. Is the server running?") from exc
+
+
+def _pieces(delta: dict) -> Iterator[Text]:
+    """A streamed delta's reasoning (vLLM's reasoning parser) and answer text."""
+    reasoning = delta.get("reasoning_content")
+    if reasoning:
+        yield Text(reasoning, reasoning=True)
+    if delta.get("content"):
+        yield Text(delta["content"])
 
 
 def check(remote: RemoteModel) -> None:

@@ -10,11 +10,13 @@ aspect ratio kept. `plan()` runs that same function, so the count it shows is th
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from qwenlab.errors import QwenLabError
 
 FACTOR = 28                      # 14-pixel patches, merged 2x2: one visual token per 28x28
 MAX_ASPECT = 200                 # qwen_vl_utils refuses anything longer than 200:1
@@ -22,7 +24,7 @@ MAX_SIDE = 2048                  # keep at most 2048x2048: more than any budget 
 READABLE = "PNG, JPEG, WebP, GIF, BMP or TIFF"
 
 
-class ImageProblem(ValueError):
+class ImageProblem(QwenLabError, ValueError):
     """An upload that cannot be used, with a message the learner can act on."""
 
 

@@ -15,11 +15,13 @@ from typing import Iterator
 
 import gradio as gr
 
-from qwenlab.generation import (Final, PromptTooLong, TextDelta, ThinkingDelta, prepare_messages,
-                                stream_chat)
-from qwenlab.loading import Loaded, LoadError
+from qwenlab.errors import QwenLabError
+from qwenlab.events import Final, TextDelta, ThinkingDelta
+from qwenlab.generation import stream_chat
+from qwenlab.loading import Loaded
 from qwenlab.memory import PeakMemory
-from qwenlab.registry import ModelSpec, Sampling, UnknownModel
+from qwenlab.prompts import prepare_messages
+from qwenlab.registry import ModelSpec, Sampling
 
 # Each yield re-sends and re-renders the answer in every open browser: at a token each, the page
 # and the server spend more time on updates than the model on tokens (bench/classroom.py).
@@ -29,10 +31,11 @@ MAX_PROMPT_CHARS = 8000  # the token check in generation.py is the real limit; t
 
 @contextmanager
 def user_errors():
-    """Raise the core's errors as gr.Error, so the learner sees the message, not a traceback."""
+    """Raise Qwen Lab's own errors as gr.Error, so the learner sees the message, not a
+    traceback; anything else is a bug and Gradio reports it as one."""
     try:
         yield
-    except (LoadError, PromptTooLong, UnknownModel, ValueError) as exc:
+    except QwenLabError as exc:
         raise gr.Error(str(exc)) from exc
 
 

@@ -1,9 +1,10 @@
 """The app a learner opens: a lesson list with progress marks, a live pool header, and for each
 lesson a notebook-style page (prose, highlighted code, Run buttons) beside its live demo.
 
-The shell only arranges: lessons come from qwenlab.lessons, demos from demos/<id>.py (each
+The shell only arranges: lessons come from qwenlab.lessons, demos from demos/<id> (each
 exposing build(pool) and RUNNERS), models from one shared ModelPool. A demo that fails to
-build shows an error panel instead of taking the app down.
+build shows an error panel instead of taking the app down. `serve_one` serves a single demo
+the same way (python -m demos.<id>).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from demos._common import pool_markdown
 from qwenlab.lessons import KATEX_DELIMITERS, Cell, Lesson, load_lessons, to_notebook
 from qwenlab.pool import ModelPool
+from webui.ui import pool_markdown
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def launch(app: gr.Blocks, pool: ModelPool | None = None, **kwargs) -> None:
     """Serve with Gradio's queue sized to the pool's limits: each event runs up to twice the
     answers a model writes at once (the rest of those wait in the model's line, seeing their
     place), and Gradio refuses new requests once the operator's line is full."""
-    from demos.samples import FOLDER
+    from demos.vision.samples import FOLDER  # the sample images the vision demo draws
 
     limits = pool.admission if pool is not None else None
     concurrency = max(4, 2 * limits.per_model) if limits else 4
@@ -156,3 +157,12 @@ def main(host: str | None = None, port: int | None = None) -> None:
     kwargs = {k: v for k, v in {"server_name": host, "server_port": port}.items() if v}
     pool = ModelPool()
     launch(build_app(pool), pool, **kwargs)
+
+
+def serve_one(name: str, build, **launch_kwargs) -> None:
+    """One demo on its own page, with the app's pool, queue and styles (python -m demos.<name>)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    pool = ModelPool()
+    with gr.Blocks(title=f"Qwen Lab: {name}") as app:
+        build(pool)
+    launch(app, pool, **launch_kwargs)

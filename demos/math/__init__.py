@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos._common import (answer_stream, check_prompt, learner_of, sampling_controls,
-                           sampling_from)
-from demos.math_check import check, final_answer
 from qwenlab.registry import MATH_COT_PROMPT, MATH_TIR_PROMPT, get_model, models_with
+from webui.ui import (
+    answer_stream,
+    check_prompt,
+    learner_of,
+    sampling_controls,
+    sampling_from,
+)
 
 DEFAULT_MODEL = "qwen2.5-math-1.5b"
 PROMPTS = {"Chain of thought (CoT)": MATH_COT_PROMPT, "Tool-integrated (TIR)": MATH_TIR_PROMPT}
@@ -45,6 +49,8 @@ def solve(pool, problem: str, style: str = "Chain of thought (CoT)", model: str 
         yield update.loading or update.answer, "", "", ""
     if update is None or update.final is None:
         return
+    from demos.math.check import check, final_answer  # sympy: loaded on first use, not at start
+
     boxed = final_answer(update.answer)
     shown = f"**Final answer:** \\({boxed}\\)" if boxed else "No \\boxed{} answer in the solution."
     yield update.answer, shown, check(problem, boxed).markdown(), update.final.summary()
@@ -55,6 +61,8 @@ def check_mine(problem: str, answer: str) -> str:
     problem, answer = check_prompt(problem), (answer or "").strip()
     if not answer:
         raise gr.Error("Type your answer, e.g. 6x + 2 or x = 2, 3.")
+    from demos.math.check import check
+
     return check(problem, answer).markdown()
 
 
@@ -102,11 +110,3 @@ def build(pool) -> None:
         mine_go = gr.Button("Check it")
         mine_out = gr.Markdown(elem_id="math-mine-check")
         mine_go.click(check_mine, [problem, mine], mine_out, api_name="math_check")
-
-
-if __name__ == "__main__":
-    from qwenlab.pool import ModelPool
-
-    with gr.Blocks(title="Qwen Lab: math") as demo:
-        build(ModelPool())
-    demo.launch()

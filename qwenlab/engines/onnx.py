@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -23,7 +22,9 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from qwenlab import config
+from qwenlab import config, system
+from qwenlab.engines import Engine, Prompt
+from qwenlab.errors import LoadError
 from qwenlab.registry import ModelSpec, Sampling
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,7 @@ def problem(spec: ModelSpec | None, device: str) -> str | None:
         return "the int4 ONNX engine is this app's CPU path; on a GPU use nf4 or bf16"
     if spec is not None and spec.arch not in ARCHES:
         return f"the ONNX builder path covers Qwen text models; {spec.key} stays on transformers"
-    try:
-        import onnxruntime_genai  # noqa: F401
-    except ImportError:
+    if not system.installed("onnxruntime_genai"):  # looked up, not imported: see system.py
         return f"int4 needs ONNX Runtime GenAI: {INSTALL}"
     return None
 
@@ -114,7 +113,7 @@ def _run_builder(command: list[str], layers: int, spec: ModelSpec, report: Progr
     return tail
 
 
-class BuildError(RuntimeError):
+class BuildError(LoadError):
     """The ONNX builder did not produce a model."""
 
 
@@ -136,16 +135,16 @@ def session_options() -> dict:
     return {"model": {"decoder": {"session_options": {"intra_op_num_threads": threads}}}}
 
 
-class OnnxEngine:
+class OnnxEngine(Engine):
     """Streams token ids from an og.Generator; one generator per request, one shared model."""
 
     name = ENGINE
 
-    def stream(self, loaded, inputs: dict, sampling: Sampling, max_new_tokens: int,
+    def stream(self, loaded, prompt: Prompt, sampling: Sampling, max_new_tokens: int,
                cancel: threading.Event) -> Iterator[int]:
         import onnxruntime_genai as og
 
-        ids = inputs["input_ids"][0].tolist()
+        ids = prompt.ids
         params = og.GeneratorParams(loaded.model)
         params.set_search_options(**_search_options(sampling, len(ids) + max_new_tokens))
         generator = og.Generator(loaded.model, params)
@@ -165,12 +164,3 @@ def _search_options(sampling: Sampling, max_length: int) -> dict:
         options |= {"temperature": float(sampling.temperature), "top_p": float(sampling.top_p),
                     "top_k": int(sampling.top_k)}
     return options
-
-
-def physical_cores() -> int:
-    try:
-        import psutil
-
-        return psutil.cpu_count(logical=False) or os.cpu_count() or 1
-    except ImportError:
-        return os.cpu_count() or 1

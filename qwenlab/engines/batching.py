@@ -1,11 +1,10 @@
 """Many learners, one model: concurrent requests share forward passes through transformers'
 continuous batching (`ContinuousBatchingManager`), each still streaming its own token ids.
 
-`BatchingEngine.stream()` has TransformersEngine's contract, so generation.py and the demos
-do not change. One `Batcher` per loaded model owns the manager and a router thread that hands
-each result to its request's queue; Stop cancels just that request; the pool stops the batcher
-when it evicts the model. Used for transformers text models where QWENLAB_BATCHING says so
-(on a GPU by default).
+`BatchingEngine` is chosen at load for transformers text models where QWENLAB_BATCHING says
+so (on a GPU by default). It owns one `Batcher`: the manager, started on the first request, and
+a router thread that hands each result to its request's queue. Stop cancels just that request;
+the pool closes the engine (stopping the batcher) when it evicts the model.
 
 The paged KV cache is sized here, not left to transformers: by default it takes 80-90% of
 the memory that is free when the first request arrives, which is the pool's to share out, and
@@ -26,6 +25,8 @@ import threading
 from typing import Iterator
 
 from qwenlab import config
+from qwenlab.engines import Engine, Prompt
+from qwenlab.engines.plain import TransformersEngine
 from qwenlab.registry import Sampling
 
 log = logging.getLogger(__name__)
@@ -41,13 +42,9 @@ PAGE_SIZE = 256
 MAX_BATCH_TOKENS = 512
 
 
-def applies(loaded, tokens: int = 0) -> bool:
-    """Whether this loaded model's answers go through continuous batching. An answer that
-    could outgrow the whole cache (`tokens`: prompt plus new tokens) does not: the manager
-    would fail it, so plain generate serves it with a cache of its own. (A page of slack
-    covers the words a thinking budget adds in its second pass.)"""
-    return (loaded.extra.get("engine") is None and not loaded.spec.is_vision
-            and config.batching(loaded.device) and tokens <= capacity(loaded) - PAGE_SIZE)
+def applies(spec, device: str) -> bool:
+    """Whether a transformers model of `spec` on `device` is served by continuous batching."""
+    return not spec.is_vision and config.batching(device)
 
 
 def answers_at_once(loaded) -> int:
@@ -135,30 +132,42 @@ class Batcher:
         self.manager.stop(block=True, timeout=30)
 
 
-def batcher_for(loaded, eos: set[int]) -> Batcher:
-    """The model's batcher, started on first use; the pool stops it on eviction."""
-    with _create_lock:
-        batcher = loaded.extra.get("batcher")
-        if batcher is None:
-            batcher = loaded.extra["batcher"] = Batcher(loaded.model, sorted(eos),
-                                                        answers_at_once(loaded))
-            loaded.extra.setdefault("on_free", []).append(batcher.stop)
-        return batcher
+class BatchingEngine(Engine):
+    """Continuous batching for one loaded model; its Batcher starts on the first request."""
 
-
-_create_lock = threading.Lock()
-
-
-class BatchingEngine:
     name = ENGINE
 
     def __init__(self, eos: set[int]):
         self.eos = eos
+        self.batcher: Batcher | None = None
+        self._lock = threading.Lock()
 
-    def stream(self, loaded, inputs: dict, sampling: Sampling, max_new_tokens: int,
+    def serving(self, loaded, tokens: int) -> Engine:
+        """Itself, unless an answer of `tokens` (prompt plus new) could outgrow the whole cache:
+        the manager would fail it, so plain generate serves it with a cache of its own. (A page
+        of slack covers the words a thinking budget adds in its second pass.)"""
+        return self if tokens <= capacity(loaded) - PAGE_SIZE else _PLAIN
+
+    def reserve(self, loaded, answers: int) -> int:
+        loaded.extra["batch_answers"] = answers
+        return cache_bytes(loaded.model, answers)
+
+    def close(self) -> None:
+        with self._lock:
+            batcher, self.batcher = self.batcher, None
+        if batcher is not None:
+            batcher.stop()
+
+    def _batcher(self, loaded) -> Batcher:
+        with self._lock:
+            if self.batcher is None:
+                self.batcher = Batcher(loaded.model, sorted(self.eos), answers_at_once(loaded))
+            return self.batcher
+
+    def stream(self, loaded, prompt: Prompt, sampling: Sampling, max_new_tokens: int,
                cancel: threading.Event) -> Iterator[int]:
-        batcher = batcher_for(loaded, self.eos)
-        request_id, out = batcher.submit(inputs["input_ids"][0].tolist(), sampling, max_new_tokens)
+        batcher = self._batcher(loaded)
+        request_id, out = batcher.submit(prompt.ids, sampling, max_new_tokens)
         sent, done = 0, False
         try:
             while not cancel.is_set():
@@ -176,3 +185,6 @@ class BatchingEngine:
                     return
         finally:
             batcher.finish(request_id, done)
+
+
+_PLAIN = TransformersEngine()

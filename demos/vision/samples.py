@@ -100,17 +100,16 @@ def _scene(path: Path) -> None:
 
 def make_samples(folder: Path | None = None) -> dict[str, str]:
     """Draw the samples (once) and return {name: PNG path}."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     folder = folder or FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, draw in (("sales-chart", _chart), ("receipt", _receipt), ("scene", _scene)):
         path = folder / f"{name}.png"
         if not path.is_file():
+            import matplotlib  # only when drawing: it is not needed once the files exist
             from PIL import Image
 
+            matplotlib.use("Agg")
             partial = path.with_suffix(".tmp.png")
             draw(partial)
             with Image.open(partial) as drawn:  # matplotlib writes RGBA; a photo-like RGB is simpler

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos._common import answer_stream, check_prompt, clear_if_asked, learner_of, markdown_table
-from demos.upload import ImageUpload
-from demos.samples import FOLDER, QUESTIONS, make_samples
-from qwenlab.generation import prepare_messages
-from qwenlab.images import FACTOR, ImageProblem, Plan, Prepared, open_image, plan
+from demos.vision.images import FACTOR, ImageProblem, Plan, Prepared, open_image, plan
+from demos.vision.samples import QUESTIONS, make_samples
+from demos.vision.upload import ImageUpload
 from qwenlab.loading import precision_problem, resolve_device
 from qwenlab.pool import estimate_bytes
+from qwenlab.prompts import prepare_messages
 from qwenlab.registry import PRECISIONS, get_model, models_with
+from webui.ui import (
+    answer_stream,
+    check_prompt,
+    clear_if_asked,
+    learner_of,
+    markdown_table,
+)
 
 MAX_TOKENS_LIMIT = 4096    # visual tokens; Qwen's recommended ceiling is 1280
 CPU_LIMITS = (64, 256)     # about 256 visual tokens keeps a CPU answer under a minute
@@ -32,7 +38,7 @@ def default_model(device: str | None = None) -> str:
 def default_precision(pool, key: str) -> str:
     """bf16 where it fits easily; nf4 on a GPU where bf16 would take over half the pool."""
     if pool.device == "cuda" and not precision_problem("nf4", "cuda"):
-        if estimate_bytes(get_model(key), "bf16") > pool.budget_bytes / 2:
+        if estimate_bytes(get_model(key), "bf16") > pool.budget / 2:
             return "nf4"
     return "fp16" if precision_problem("bf16", pool.device) else "bf16"
 
@@ -164,45 +170,62 @@ RUNNERS = {"tokens": run_tokens, "ask": run_ask, "budgets": run_budgets}
 
 
 def build(pool) -> None:
-    samples = make_samples()
-    lo, hi = default_limits(pool.device)
-    model_key = default_model(pool.device)
-    precisions = [p for p in PRECISIONS
-                  if not precision_problem(p, pool.device, get_model(model_key))]
     gr.Markdown("Upload an image or pick a sample, check what the model will see, then ask. "
                 "Follow-up questions are about the same image; a new image starts a new chat.")
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=300) as left:
-            image = ImageUpload(type="filepath", label="Image", sources=["upload", "clipboard"],
-                                height=300, elem_id="vision-image")
-            with gr.Accordion("Pixel budget: how many visual tokens the image may become", open=True):
-                min_tokens = gr.Slider(4, 1280, value=lo, step=4, elem_id="vision-min",
-                                       label="Minimum visual tokens",
-                                       info="min_pixels = n × 28 × 28; smaller images are scaled up")
-                max_tokens = gr.Slider(4, MAX_TOKENS_LIMIT, value=hi, step=4, elem_id="vision-max",
-                                       label="Maximum visual tokens",
-                                       info="max_pixels = n × 28 × 28; larger images are scaled down")
-            plan_md = gr.Markdown(describe(None), elem_id="vision-plan")
-            with gr.Row():
-                model = gr.Dropdown([s.key for s in models_with("vision")], value=model_key,
-                                    label="Model")
-                precision = gr.Dropdown(precisions, value=default_precision(pool, model_key),
-                                        label="Precision")
+            ui = _image_panel(pool)
         with gr.Column(scale=3, min_width=320):
-            chat = gr.Chatbot(height=400, label="Conversation about this image",
-                              elem_id="vision-chat")
-            question = gr.Textbox(lines=2, label="Question", elem_id="vision-question",
-                                  placeholder="Ask about the image; then ask a follow-up.")
-            with gr.Row():
-                go = gr.Button("Ask", variant="primary", elem_id="vision-ask")
-                stop = gr.Button("Stop")
-                new = gr.Button("New chat")
-            tokens = gr.Slider(16, 1024, value=256, step=16, label="Max new tokens")
-            stats = gr.Markdown(elem_id="vision-stats")
+            ui |= _chat_panel()
     with left:  # under the upload box, though the question box is in the other column
-        gr.Examples([[samples[name], QUESTIONS[name]] for name in samples], [image, question],
+        samples = make_samples()
+        gr.Examples([[samples[name], QUESTIONS[name]] for name in samples],
+                    [ui["image"], ui["question"]],
                     label="Or pick a sample the app drew (matplotlib)", elem_id="vision-samples")
+    _wire(pool, **ui)
 
+
+def _image_panel(pool) -> dict:
+    """The upload, its pixel budget and preview, and the model: components by name."""
+    lo, hi = default_limits(pool.device)
+    model_key = default_model(pool.device)
+    precisions = [p for p in PRECISIONS
+                  if not precision_problem(p, pool.device, get_model(model_key))]
+    image = ImageUpload(type="filepath", label="Image", sources=["upload", "clipboard"],
+                        height=300, elem_id="vision-image")
+    with gr.Accordion("Pixel budget: how many visual tokens the image may become", open=True):
+        min_tokens = gr.Slider(4, 1280, value=lo, step=4, elem_id="vision-min",
+                               label="Minimum visual tokens",
+                               info="min_pixels = n × 28 × 28; smaller images are scaled up")
+        max_tokens = gr.Slider(4, MAX_TOKENS_LIMIT, value=hi, step=4, elem_id="vision-max",
+                               label="Maximum visual tokens",
+                               info="max_pixels = n × 28 × 28; larger images are scaled down")
+    plan_md = gr.Markdown(describe(None), elem_id="vision-plan")
+    with gr.Row():
+        model = gr.Dropdown([s.key for s in models_with("vision")], value=model_key,
+                            label="Model")
+        precision = gr.Dropdown(precisions, value=default_precision(pool, model_key),
+                                label="Precision")
+    return dict(image=image, min_tokens=min_tokens, max_tokens=max_tokens, plan_md=plan_md,
+                model=model, precision=precision)
+
+
+def _chat_panel() -> dict:
+    chat = gr.Chatbot(height=400, label="Conversation about this image", elem_id="vision-chat")
+    question = gr.Textbox(lines=2, label="Question", elem_id="vision-question",
+                          placeholder="Ask about the image; then ask a follow-up.")
+    with gr.Row():
+        go = gr.Button("Ask", variant="primary", elem_id="vision-ask")
+        stop = gr.Button("Stop")
+        new = gr.Button("New chat")
+    tokens = gr.Slider(16, 1024, value=256, step=16, label="Max new tokens")
+    stats = gr.Markdown(elem_id="vision-stats")
+    return dict(chat=chat, question=question, go=go, stop=stop, new=new, tokens=tokens,
+                stats=stats)
+
+
+def _wire(pool, image, min_tokens, max_tokens, plan_md, model, precision, chat, question, go,
+          stop, new, tokens, stats) -> None:
     def handler(path, question, history, lo, hi, model, precision, tokens, request: gr.Request):
         yield from ask(pool, path, question, history, lo, hi, model, precision, tokens,
                        learner_of(request))
@@ -214,18 +237,9 @@ def build(pool) -> None:
         done.success(clear_if_asked, [chat, question], question, api_visibility="private")
     stop.click(None, cancels=[event, submitted])
     new.click(lambda: ([], ""), None, [chat, stats], api_visibility="private")
-
     gr.on([image.change, min_tokens.change, max_tokens.change], describe,
           [image, min_tokens, max_tokens], plan_md, api_name="vision_plan",
           show_progress="hidden")
     image.change(lambda: ([], ""), None, [chat, stats], api_visibility="private")
     model.change(lambda key: gr.Dropdown(value=default_precision(pool, key)), model, precision,
                  api_visibility="private")
-
-
-if __name__ == "__main__":
-    from qwenlab.pool import ModelPool
-
-    with gr.Blocks(title="Qwen Lab: vision") as demo:
-        build(ModelPool())
-    demo.launch(max_file_size="50mb", allowed_paths=[str(FOLDER)])

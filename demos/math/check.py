@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from tokenize import TokenError
 
 import sympy
-from sympy.parsing.sympy_parser import (convert_xor, implicit_multiplication_application,
-                                        parse_expr, standard_transformations)
+from sympy.parsing.sympy_parser import (
+    convert_xor,
+    implicit_multiplication_application,
+    parse_expr,
+    standard_transformations,
+)
 
 X = sympy.Symbol("x")
 _TRANSFORMS = standard_transformations + (implicit_multiplication_application, convert_xor)

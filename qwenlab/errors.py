@@ -1,0 +1,56 @@
+"""Every error Qwen Lab raises for a person to read, under one base class.
+
+`QwenLabError` is what the UI turns into a message (webui.ui.user_errors) and what the CLI
+prints as one line with exit status 1; anything else is a bug and keeps its traceback. Each
+message says what went wrong and what to do about it. This module imports nothing of Qwen
+Lab, so every other module can import it (modelled on simonw/llm's errors.py).
+"""
+
+from __future__ import annotations
+
+
+class QwenLabError(Exception):
+    """Something a user can act on; str(error) is the whole message."""
+
+
+class ConfigError(QwenLabError, ValueError):
+    """An environment variable with a value Qwen Lab cannot use."""
+
+
+class BadRequest(QwenLabError, ValueError):
+    """Arguments that cannot work together (greedy decoding with thinking on, 0 new tokens)."""
+
+
+class UnknownModel(QwenLabError, KeyError):
+    """A registry key that does not exist; the message lists the keys that do."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class LoadError(QwenLabError, RuntimeError):
+    """A model could not be loaded; the message says why and what to do."""
+
+
+class PrecisionUnavailable(LoadError):
+    """The precision cannot run on this device with what is installed."""
+
+
+class PoolFull(LoadError):
+    """The model cannot fit in the budget even after evicting every idle model."""
+
+
+class RemoteError(LoadError):
+    """A remote engine could not be reached or answered with an error."""
+
+
+class PromptTooLong(QwenLabError, ValueError):
+    """The prompt does not leave room to answer within the model's context."""
+
+
+class Refused(QwenLabError, ValueError):
+    """A request past one of the operator's classroom limits."""
+
+
+class LessonError(QwenLabError, ValueError):
+    """A lesson file that cannot be used; the message names the file and the problem."""

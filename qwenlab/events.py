@@ -1,0 +1,69 @@
+"""The records a streamed chat turn yields: text, reasoning, and one final record with stats.
+
+Every engine's output ends up as these (generation.py turns token ids or remote text into
+them), so demos, the CLI and tests read one shape whatever answered. Plain data, no model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Iterator, Union
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ThinkingDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The last event of every stream."""
+
+    prompt_tokens: int
+    new_tokens: int
+    thinking_tokens: int
+    ttft_s: float | None          # request start to first new token
+    tokens_per_s: float           # decode rate after the first token
+    total_s: float
+    finish_reason: str            # stop | length | cancelled
+    injected_tokens: int = 0      # the thinking budget's early-stop text, not generated
+    model: str = ""
+    precision: str = ""
+    device: str = ""
+    engine: str = "transformers"
+
+    def summary(self) -> str:
+        ttft = f"{self.ttft_s:.2f} s" if self.ttft_s is not None else "n/a"
+        return (f"{self.new_tokens} tokens · first token {ttft} · {self.tokens_per_s:.1f} tokens/s"
+                f" · prompt {self.prompt_tokens} · {self.finish_reason}"
+                f" · {self.model} {self.precision} on {self.device} ({self.engine})")
+
+
+Event = Union[TextDelta, ThinkingDelta, Final]
+
+
+def timing(started: float, first: float | None, last: float | None, generated: int) -> dict:
+    """Final's clock fields: first token after the request began, decode rate after it."""
+    decode_s = (last - first) if first and last else 0.0
+    return {"ttft_s": (first - started) if first else None,
+            "tokens_per_s": (generated - 1) / decode_s if generated > 1 and decode_s > 0 else 0.0,
+            "total_s": time.perf_counter() - started}
+
+
+def collect(events: Iterator[Event]) -> tuple[str, str, Final]:
+    """(thinking, answer, final) from a whole stream: for the CLI, tests and batch uses."""
+    thinking, answer, final = [], [], None
+    for event in events:
+        if isinstance(event, ThinkingDelta):
+            thinking.append(event.text)
+        elif isinstance(event, TextDelta):
+            answer.append(event.text)
+        else:
+            final = event
+    return "".join(thinking), "".join(answer), final

@@ -1,0 +1,96 @@
+"""From a chat to what a model reads: history normalised, the model's own chat template applied
+(Qwen3's `enable_thinking`), images through `qwen_vl_utils.process_vision_info`, token ids out.
+
+It does not load models (loading.py) or generate (generation.py), and knows nothing of Gradio.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from qwenlab.engines import Prompt
+
+_THINK_BLOCK = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
+
+
+def prepare_messages(messages: list[dict], vision: bool, system: str | None = None) -> list[dict]:
+    """Normalise chat history for the template.
+
+    Browsers send content as a list of parts, API clients as a string; reasoning messages
+    (Gradio's metadata.title panels) and earlier turns' <think> blocks are not sent back.
+    """
+    out = [{"role": "system", "content": system}] if system else []
+    for message in messages:
+        if (message.get("metadata") or {}).get("title"):
+            continue
+        role, content = message["role"], message.get("content")
+        if role == "system" and system:
+            continue
+        parts = _parts(content)
+        if role == "assistant":
+            parts = [dict(p, text=_THINK_BLOCK.sub("", p["text"])) if p["type"] == "text" else p
+                     for p in parts]
+        if vision and any(p["type"] != "text" for p in parts):
+            out.append({"role": role, "content": parts})
+        else:
+            out.append({"role": role, "content": "".join(p.get("text", "") for p in parts)})
+    return out
+
+
+def _parts(content: Any) -> list[dict]:
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    if isinstance(content, dict):
+        content = [content]
+    parts = []
+    for part in content:
+        if isinstance(part, str):
+            parts.append({"type": "text", "text": part})
+        elif part.get("type") == "text" or "text" in part:
+            parts.append({"type": "text", "text": part.get("text", "")})
+        else:
+            parts.append(part)
+    return parts
+
+
+def build_prompt(loaded, messages: list[dict], thinking: bool | None,
+                 system: str | None = None) -> Prompt:
+    """The chat as token ids (and pixel values) through the model's own template, plus the
+    normalised chat itself for engines that template it themselves."""
+    spec = loaded.spec
+    vision_chat = prepare_messages(messages, spec.is_vision, system)
+    text_chat = vision_chat if not spec.is_vision else prepare_messages(messages, False, system)
+    return Prompt(inputs=build_inputs(loaded, vision_chat, thinking), messages=text_chat,
+                  thinking=bool(thinking) if spec.has_thinking else None)
+
+
+def build_inputs(loaded, messages: list[dict], thinking: bool | None):
+    """Token ids (and pixel values) for a chat, through the model's own template."""
+    spec = loaded.spec
+    if spec.is_vision:
+        from qwen_vl_utils import process_vision_info
+
+        prompt = loaded.processor.apply_chat_template(messages, tokenize=False,
+                                                      add_generation_prompt=True)
+        images, videos = process_vision_info(messages)
+        return loaded.processor(text=[prompt], images=images, videos=videos, padding=True,
+                                return_tensors="pt", **_pixel_limits(messages))
+    extra = {"enable_thinking": bool(thinking)} if spec.has_thinking else {}
+    prompt = loaded.tokenizer.apply_chat_template(messages, tokenize=False,
+                                                  add_generation_prompt=True, **extra)
+    return loaded.tokenizer(prompt, return_tensors="pt")
+
+
+def _pixel_limits(messages: list[dict]) -> dict:
+    """The images' min/max_pixels, for the processor as well: qwen_vl_utils resizes each image
+    within its own limits, then the image processor would resize again within its defaults."""
+    limits = [part for message in messages if isinstance(message["content"], list)
+              for part in message["content"] if "min_pixels" in part or "max_pixels" in part]
+    if not limits:
+        return {}
+    size = {"shortest_edge": min(p.get("min_pixels", 4 * 28 * 28) for p in limits),
+            "longest_edge": max(p.get("max_pixels", 16384 * 28 * 28) for p in limits)}
+    return {"images_kwargs": {"size": size}}

@@ -1,0 +1,130 @@
+"""Qwen3's thinking, as it streams: where reasoning ends and the answer begins, and a thinking
+budget done the way Qwen documents it (two passes; not a generate() argument).
+
+With thinking on, Qwen3 opens its output with `<think>`; everything until `</think>` is
+reasoning. Output that does not open with `<think>` is all answer.
+Nothing here loads a model or knows of Gradio.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterator
+
+from qwenlab.events import Event, TextDelta, ThinkingDelta
+
+THINK_START, THINK_END = "<think>", "</think>"
+THINK_END_ID = 151668
+# Qwen's documented way to end thinking early (thinking_budget.md): append this, then let the
+# model answer from what it has thought so far.
+EARLY_STOP = ("\n\nConsidering the limited time by the user, I have to give the solution based on "
+              "the thinking directly now.\n</think>.\n\n")
+
+
+class ThinkSplitter:
+    """Splits streamed text into reasoning and answer at `</think>`, as chunks arrive.
+    A tag split across two chunks is held back until it is whole."""
+
+    def __init__(self, thinking: bool):
+        self.state = "start" if thinking else "answer"
+        self.buffer = ""
+        self.fresh = False  # just past a tag: leading newlines still to drop
+
+    def feed(self, text: str) -> list[Event]:
+        self.buffer += text
+        events: list[Event] = []
+        while True:
+            before = (self.state, self.buffer)
+            events += self._step()
+            if (self.state, self.buffer) == before:
+                return [e for e in events if e.text]
+
+    def flush(self) -> list[Event]:
+        if self.state == "start":
+            self.state = "answer"
+        rest, self.buffer = self.buffer, ""
+        cls = ThinkingDelta if self.state == "thinking" else TextDelta
+        return [cls(rest)] if rest else []
+
+    def _step(self) -> list[Event]:
+        if self.state in ("answer", "thinking") and self.fresh:
+            # the newlines Qwen writes after a tag belong to neither part; they may come late.
+            # Qwen's early-stop text closes with "</think>.\n\n": that dot is not the answer.
+            self.buffer = self.buffer.lstrip("\n")
+            if self.state == "answer":
+                if self.buffer.startswith(".\n"):
+                    self.buffer = self.buffer[1:].lstrip("\n")
+                if self.buffer in ("", "."):
+                    return []  # wait to see what follows
+            self.fresh = not self.buffer
+        if self.state == "answer":
+            out, self.buffer = self.buffer, ""
+            return [TextDelta(out)]
+        if self.state == "start":
+            stripped = self.buffer.lstrip()
+            if stripped.startswith(THINK_START):
+                self.state, self.buffer, self.fresh = "thinking", stripped[len(THINK_START):], True
+            elif not THINK_START.startswith(stripped):
+                self.state = "answer"
+            return []
+        index = self.buffer.find(THINK_END)
+        if index >= 0:
+            thought = self.buffer[:index]
+            self.state, self.buffer, self.fresh = "answer", self.buffer[index + len(THINK_END):], True
+            return [ThinkingDelta(thought)]
+        keep = _partial_suffix(self.buffer, THINK_END)
+        out, self.buffer = self.buffer[: len(self.buffer) - keep], self.buffer[len(self.buffer) - keep:]
+        return [ThinkingDelta(out)]
+
+
+def _partial_suffix(text: str, tag: str) -> int:
+    """Length of the longest end of `text` that could be the start of `tag`."""
+    for size in range(min(len(tag) - 1, len(text)), 0, -1):
+        if tag.startswith(text[-size:]):
+            return size
+    return 0
+
+
+def plan_second_pass(first: list[int], budget: int, max_new_tokens: int, eos: set[int],
+                     early_stop: list[int]) -> tuple[list[int], int] | None:
+    """After a first pass of at most `budget` tokens: None if the turn is over; otherwise the
+    ids to append before answering (the early-stop text when thinking never closed) and how
+    many tokens the answer may still use."""
+    if len(first) < budget or (first and first[-1] in eos):
+        return None  # it finished (or was stopped) inside the budget
+    left = max_new_tokens - len(first)
+    if left < 1:
+        return None
+    return ([] if THINK_END_ID in first else list(early_stop)), left
+
+
+class BudgetedStream:
+    """Token ids from two passes of one engine, as Qwen documents for a thinking budget."""
+
+    def __init__(self, engine, loaded, prompt, sampling, max_new_tokens: int, budget: int,
+                 cancel: threading.Event, eos: set[int]):
+        self.args = (engine, loaded, prompt, sampling, max_new_tokens, budget, cancel, eos)
+        self.injected = 0
+        self._inner = None
+
+    def __iter__(self) -> Iterator[int]:
+        engine, loaded, prompt, sampling, max_new_tokens, budget, cancel, eos = self.args
+        first = []
+        self._inner = engine.stream(loaded, prompt, sampling, budget, cancel)
+        for token in self._inner:
+            first.append(token)
+            yield token
+        stop_ids = loaded.tokenizer.encode(EARLY_STOP, add_special_tokens=False)
+        plan = None if cancel.is_set() else plan_second_pass(first, budget, max_new_tokens, eos, stop_ids)
+        if plan is None:
+            return
+        extra, left = plan
+        for token in extra:  # counted as they go, so that the stream knows which ids it wrote
+            self.injected += 1
+            yield token
+        self._inner = engine.stream(loaded, prompt.extended(first + extra), sampling, left, cancel)
+        yield from self._inner
+
+    def close(self):
+        if self._inner is not None:
+            self._inner.close()
