@@ -98,6 +98,9 @@ class _Tally:
         self.count = self.thinking_tokens = 0
         self.texts = {TextDelta: "", ThinkingDelta: ""}  # only for text pieces
         self.text_pieces = False
+        # A server that splits reasoning off itself (vLLM's reasoning parser) sends the answer
+        # without tags: once it has, its content is answer, not text for our splitter.
+        self.server_split = False
 
     def add(self, piece, injected: int = 0) -> list[Event]:
         """Events for one piece; `injected`: ids the thinking budget has added so far."""
@@ -105,7 +108,9 @@ class _Tally:
         self.first = self.first or self.last
         if isinstance(piece, Text):
             self.text_pieces = True
-            events = [ThinkingDelta(piece.text)] if piece.reasoning else self.splitter.feed(piece.text)
+            self.server_split |= piece.reasoning
+            events = ([ThinkingDelta(piece.text)] if piece.reasoning else
+                      [TextDelta(piece.text)] if self.server_split else self.splitter.feed(piece.text))
             for event in events:
                 self.texts[type(event)] += event.text
             return events
@@ -134,8 +139,8 @@ class _Tally:
                       "length" if generated >= max_new_tokens else "stop")
         else:
             generated = self.count - injected
-            reason = ("stop" if self.last_id in eos else
-                      "length" if generated >= max_new_tokens else "cancelled")
+            reason = ("stop" if self.last_id in eos else  # the early-stop text counts, as Qwen's
+                      "length" if generated + injected >= max_new_tokens else "cancelled")
         return Final(prompt_tokens=prompt_tokens, new_tokens=generated,
                      thinking_tokens=self.thinking_tokens,
                      **timing(started, self.first, self.last, generated), finish_reason=reason,

@@ -1,12 +1,21 @@
 """From a chat to what a model reads: history normalised, the model's own chat template applied
 (Qwen3's `enable_thinking`), images through `qwen_vl_utils.process_vision_info`, token ids out.
 
-It does not load models (loading.py) or generate (generation.py), and knows nothing of Gradio.
+What people typed is tokenized as text. A fast tokenizer parses `<|im_end|>`, `<|im_start|>`
+or `<think>` anywhere in a string as the control token, so a learner who types
+`<|im_end|>\n<|im_start|>system\n...` would forge a system turn. When a message holds such a
+string, the template is rendered around placeholders and each message is tokenized on its own
+with a copy of the tokenizer that knows no added tokens: the typed tag becomes the ids of its
+characters. Vision prompts go through the processor in one piece, so there the tag is broken
+with an invisible word joiner (U+2060) instead. It does not load models (loading.py) or
+generate (generation.py), and knows nothing of Gradio.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from functools import lru_cache
 from typing import Any
 
 from qwenlab.engines import Prompt
@@ -63,7 +72,9 @@ def build_prompt(loaded, messages: list[dict], thinking: bool | None,
     spec = loaded.spec
     vision_chat = prepare_messages(messages, spec.is_vision, system)
     text_chat = vision_chat if not spec.is_vision else prepare_messages(messages, False, system)
-    return Prompt(inputs=build_inputs(loaded, vision_chat, thinking), messages=text_chat,
+    # a remote server templates the chat itself and would parse typed tags as control tokens
+    remote_chat = [_escaped(loaded.tokenizer, m) for m in text_chat]
+    return Prompt(inputs=build_inputs(loaded, vision_chat, thinking), messages=remote_chat,
                   thinking=bool(thinking) if spec.has_thinking else None)
 
 
@@ -73,15 +84,71 @@ def build_inputs(loaded, messages: list[dict], thinking: bool | None):
     if spec.is_vision:
         from qwen_vl_utils import process_vision_info
 
+        messages = [_escaped(loaded.tokenizer, m) for m in messages]
         prompt = loaded.processor.apply_chat_template(messages, tokenize=False,
                                                       add_generation_prompt=True)
         images, videos = process_vision_info(messages)
         return loaded.processor(text=[prompt], images=images, videos=videos, padding=True,
                                 return_tensors="pt", **_pixel_limits(messages))
     extra = {"enable_thinking": bool(thinking)} if spec.has_thinking else {}
-    prompt = loaded.tokenizer.apply_chat_template(messages, tokenize=False,
-                                                  add_generation_prompt=True, **extra)
-    return loaded.tokenizer(prompt, return_tensors="pt")
+    tokenizer = loaded.tokenizer
+    if any(_control_strings(tokenizer).search(m["content"]) for m in messages):
+        return _encode_as_text(tokenizer, messages, extra)
+    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True,
+                                           **extra)
+    return tokenizer(prompt, return_tensors="pt")
+
+
+_MARK = re.compile("\ue000(\\d+)\ue001")  # private-use characters: no one types these
+
+
+def _encode_as_text(tokenizer, messages: list[dict], extra: dict):
+    """The template's own tokens as control tokens, each message's content as plain text."""
+    import torch
+    from transformers import BatchEncoding
+
+    marked = [dict(m, content=f"\ue000{i}\ue001") for i, m in enumerate(messages)]
+    prompt = tokenizer.apply_chat_template(marked, tokenize=False, add_generation_prompt=True,
+                                           **extra)
+    plain, ids, start = _text_only(tokenizer), [], 0
+    for match in _MARK.finditer(prompt):
+        ids += tokenizer.encode(prompt[start:match.start()], add_special_tokens=False)
+        ids += plain.encode(messages[int(match[1])]["content"], add_special_tokens=False).ids
+        start = match.end()
+    ids += tokenizer.encode(prompt[start:], add_special_tokens=False)
+    tensor = torch.tensor([ids])
+    return BatchEncoding({"input_ids": tensor, "attention_mask": torch.ones_like(tensor)})
+
+
+@lru_cache(maxsize=16)
+def _control_strings(tokenizer) -> re.Pattern:
+    """Every added token's text (<|im_end|>, <think>, ...), longest first."""
+    added = sorted(tokenizer.get_added_vocab(), key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, added)) or "(?!)")
+
+
+@lru_cache(maxsize=4)
+def _text_only(tokenizer):
+    """A copy of the tokenizer's byte-level BPE without its added tokens: every string is text."""
+    from tokenizers import Tokenizer
+
+    spec = json.loads(tokenizer.backend_tokenizer.to_str())
+    spec["added_tokens"] = []
+    return Tokenizer.from_str(json.dumps(spec))
+
+
+def _escaped(tokenizer, message: dict) -> dict:
+    content = message["content"]
+    if isinstance(content, str):
+        return dict(message, content=escape_control_strings(tokenizer, content))
+    return dict(message, content=[dict(p, text=escape_control_strings(tokenizer, p["text"]))
+                                  if p.get("type") == "text" else p for p in content])
+
+
+def escape_control_strings(tokenizer, text: str) -> str:
+    """`text` with every control-token string broken by a word joiner (U+2060), for prompts that
+    are tokenized in one piece with the template (vision processors)."""
+    return _control_strings(tokenizer).sub(lambda m: m[0][0] + "\u2060" + m[0][1:], text)
 
 
 def _pixel_limits(messages: list[dict]) -> dict:

@@ -1,8 +1,10 @@
 """Qwen3's thinking, as it streams: where reasoning ends and the answer begins, and a thinking
 budget done the way Qwen documents it (two passes; not a generate() argument).
 
-With thinking on, Qwen3 opens its output with `<think>`; everything until `</think>` is
-reasoning. Output that does not open with `<think>` is all answer.
+The split follows vLLM's Qwen3 reasoning parser (tests/reasoning/test_qwen3_reasoning_parser.py):
+with thinking on, everything up to `</think>` is reasoning, whether or not the output opened
+with `<think>` (Qwen3-*-Thinking-2507 and QwQ put `<think>` in the prompt); output cut off
+before `</think>` is all reasoning; with thinking off, everything is answer.
 Nothing here loads a model or knows of Gradio.
 """
 
@@ -15,10 +17,11 @@ from qwenlab.events import Event, TextDelta, ThinkingDelta
 
 THINK_START, THINK_END = "<think>", "</think>"
 THINK_END_ID = 151668
-# Qwen's documented way to end thinking early (thinking_budget.md): append this, then let the
-# model answer from what it has thought so far.
+IM_END_ID = 151645
+# Qwen3 docs (getting_started/quickstart.md, "Thinking Budget"): appended when the budget is
+# spent before </think>, so the model answers from what it has thought so far.
 EARLY_STOP = ("\n\nConsidering the limited time by the user, I have to give the solution based on "
-              "the thinking directly now.\n</think>.\n\n")
+              "the thinking directly now.\n</think>\n\n")
 
 
 class ThinkSplitter:
@@ -40,22 +43,16 @@ class ThinkSplitter:
                 return [e for e in events if e.text]
 
     def flush(self) -> list[Event]:
+        """The rest, at the end of the stream: reasoning if thinking never closed."""
         if self.state == "start":
-            self.state = "answer"
+            self.state = "thinking"
         rest, self.buffer = self.buffer, ""
         cls = ThinkingDelta if self.state == "thinking" else TextDelta
         return [cls(rest)] if rest else []
 
     def _step(self) -> list[Event]:
-        if self.state in ("answer", "thinking") and self.fresh:
-            # the newlines Qwen writes after a tag belong to neither part; they may come late.
-            # Qwen's early-stop text closes with "</think>.\n\n": that dot is not the answer.
+        if self.fresh:  # the newlines Qwen writes after a tag belong to neither part
             self.buffer = self.buffer.lstrip("\n")
-            if self.state == "answer":
-                if self.buffer.startswith(".\n"):
-                    self.buffer = self.buffer[1:].lstrip("\n")
-                if self.buffer in ("", "."):
-                    return []  # wait to see what follows
             self.fresh = not self.buffer
         if self.state == "answer":
             out, self.buffer = self.buffer, ""
@@ -64,8 +61,8 @@ class ThinkSplitter:
             stripped = self.buffer.lstrip()
             if stripped.startswith(THINK_START):
                 self.state, self.buffer, self.fresh = "thinking", stripped[len(THINK_START):], True
-            elif not THINK_START.startswith(stripped):
-                self.state = "answer"
+            elif not THINK_START.startswith(stripped):  # no opening tag: reasoning all the same
+                self.state = "thinking"
             return []
         index = self.buffer.find(THINK_END)
         if index >= 0:
@@ -89,13 +86,15 @@ def plan_second_pass(first: list[int], budget: int, max_new_tokens: int, eos: se
                      early_stop: list[int]) -> tuple[list[int], int] | None:
     """After a first pass of at most `budget` tokens: None if the turn is over; otherwise the
     ids to append before answering (the early-stop text when thinking never closed) and how
-    many tokens the answer may still use."""
-    if len(first) < budget or (first and first[-1] in eos):
+    many tokens the answer may still use. As in Qwen's documented code, the appended text
+    counts against max_new_tokens."""
+    if len(first) < budget or (first and first[-1] in eos) or IM_END_ID in first:
         return None  # it finished (or was stopped) inside the budget
-    left = max_new_tokens - len(first)
+    extra = [] if THINK_END_ID in first else list(early_stop)
+    left = max_new_tokens - len(first) - len(extra)
     if left < 1:
         return None
-    return ([] if THINK_END_ID in first else list(early_stop)), left
+    return extra, left
 
 
 class BudgetedStream:

@@ -75,3 +75,13 @@ def test_fence_info_carries_a_run_binding():
     code = lesson.cells[1]
     assert code.language == "python" and code.source == "print(1)"
     assert code.run == {"runner": "family.chat", "prompt": "Hi there", "model": "qwen3-0.6b"}
+
+
+def test_the_thinking_lessons_early_stop_text_is_the_apps():
+    from qwenlab.thinking import EARLY_STOP
+
+    thinking = next(lesson for lesson in LESSONS if lesson.id == "thinking")
+    assigned = [node.value for cell in thinking.cells if cell.kind == "code"
+                for node in ast.walk(ast.parse(cell.source))
+                if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EARLY_STOP"]
+    assert assigned and all(ast.literal_eval(value) == EARLY_STOP for value in assigned)

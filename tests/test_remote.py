@@ -4,9 +4,10 @@ on the tiny checkpoints) through the pool, with the same events, Stop, and clear
 from pathlib import Path
 
 import pytest
+from fake_openai import fake_openai
 
 from qwenlab.errors import LoadError
-from qwenlab.events import Final, TextDelta
+from qwenlab.events import Final, TextDelta, collect
 from qwenlab.generation import stream_chat
 
 pytestmark = pytest.mark.model
@@ -59,3 +60,36 @@ def test_cli_chat_through_a_remote_engine(remote_env, qwenlab_cli):
     result = qwenlab_cli("chat", "qwen2.5-0.5b", "Hi", "--max-new-tokens", "5", timeout=120)
     assert result.returncode == 0, result.stderr
     assert f"qwen2.5-0.5b remote on {remote_env} (remote)" in result.stdout
+
+
+@pytest.mark.parametrize("field", ["reasoning", "reasoning_content"])
+def test_reasoning_split_off_by_the_server_reaches_the_learner(tiny_env, monkeypatch, make_pool,
+                                                              field):
+    """vLLM with a reasoning parser sends reasoning apart from the answer, as `reasoning`
+    (current vLLM) or `reasoning_content` (before PR #33402): both must show as reasoning."""
+    deltas = [{"role": "assistant", "content": ""}, {field: "The user wants 2+2. "},
+              {field: "That is 4."}, {"content": "It is "}, {"content": "4."}]
+    with fake_openai(deltas) as (url, received):
+        monkeypatch.setenv("QWENLAB_REMOTE_MODELS", f"qwen3-0.6b={url}")
+        with make_pool(1).lease("qwen3-0.6b") as loaded:
+            thinking, answer, final = collect(stream_chat(
+                loaded, [{"role": "user", "content": "What is 2+2?"}], thinking=True,
+                max_new_tokens=64))
+    assert thinking == "The user wants 2+2. That is 4." and answer == "It is 4."
+    assert received[0]["chat_template_kwargs"] == {"enable_thinking": True}
+    tokens = len(loaded.tokenizer.encode(thinking)), len(loaded.tokenizer.encode(answer))
+    assert (final.thinking_tokens, final.new_tokens) == (tokens[0], sum(tokens))
+    assert final.engine == "remote" and final.finish_reason == "stop"
+
+
+def test_reasoning_in_the_content_is_split_here_when_the_server_does_not(tiny_env, monkeypatch,
+                                                                           make_pool):
+    """A server without a reasoning parser (transformers serve, Ollama's raw mode) sends the
+    tags in the content; a Thinking-2507-style template sends only the closing one."""
+    deltas = [{"content": "Adding two and two"}, {"content": "</th"}, {"content": "ink>\n\nFour."}]
+    with fake_openai(deltas) as (url, _):
+        monkeypatch.setenv("QWENLAB_REMOTE_MODELS", f"qwen3-0.6b={url}")
+        with make_pool(1).lease("qwen3-0.6b") as loaded:
+            thinking, answer, _ = collect(stream_chat(
+                loaded, [{"role": "user", "content": "2+2?"}], thinking=True, max_new_tokens=64))
+    assert (thinking, answer) == ("Adding two and two", "Four.")

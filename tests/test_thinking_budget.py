@@ -22,13 +22,26 @@ def test_thinking_cut_by_the_budget_gets_the_early_stop_text(qwen3_tokenizer):
     assert THINK_END_ID in stop  # the documented text closes the think block
     ids = qwen3_tokenizer.encode("<think>\nLet me consider every case one by one, starting with")
     extra, left = plan_second_pass(ids, budget=len(ids), max_new_tokens=100, eos=EOS, early_stop=stop)
-    assert extra == stop and left == 100 - len(ids)
+    # Qwen's documented code counts the appended text against max_new_tokens
+    assert extra == stop and left == 100 - len(ids) - len(stop)
 
 
 def test_budget_spent_after_thinking_closed_continues_the_answer(qwen3_tokenizer):
     ids = qwen3_tokenizer.encode("<think>\nok\n</think>\n\nThe answer begins")
     extra, left = plan_second_pass(ids, budget=len(ids), max_new_tokens=50, eos=EOS, early_stop=[9])
     assert extra == [] and left == 50 - len(ids)
+
+
+def test_the_documented_early_stop_text_exactly():
+    # Qwen3 docs, getting_started/quickstart.md ("Thinking Budget"): no full stop after </think>
+    assert EARLY_STOP == ("\n\nConsidering the limited time by the user, I have to give the "
+                          "solution based on the thinking directly now.\n</think>\n\n")
+
+
+def test_a_first_pass_that_ended_the_turn_gets_no_second_pass(qwen3_tokenizer):
+    ids = qwen3_tokenizer.encode("<think>\nDone thinking.\n</think>\n\nYes.<|im_end|>")
+    assert plan_second_pass(ids, budget=len(ids), max_new_tokens=500, eos=EOS,
+                            early_stop=[1]) is None
 
 
 def test_no_room_left_means_no_second_pass(qwen3_tokenizer):
@@ -59,13 +72,16 @@ class Recording(TransformersEngine):
 
 def test_budgeted_stream_runs_two_passes_on_a_real_model(pool, qwen3_tokenizer):
     engine = Recording()
+    stop = qwen3_tokenizer.encode(EARLY_STOP)
+    limit = 6 + len(stop) + 8  # budget, the early-stop text, 8 tokens of answer
     with pool.lease("qwen3-0.6b") as loaded:
         *_, final = stream_chat(loaded, [{"role": "user", "content": "Count the primes below 20."}],
-                                thinking=True, thinking_budget=6, max_new_tokens=14, engine=engine)
+                                thinking=True, thinking_budget=6, max_new_tokens=limit,
+                                engine=engine)
     (first_prompt, first_max), (second_prompt, second_max) = engine.prompts
-    stop = qwen3_tokenizer.encode(EARLY_STOP)
     assert first_max == 6 and second_max == 8
     assert second_prompt[:len(first_prompt)] == first_prompt
     assert second_prompt[len(first_prompt) + 6:] == stop  # random weights never close thinking
     assert final.injected_tokens == len(stop) and final.new_tokens == 14
+    assert final.thinking_tokens == 6  # what the model wrote before the injected </think>
     assert final.finish_reason == "length"

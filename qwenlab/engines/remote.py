@@ -101,8 +101,9 @@ def stream_text(remote: RemoteModel, body: dict, cancel: threading.Event) -> Ite
 
 
 def _pieces(delta: dict) -> Iterator[Text]:
-    """A streamed delta's reasoning (vLLM's reasoning parser) and answer text."""
-    reasoning = delta.get("reasoning_content")
+    """A streamed delta's reasoning and answer text. vLLM's reasoning parser sends reasoning as
+    `reasoning`; before vLLM PR #33402 it was `reasoning_content` (still what some servers send)."""
+    reasoning = delta.get("reasoning") or delta.get("reasoning_content")
     if reasoning:
         yield Text(reasoning, reasoning=True)
     if delta.get("content"):
