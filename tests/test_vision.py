@@ -182,6 +182,33 @@ def test_the_lessons_token_table_is_the_processors(tiny_env):
     assert "2,691 visual tokens" in " ".join(lesson.path.read_text().split())
 
 
+@pytest.mark.model
+def test_the_lessons_story_of_the_second_resize_holds(processors):
+    """04-vision.md: with Qwen's published defaults (4 to 16,384 tokens) leaving the limits out
+    of the processor call changes nothing for the sales chart at 64 to 256; a processor saved
+    with 256 to 1,280 (as the tiny checkpoints are) scales it up to 273."""
+    from qwen_vl_utils import process_vision_info
+
+    from qwenlab.lessons import load_lessons
+
+    with Image.open(make_samples()["sales-chart"]) as chart:
+        part = image_part(chart.convert("RGB"), pixels(64), pixels(256))
+    images, _ = process_vision_info([{"role": "user", "content": [part]}])
+    image_processor = processors["qwen2-vl-2b"].processor.image_processor
+
+    def tokens(**kwargs):
+        t, h, w = image_processor(images=images, **kwargs)["image_grid_thw"][0].tolist()
+        return t * h * w // 4
+
+    assert tokens(size={"shortest_edge": pixels(64), "longest_edge": pixels(256)}) == 228
+    assert tokens(size={"shortest_edge": pixels(4), "longest_edge": pixels(16384)}) == 228
+    assert image_processor.size["longest_edge"] == pixels(1280) and tokens() == 273
+    lesson = next(lesson for lesson in load_lessons() if lesson.demo == "vision")
+    prose = " ".join(lesson.path.read_text().split())
+    assert "228 visual tokens at 64 to 256" in prose and "up to 273" in prose
+    assert "616×364: 286 tokens" in prose
+
+
 @pytest.mark.pure
 def test_samples_are_drawn_and_their_answers_are_known(tmp_path):
     paths = make_samples(tmp_path)
