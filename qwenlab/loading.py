@@ -6,7 +6,9 @@ This is the code a user with the Hub runs: `snapshot_download` (with progress) t
 (engines/onnx.py), converted from the same checkpoint; a key the operator sent to a remote
 server loads only its tokenizer (engines/remote.py). The engine that will run the model is
 chosen here, once, and held on `Loaded`. With QWENLAB_MODEL_DIR set, the same calls read
-DIR/<key>/ instead. It does not cache or evict (pool.py) and does not generate (generation.py).
+DIR/<key>/ instead. It does not cache or evict models (pool.py) and does not generate
+(generation.py); it does keep the small pieces loaded without a model (tokenizers, image
+processors) for counting.
 torch and transformers are imported inside functions so that `import qwenlab` stays light.
 """
 
@@ -301,3 +303,23 @@ def load_tokenizer(spec: ModelSpec):
 
             _TOKENIZERS[source] = AutoTokenizer.from_pretrained(source)
     return _TOKENIZERS[source]
+
+
+_IMAGE_PROCESSORS: dict[str, Any] = {}
+
+
+def load_image_processor(spec: ModelSpec):
+    """Just the image processor of a vision model (to count an image's visual tokens before the
+    model is loaded), from the same source as the model; cached. No tokenizer, no weights."""
+    if not spec.is_vision:
+        raise LoadError(f"{spec.key} does not take images, so it has no image processor")
+    source = fetch(spec, weights=False)
+    if source not in _IMAGE_PROCESSORS:
+        from transformers import AutoImageProcessor
+
+        try:
+            _IMAGE_PROCESSORS[source] = AutoImageProcessor.from_pretrained(source)
+        except (OSError, ValueError, ImportError) as exc:
+            raise LoadError(f"Could not load the image processor of {spec.key} from {source}: "
+                            f"{exc}") from exc
+    return _IMAGE_PROCESSORS[source]

@@ -82,14 +82,12 @@ def build_inputs(loaded, messages: list[dict], thinking: bool | None):
     """Token ids (and pixel values) for a chat, through the model's own template."""
     spec = loaded.spec
     if spec.is_vision:
-        from qwen_vl_utils import process_vision_info
-
-        messages = [_escaped(loaded.tokenizer, m) for m in messages]
+        messages = [_escaped(loaded.processor.tokenizer, m) for m in messages]
         prompt = loaded.processor.apply_chat_template(messages, tokenize=False,
                                                       add_generation_prompt=True)
-        images, videos = process_vision_info(messages)
+        images, videos, limits = vision_inputs(messages)
         return loaded.processor(text=[prompt], images=images, videos=videos, padding=True,
-                                return_tensors="pt", **_pixel_limits(messages))
+                                return_tensors="pt", **limits)
     extra = {"enable_thinking": bool(thinking)} if spec.has_thinking else {}
     tokenizer = loaded.tokenizer
     if any(_control_strings(tokenizer).search(m["content"]) for m in messages):
@@ -151,9 +149,21 @@ def escape_control_strings(tokenizer, text: str) -> str:
     return _control_strings(tokenizer).sub(lambda m: m[0][0] + "\u2060" + m[0][1:], text)
 
 
+def vision_inputs(messages: list[dict]) -> tuple[list | None, list | None, dict]:
+    """The chat's images and videos as qwen_vl_utils opens and resizes them, and the processor
+    kwargs that hold the image processor to the same limits. build_inputs sends exactly these;
+    running the image processor alone on them counts the visual tokens without the model."""
+    from qwen_vl_utils import process_vision_info
+
+    images, videos = process_vision_info(messages)
+    return images, videos, _pixel_limits(messages)
+
+
 def _pixel_limits(messages: list[dict]) -> dict:
     """The images' min/max_pixels, for the processor as well: qwen_vl_utils resizes each image
-    within its own limits, then the image processor would resize again within its defaults."""
+    within its own limits, then the image processor runs its smart_resize again, within its own
+    defaults unless given these. (Even with these it can move the size when min and max are
+    close; count visual tokens from its image_grid_thw.)"""
     limits = [part for message in messages if isinstance(message["content"], list)
               for part in message["content"] if "min_pixels" in part or "max_pixels" in part]
     if not limits:

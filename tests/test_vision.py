@@ -7,25 +7,206 @@ import pytest
 from awkward_images import BAD_IMAGES, REFUSED
 from PIL import Image
 
-from demos.vision.images import ImageProblem, open_image, pixels, plan
+from demos.vision.images import (
+    MAX_PIXELS,
+    ImageProblem,
+    Prepared,
+    blank,
+    image_part,
+    open_image,
+    pixels,
+    plan,
+)
 from demos.vision.samples import QUESTIONS, SALES, make_samples, receipt_lines
+from qwenlab.loading import Loaded
 from qwenlab.prompts import build_inputs, prepare_messages
+from qwenlab.registry import get_model
 
 IMAGE_PAD = 151655
+VL_MODELS = ["qwen2-vl-2b", "qwen2.5-vl-3b"]
 
 
-@pytest.mark.pure
-def test_plan_follows_qwens_arithmetic():
+@pytest.fixture(scope="module")
+def processors(tiny_dir):
+    """{key: Loaded} with just the tiny checkpoint's AutoProcessor: all build_inputs reads."""
+    from transformers import AutoProcessor
+
+    return {key: Loaded(get_model(key), "bf16", "cpu", None, None,
+                        AutoProcessor.from_pretrained(tiny_dir / key)) for key in VL_MODELS}
+
+
+def sent(loaded, image, limits):
+    """What build_inputs sends for this image and budget: (<|image_pad|> ids, image_grid_thw)."""
+    messages = [{"role": "user", "content": [
+        image_part(image, pixels(limits[0]), pixels(limits[1])),
+        {"type": "text", "text": "What is this?"}]}]
+    inputs = build_inputs(loaded, prepare_messages(messages, vision=True), None)
+    return int((inputs["input_ids"] == IMAGE_PAD).sum()), inputs["image_grid_thw"].tolist()
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("key", VL_MODELS)
+def test_plan_follows_qwens_arithmetic(tiny_env, key):
     # the library defaults make a full-HD frame 2,691 tokens (39 x 69 blocks of 28x28)
-    assert plan(1920, 1080, 4, 16384).tokens == 2691
-    p = plan(448, 448, 4, 16384)
+    assert plan(blank(1920, 1080), 4, 16384, key).tokens == 2691
+    p = plan(blank(448, 448), 4, 16384, key)
     assert (p.width, p.height, p.tokens) == (448, 448, 256)
-    assert plan(1, 1, 64, 256).tokens == 64                    # scaled up to the minimum
-    assert plan(4000, 3000, 64, 256).tokens <= 256             # scaled down to the maximum
+    assert plan(blank(1, 1), 64, 256, key).tokens == 64              # scaled up to the minimum
+    assert plan(blank(4000, 3000), 64, 256, key).tokens <= 256       # scaled down to the maximum
     with pytest.raises(ImageProblem, match="200:1"):
-        plan(3000, 10, 4, 256)
+        plan(blank(3000, 10), 4, 256, key)
     with pytest.raises(ImageProblem, match="above the maximum"):
-        plan(100, 100, 512, 256)
+        plan(blank(100, 100), 512, 256, key)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("key", VL_MODELS)
+def test_close_limits_are_counted_as_the_processor_rounds_them(tiny_env, key):
+    # qwen_vl_utils rounds 1920x1080 down to 588x336 (252 tokens, under 256); the image
+    # processor, given the same limits, scales that up to 616x364: 286, past the maximum of 257
+    p = plan(blank(1920, 1080), 256, 257, key)
+    assert (p.first_size, p.width, p.height, p.tokens) == ((588, 336), 616, 364, 286)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("key", ["qwen2-vl-2b", "qwen2.5-vl-3b"])
+@pytest.mark.parametrize("size, limits", [((1920, 1080), (16, 64)), ((1, 1), (4, 64)),
+                                          ((640, 480), (256, 1280)), ((100, 3000), (4, 300))])
+def test_planned_tokens_are_the_tokens_the_processor_sends(pool, key, size, limits):
+    p = plan(blank(*size), *limits, key)
+    image = Image.new("RGB", size, (10, 20, 30))
+    messages = [{"role": "user", "content": [
+        {"type": "image", "image": image, "min_pixels": pixels(limits[0]),
+         "max_pixels": pixels(limits[1])}, {"type": "text", "text": "What is this?"}]}]
+    with pool.lease(key) as loaded:
+        inputs = build_inputs(loaded, prepare_messages(messages, vision=True), None)
+    assert int((inputs["input_ids"] == IMAGE_PAD).sum()) == p.tokens
+    assert inputs["image_grid_thw"].tolist() == [[1, p.height // 14, p.width // 14]]
+
+
+SIZES = [(1920, 1080), (640, 480), (1, 1), (100, 3000), (3000, 15), (15, 3000),
+         (4000, 20), (5600, 28), (10000, 50), (14000, 70), (200, 1), (6000, 4000)]
+LIMITS = [(4, 16), (4, 64), (64, 256), (256, 257), (252, 256), (256, 1280), (4, 16384)]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("limits", LIMITS, ids=lambda lim: f"{lim[0]}-{lim[1]}")
+@pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
+@pytest.mark.parametrize("key", VL_MODELS)
+def test_the_preview_counts_the_image_pads_sent_for_a_grid_of_cases(tiny_env, processors, key,
+                                                                     size, limits):
+    """The preview's count is the number of <|image_pad|> ids build_inputs sends, or a refusal
+    that build_inputs would make too, naming a maximum that does go through."""
+    image = blank(*size)
+    try:
+        p = plan(image, *limits, key)
+    except ImageProblem as exc:
+        with pytest.raises(ValueError):  # qwen_vl_utils or the image processor refuses it
+            sent(processors[key], image.image, limits)
+        hint = re.search(r"Set the maximum to (\d+) visual tokens", str(exc))
+        if hint is None:
+            return
+        limits = (limits[0], int(hint[1]))
+        p = plan(image, *limits, key)
+    assert p.tokens > 0
+    assert sent(processors[key], image.image, limits) == (p.tokens,
+                                                           [[1, p.height // 14, p.width // 14]])
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("key", VL_MODELS)
+def test_an_exactly_200_to_1_upload_is_taken_and_keeps_its_budget(tiny_env, processors, tmp_path,
+                                                                   key):
+    Image.new("RGB", (10000, 50), "white").save(tmp_path / "strip.png")
+    strip = open_image(tmp_path / "strip.png")
+    assert strip.image.size == (10000, 50)           # not cut to 2048x10, which is 204.8:1
+    p = plan(strip, 256, 1280, key)
+    assert p.tokens == plan(blank(10000, 50), 256, 1280, key).tokens == 714
+    assert sent(processors[key], strip.image, (256, 1280))[0] == 714
+    # too big to keep whole: scaled down by area, still 200:1, and the budget decides the count
+    Image.new("RGB", (40000, 200), "white").save(tmp_path / "banner.jpg", quality=70)
+    banner = open_image(tmp_path / "banner.jpg")
+    w, h = banner.image.size
+    assert w * h <= MAX_PIXELS + w and w / h <= 200 and banner.source_size == (40000, 200)
+    # qwen_vl_utils' rounding lets exactly 200:1 through only where the short side comes out a
+    # whole number of blocks (here 1, 2, 3 or 4 blocks: 200, 800, 1800 or 3200 tokens)
+    with pytest.raises(ImageProblem, match="40000×200 image to 25312×112, longer than 200:1.*"
+                                           "Set the maximum to 3212 visual tokens"):
+        plan(banner, 4, 4096, key)
+    p = plan(banner, 4, 3200, key)
+    assert p.tokens == sent(processors[key], banner.image, (4, 3200))[0]
+    # the budget decides, not the thumbnail: short of the full-size count by one column of
+    # blocks at most, from rounding the scaled-down size (a 2048-pixel side refused it)
+    assert plan(blank(40000, 200), 4, 3200, key).tokens == 3200
+    assert 3200 - p.height // 28 <= p.tokens <= 3200
+    with pytest.raises(ImageProblem, match=r"40001×200 pixels, longer than 200:1"):
+        plan(Prepared(banner.image, "banner.jpg", (40001, 200)), 4, 4096, key)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("limits", [(64, 256), (4, 4096)])
+def test_a_50_megapixel_photo_is_counted_as_sent(tiny_env, processors, bad_images, limits):
+    photo = open_image(bad_images["50-megapixel"])
+    for key in VL_MODELS:
+        p = plan(photo, *limits, key)
+        assert sent(processors[key], photo.image, limits) == (p.tokens,
+                                                               [[1, p.height // 14, p.width // 14]])
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("key", VL_MODELS)
+def test_the_preview_shows_the_processors_count_and_says_why(tiny_env, tmp_path, key):
+    from demos.vision import describe
+
+    Image.new("RGB", (1920, 1080), "white").save(tmp_path / "hd.png")
+    text = describe(str(tmp_path / "hd.png"), 256, 257, key)
+    assert "**616×364**" in text and "**286 visual tokens**" in text
+    assert "588×336" in text and "outside 256 to 257" in text and key in text
+    Image.new("RGB", (3000, 15), "white").save(tmp_path / "thin.png")
+    text = describe(str(tmp_path / "thin.png"), 4, 16, key)
+    assert text.startswith("⚠️") and "3000×15" in text and "Set the maximum to 108" in text
+    assert "visual tokens" in describe(str(tmp_path / "hd.png"))  # old callers: default model
+
+
+@pytest.mark.model
+def test_the_lessons_token_table_is_the_processors(tiny_env):
+    from demos.vision import run_tokens
+    from qwenlab.lessons import load_lessons
+
+    lesson = next(lesson for lesson in load_lessons() if lesson.demo == "vision")
+    cell = next(c for c in lesson.cells if c.run and c.run["runner"] == "vision.tokens")
+    args = {k: v for k, v in cell.run.items() if k != "runner"}
+    pool = type("Pool", (), {"device": "cpu"})()
+    table = "".join(run_tokens(pool, **args))
+    assert "| 1920×1080 | 1932×1092 | 2,691 |" in table    # the prose quotes this number
+    assert "2,691 visual tokens" in " ".join(lesson.path.read_text().split())
+
+
+@pytest.mark.model
+def test_the_lessons_story_of_the_second_resize_holds(processors):
+    """04-vision.md: with Qwen's published defaults (4 to 16,384 tokens) leaving the limits out
+    of the processor call changes nothing for the sales chart at 64 to 256; a processor saved
+    with 256 to 1,280 (as the tiny checkpoints are) scales it up to 273."""
+    from qwen_vl_utils import process_vision_info
+
+    from qwenlab.lessons import load_lessons
+
+    with Image.open(make_samples()["sales-chart"]) as chart:
+        part = image_part(chart.convert("RGB"), pixels(64), pixels(256))
+    images, _ = process_vision_info([{"role": "user", "content": [part]}])
+    image_processor = processors["qwen2-vl-2b"].processor.image_processor
+
+    def tokens(**kwargs):
+        t, h, w = image_processor(images=images, **kwargs)["image_grid_thw"][0].tolist()
+        return t * h * w // 4
+
+    assert tokens(size={"shortest_edge": pixels(64), "longest_edge": pixels(256)}) == 228
+    assert tokens(size={"shortest_edge": pixels(4), "longest_edge": pixels(16384)}) == 228
+    assert image_processor.size["longest_edge"] == pixels(1280) and tokens() == 273
+    lesson = next(lesson for lesson in load_lessons() if lesson.demo == "vision")
+    prose = " ".join(lesson.path.read_text().split())
+    assert "228 visual tokens at 64 to 256" in prose and "up to 273" in prose
+    assert "616×364: 286 tokens" in prose
 
 
 @pytest.mark.pure
@@ -50,27 +231,12 @@ def test_each_awkward_upload_is_converted_or_explained(bad_images, case):
     prepared = open_image(bad_images[case])
     assert prepared.image.mode == "RGB"
     assert any(BAD_IMAGES[case] in note for note in prepared.notes)
-    assert max(prepared.image.size) <= 2048
+    # at most 2048x2048 in area (a cap on the longest side cut long thin images below budget)
+    assert prepared.image.width * prepared.image.height <= MAX_PIXELS
     if case == "rgba":  # transparent corners become white, not black
         assert prepared.image.getpixel((0, 0)) == (255, 255, 255)
     if case == "animated-gif":  # the first frame, which is red
         assert prepared.image.getpixel((5, 5))[0] > 200
-
-
-@pytest.mark.model
-@pytest.mark.parametrize("key", ["qwen2-vl-2b", "qwen2.5-vl-3b"])
-@pytest.mark.parametrize("size, limits", [((1920, 1080), (16, 64)), ((1, 1), (4, 64)),
-                                          ((640, 480), (256, 1280)), ((100, 3000), (4, 300))])
-def test_planned_tokens_are_the_tokens_the_processor_sends(pool, key, size, limits):
-    p = plan(*size, *limits)
-    image = Image.new("RGB", size, (10, 20, 30))
-    messages = [{"role": "user", "content": [
-        {"type": "image", "image": image, "min_pixels": pixels(limits[0]),
-         "max_pixels": pixels(limits[1])}, {"type": "text", "text": "What is this?"}]}]
-    with pool.lease(key) as loaded:
-        inputs = build_inputs(loaded, prepare_messages(messages, vision=True), None)
-    assert int((inputs["input_ids"] == IMAGE_PAD).sum()) == p.tokens
-    assert inputs["image_grid_thw"].tolist() == [[1, p.height // 14, p.width // 14]]
 
 
 def _stats_numbers(stats):
@@ -98,6 +264,22 @@ def test_vision_answers_about_a_sample_and_follows_up(client):
     visual2, prompt2 = _stats_numbers(stats)
     # the follow-up re-sends the image with the first question, the answer and the new question
     assert visual2 == visual and prompt2 > prompt + 5
+
+
+@pytest.mark.app
+def test_vision_plan_takes_the_model_and_explains_thin_images(client, tmp_path):
+    from gradio_client import handle_file
+
+    receipt = handle_file(make_samples()["receipt"])
+    old = client.predict(receipt, 64, 256, api_name="/vision_plan")  # callers without a model
+    for key in VL_MODELS:
+        text = client.predict(receipt, 64, 256, key, api_name="/vision_plan")
+        assert f"counted by {key}'s image processor" in text and "**247 visual tokens**" in text
+    assert "**247 visual tokens**" in old
+    Image.new("RGB", (3000, 15), "white").save(tmp_path / "thin.png")
+    text = client.predict(handle_file(str(tmp_path / "thin.png")), 4, 16, "qwen2-vl-2b",
+                          api_name="/vision_plan")
+    assert text.startswith("⚠️") and "Set the maximum to 108 visual tokens" in text
 
 
 @pytest.mark.app

@@ -3,7 +3,8 @@ resized to and how many visual tokens it becomes, ask about it, then ask follow-
 
 Qwen2-VL-2B on a CPU, Qwen2.5-VL-3B on a GPU (nf4 when bf16 would take over half the pool).
 `ask()` is the one function behind the tab, the `vision` API and the lesson's Run buttons;
-`describe()` is the pixel-budget preview (`vision_plan` API).
+`describe()` is the pixel-budget preview (`vision_plan` API): the selected model's own image
+processor says what size and how many visual tokens, so the preview is what is sent.
 Run alone: python -m demos.vision
 """
 
@@ -11,9 +12,19 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.vision.images import FACTOR, ImageProblem, Plan, Prepared, open_image, plan
+from demos.vision.images import (
+    FACTOR,
+    ImageProblem,
+    Plan,
+    Prepared,
+    blank,
+    image_part,
+    open_image,
+    plan,
+)
 from demos.vision.samples import QUESTIONS, make_samples
 from demos.vision.upload import ImageUpload
+from qwenlab.errors import QwenLabError
 from qwenlab.loading import precision_problem, resolve_device
 from qwenlab.pool import estimate_bytes
 from qwenlab.prompts import prepare_messages
@@ -47,34 +58,53 @@ def default_limits(device: str) -> tuple[int, int]:
     return GPU_LIMITS if device == "cuda" else CPU_LIMITS
 
 
-def prepare(path: str | None, min_tokens: int, max_tokens: int) -> tuple[Prepared, Plan]:
-    """Open the upload and plan its size; ImageProblem says what is wrong."""
+def prepare(path: str | None, min_tokens: int, max_tokens: int,
+            model: str | None = None) -> tuple[Prepared, Plan]:
+    """Open the upload and plan its size with `model`'s image processor (the default model's
+    when None); a QwenLabError (ImageProblem, mostly) says what is wrong."""
     if not path:
         raise ImageProblem("Upload an image or pick one of the samples first.")
     prepared = open_image(path)
-    return prepared, plan(*prepared.image.size, int(min_tokens), int(max_tokens))
+    return prepared, plan(prepared, min_tokens, max_tokens, model or default_model())
 
 
-def describe(path: str | None, min_tokens: int = 64, max_tokens: int = 256) -> str:
-    """Markdown: what the model will receive for this image under this pixel budget."""
+def describe(path: str | None, min_tokens: int = 64, max_tokens: int = 256,
+             model: str | None = None) -> str:
+    """Markdown: what `model` will receive for this image under this pixel budget."""
     if not path:
         return "Upload an image or pick a sample to see how the model will see it."
     try:
-        prepared, p = prepare(path, min_tokens, max_tokens)
-    except ImageProblem as exc:
+        model = model or default_model()
+        prepared, p = prepare(path, min_tokens, max_tokens, model)
+    except QwenLabError as exc:  # the image, the budget, or the processor could not load
         return f"⚠️ {exc}"
     w, h = prepared.source_size
-    notes = "".join(f"\n- {note}" for note in prepared.notes)
+    notes = "".join(f"\n- {note}" for note in prepared.notes + resize_notes(p))
     return (f"**{prepared.name}**: {w}×{h} → resized to **{p.width}×{p.height}** = "
             f"{p.width // FACTOR}×{p.height // FACTOR} blocks of 28×28 → "
             f"**{p.tokens} visual tokens**{notes}\n\n"
-            f"`min_pixels={int(min_tokens)}*28*28`, `max_pixels={int(max_tokens)}*28*28`")
+            f"`min_pixels={int(min_tokens)}*28*28`, `max_pixels={int(max_tokens)}*28*28`, "
+            f"counted by {model}'s image processor")
+
+
+def resize_notes(p: Plan) -> list[str]:
+    """Say so when the image processor moved the size qwen_vl_utils chose, and why."""
+    if p.first_size in (None, (p.width, p.height)):
+        return []
+    w, h = p.first_size
+    lo, hi = p.min_pixels // FACTOR ** 2, p.max_pixels // FACTOR ** 2
+    note = (f"qwen-vl-utils resized it to {w}×{h} ({w // FACTOR}×{h // FACTOR} blocks of 28×28); "
+            f"the image processor, given the same limits, resized it again to "
+            f"{p.width}×{p.height}")
+    if not lo <= p.tokens <= hi:
+        note += (f", outside {lo} to {hi} visual tokens: with limits this close, rounding to "
+                 "whole 28×28 blocks overshoots them. Set them further apart to stay within.")
+    return [note]
 
 
 def conversation(prepared: Prepared, p: Plan, history: list, question: str) -> list[dict]:
     """The chat for the model: the image goes in the first user turn, follow-ups are text."""
-    image = {"type": "image", "image": prepared.image, "min_pixels": p.min_pixels,
-             "max_pixels": p.max_pixels}
+    image = image_part(prepared.image, p.min_pixels, p.max_pixels)
     turns = prepare_messages(list(history or []), vision=False)
     turns = [t for t in turns if t["role"] in ("user", "assistant")]
     turns.append({"role": "user", "content": question})
@@ -88,15 +118,15 @@ def answers(pool, path: str | None, question: str, history: list | None = None,
             precision: str | None = None, max_new_tokens: int = 256, learner: str | None = None):
     """Checks the inputs, then yields (Update, Plan) as the answer streams."""
     question = check_prompt(question)
-    try:
-        prepared, p = prepare(path, min_tokens, max_tokens)
-    except ImageProblem as exc:
-        raise gr.Error(str(exc)) from exc
     model = model or default_model(pool.device)
     spec = get_model(model)
     if not spec.is_vision:
         raise gr.Error(f"{model} does not take images; pick one of "
                        f"{', '.join(s.key for s in models_with('vision'))}.")
+    try:
+        prepared, p = prepare(path, min_tokens, max_tokens, model)
+    except QwenLabError as exc:
+        raise gr.Error(str(exc)) from exc
     precision = precision or default_precision(pool, model)
     messages = conversation(prepared, p, history, question)
     for update in answer_stream(pool, model, messages, precision=precision,
@@ -130,12 +160,19 @@ def stats_line(update, p: Plan) -> str:
 
 
 # -- lesson cells --------------------------------------------------------------------------------
-def run_tokens(pool, sizes="1920x1080,1280x720,640x480,28x28", min_tokens="4", max_tokens="16384"):
-    """A table: image sizes, what they are resized to, and their visual tokens."""
+def run_tokens(pool, sizes="1920x1080,1280x720,640x480,28x28", min_tokens="4", max_tokens="16384",
+               model=""):
+    """A table: image sizes, what the model's own pipeline resizes them to, and their visual
+    tokens (from its image processor, as the preview counts them)."""
+    model = model or default_model(pool.device)
     rows = []
     for size in sizes.split(","):
         w, h = (int(v) for v in size.strip().lower().split("x"))
-        p = plan(w, h, int(min_tokens), int(max_tokens))
+        try:
+            p = plan(blank(w, h), int(min_tokens), int(max_tokens), model)
+        except ImageProblem as exc:
+            rows.append((f"{w}×{h}", "—", f"⚠️ {exc}"))
+            continue
         rows.append((f"{w}×{h}", f"{p.width}×{p.height}", f"{p.tokens:,}"))
     yield (f"`min_pixels={min_tokens}*28*28`, `max_pixels={max_tokens}*28*28`\n\n"
            + markdown_table(("image", "resized to", "visual tokens"), rows))
@@ -237,8 +274,9 @@ def _wire(pool, image, min_tokens, max_tokens, plan_md, model, precision, chat, 
         done.success(clear_if_asked, [chat, question], question, api_visibility="private")
     stop.click(None, cancels=[event, submitted])
     new.click(lambda: ([], ""), None, [chat, stats], api_visibility="private")
-    gr.on([image.change, min_tokens.change, max_tokens.change], describe,
-          [image, min_tokens, max_tokens], plan_md, api_name="vision_plan",
+    # The model matters too: its own image processor counts the tokens.
+    gr.on([image.change, min_tokens.change, max_tokens.change, model.change], describe,
+          [image, min_tokens, max_tokens, model], plan_md, api_name="vision_plan",
           show_progress="hidden")
     image.change(lambda: ([], ""), None, [chat, stats], api_visibility="private")
     model.change(lambda key: gr.Dropdown(value=default_precision(pool, key)), model, precision,

@@ -2,13 +2,17 @@
 model will see.
 
 Qwen2-VL and Qwen2.5-VL cut an image into 14x14 patches and merge each 2x2 group into one visual
-token, so every 28x28 block of the resized image costs one token. `qwen_vl_utils.smart_resize`
-picks the size: both sides multiples of 28, the area between min_pixels and max_pixels, the
-aspect ratio kept. `plan()` runs that same function, so the count it shows is the count sent.
+token, so every 28x28 block of the resized image costs one token. The size is decided twice:
+`qwen_vl_utils.process_vision_info` resizes the image within min_pixels..max_pixels, then the
+model's image processor runs its own smart_resize within the limits it is given, and the two can
+disagree (see plan()). `plan()` therefore runs both, exactly as qwenlab.prompts.build_inputs
+does, and reads the processor's `image_grid_thw`: the count it shows is the count sent, not a
+re-implementation of it. Loading models and asking them is demos/vision/__init__.py's job.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,10 +21,17 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from qwenlab.errors import QwenLabError
+from qwenlab.loading import load_image_processor
+from qwenlab.prompts import vision_inputs
+from qwenlab.registry import get_model
 
 FACTOR = 28                      # 14-pixel patches, merged 2x2: one visual token per 28x28
-MAX_ASPECT = 200                 # qwen_vl_utils refuses anything longer than 200:1
-MAX_SIDE = 2048                  # keep at most 2048x2048: more than any budget the demo offers
+MAX_ASPECT = 200                 # qwen_vl_utils and the image processor refuse anything longer
+# Uploads are kept at most 2048x2048 in *area*, whatever their shape: more than the largest budget
+# the demo offers (4096 visual tokens = 3.2 MP), so the budget decides the size, not this cap,
+# even for a long thin image that a 2048-pixel longest side would squeeze below its budget.
+MAX_PIXELS = 2048 * 2048
+LIBRARY_MAX_TOKENS = 16384       # qwen_vl_utils' IMAGE_MAX_TOKEN_NUM: its default maximum
 READABLE = "PNG, JPEG, WebP, GIF, BMP or TIFF"
 
 
@@ -40,11 +51,14 @@ class Prepared:
 
 @dataclass(frozen=True)
 class Plan:
+    """What the model receives for one image: size and visual tokens from the image processor."""
+
     width: int
     height: int
     tokens: int
     min_pixels: int
     max_pixels: int
+    first_size: tuple[int, int] | None = None   # qwen_vl_utils' size, before the processor's
 
 
 def pixels(tokens: int) -> int:
@@ -52,19 +66,106 @@ def pixels(tokens: int) -> int:
     return int(tokens) * FACTOR * FACTOR
 
 
-def plan(width: int, height: int, min_tokens: int, max_tokens: int) -> Plan:
-    """The size the image is resized to and the visual tokens it becomes."""
-    from qwen_vl_utils import smart_resize
+def image_part(image: Image.Image, min_pixels: int, max_pixels: int) -> dict:
+    """An image's part of a chat message, with the limits qwen_vl_utils (and build_inputs, for
+    the processor) read from it."""
+    return {"type": "image", "image": image, "min_pixels": int(min_pixels),
+            "max_pixels": int(max_pixels)}
 
+
+def blank(width: int, height: int) -> Prepared:
+    """A plain image of this size, as if uploaded: the token count depends on the size alone."""
+    if width < 1 or height < 1:
+        raise ImageProblem(f"{width}×{height} is not an image size; give width×height in pixels.")
+    if width * height > Image.MAX_IMAGE_PIXELS:
+        raise ImageProblem(f"{width}×{height} is too large to draw safely; keep it below "
+                           f"{Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels.")
+    return Prepared(Image.new("RGB", (width, height), (128, 128, 128)), f"{width}×{height}",
+                    (width, height))
+
+
+def check_budget(min_tokens: int, max_tokens: int) -> None:
     if min_tokens > max_tokens:
         raise ImageProblem(f"The minimum ({min_tokens} visual tokens) is above the maximum "
                            f"({max_tokens}); lower it or raise the maximum.")
+
+
+def check_shape(width: int, height: int) -> None:
+    """Refuse what Qwen-VL cannot take, quoting the size the learner uploaded (not ours)."""
     if max(width, height) / min(width, height) > MAX_ASPECT:
-        raise ImageProblem(f"This image is {width}x{height} pixels, longer than {MAX_ASPECT}:1; "
+        raise ImageProblem(f"This image is {width}×{height} pixels, longer than {MAX_ASPECT}:1; "
                            "Qwen-VL cannot take it. Crop it to a less extreme shape.")
+
+
+def plan(prepared: Prepared, min_tokens: int, max_tokens: int, model: str) -> Plan:
+    """The size `model` receives this image at and the visual tokens it becomes, under this
+    budget: the image through qwen_vl_utils and the model's image processor, as sent."""
+    min_tokens, max_tokens = int(min_tokens), int(max_tokens)
+    check_budget(min_tokens, max_tokens)
+    check_shape(*prepared.source_size)
+    processor = load_image_processor(get_model(model))
+    part = image_part(prepared.image, pixels(min_tokens), pixels(max_tokens))
+    try:
+        images, _, limits = vision_inputs([{"role": "user", "content": [part]}])
+        grid = processor(images=images, return_tensors="pt",
+                         **limits["images_kwargs"])["image_grid_thw"]
+    except ValueError as exc:
+        problem = unsendable(prepared, min_tokens, max_tokens)
+        if problem is None:
+            raise
+        raise problem from exc
+    t, h, w = (int(v) for v in grid[0])
+    return Plan(w * processor.patch_size, h * processor.patch_size,
+                t * h * w // processor.merge_size ** 2, part["min_pixels"], part["max_pixels"],
+                images[0].size)
+
+
+def unsendable(prepared: Prepared, min_tokens: int, max_tokens: int) -> ImageProblem | None:
+    """Why this image cannot go through at this budget, and the nearest maximum at which it can;
+    None if the shape does not explain it.
+
+    qwen_vl_utils/vision_process.py smart_resize (0.0.14) rounds each side to a multiple of 28
+    and, above max_pixels, *down* (floor_by_factor, with no floor of 28): a thin image under a
+    small budget gets a side of 0, which PIL cannot resize to. Rounding can also turn a 200:1
+    image into a longer one (10000×50 -> 6328×28), which the image processor then refuses.
+    """
+    width, height = prepared.image.size
+    try:
+        first = _first_size(width, height, min_tokens, max_tokens)
+    except ValueError:  # its own shape check: not ours to explain (check_shape passed)
+        return None
+    w, h = prepared.source_size
+    if first is None:
+        why = (f"At most {max_tokens} visual tokens, qwen-vl-utils rounds the short side of this "
+               f"{w}×{h} image down to 0 pixels, and cannot resize it to that.")
+    elif max(first) / min(first) > MAX_ASPECT:
+        why = (f"At {min_tokens} to {max_tokens} visual tokens, qwen-vl-utils rounds this {w}×{h} "
+               f"image to {first[0]}×{first[1]}, longer than {MAX_ASPECT}:1, and the image "
+               "processor refuses that.")
+    else:
+        return None
+    # maxima the demo's slider can set (multiples of 4), checked with qwen_vl_utils' own rule
+    works = [n for n in range(max(4, -(-min_tokens // 4) * 4), LIBRARY_MAX_TOKENS + 1, 4)
+             if _sendable(_first_size(width, height, min_tokens, n))]
+    if not works:
+        return ImageProblem(f"{why} Crop it to a less extreme shape.")
+    best = min(works, key=lambda n: abs(n - max_tokens))
+    return ImageProblem(f"{why} Set the maximum to {best} visual tokens, or crop it to a less "
+                        "extreme shape.")
+
+
+def _first_size(width: int, height: int, min_tokens: int, max_tokens: int):
+    """qwen_vl_utils' own size for the image (its smart_resize, as fetch_image calls it), or None
+    where it rounds a side to 0."""
+    from qwen_vl_utils import smart_resize
+
     h, w = smart_resize(height, width, factor=FACTOR, min_pixels=pixels(min_tokens),
                         max_pixels=pixels(max_tokens))
-    return Plan(w, h, (w // FACTOR) * (h // FACTOR), pixels(min_tokens), pixels(max_tokens))
+    return (w, h) if w and h else None
+
+
+def _sendable(size) -> bool:
+    return size is not None and max(size) / min(size) <= MAX_ASPECT
 
 
 def open_image(path: str | Path) -> Prepared:
@@ -108,8 +209,10 @@ def decode(path: str | Path) -> Prepared:
         if frames > 1:
             source.seek(0)
             notes.append(f"animated ({frames} frames): the model sees the first frame")
-        if source.format == "JPEG" and max(size) > MAX_SIDE:
-            source.draft("RGB", (MAX_SIDE, MAX_SIDE))  # libjpeg decodes at 1/2, 1/4 or 1/8 scale
+        if source.format == "JPEG" and size[0] * size[1] > MAX_PIXELS:
+            # libjpeg decodes at 1/2, 1/4 or 1/8 scale, never smaller than asked (sides rounded
+            # up, so a 200:1 upload stays within 200:1)
+            source.draft("RGB", fit(size))
         try:
             source.load()
         except (OSError, SyntaxError, ValueError) as exc:
@@ -117,13 +220,27 @@ def decode(path: str | Path) -> Prepared:
                                f"({exc}). Upload the file again, or re-save it.") from exc
         image = _to_rgb(source, notes)
     image = ImageOps.exif_transpose(image)
-    if max(image.size) > MAX_SIDE:
+    if image.width * image.height > MAX_PIXELS:
         if size[0] * size[1] >= 20e6:
             notes.append(f"{size[0] * size[1] / 1e6:.0f} megapixels: scaled down on arrival")
-        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+        image = image.resize(fit(image.size), Image.Resampling.LANCZOS, reducing_gap=2.0)
     if min(size) < FACTOR:
         notes.append(f"smaller than {FACTOR}x{FACTOR}: scaled up to the minimum")
     return Prepared(image, name, size, notes)
+
+
+def fit(size: tuple[int, int]) -> tuple[int, int]:
+    """`size` scaled to at most MAX_PIXELS in area, the shape kept. The short side is not rounded
+    below 1/200 of the long one, so an upload within 200:1 stays within it: a 2048-pixel longest
+    side made a 4000×20 upload 2048×10, 204.8:1, which qwen_vl_utils refuses."""
+    width, height = size
+    if width * height <= MAX_PIXELS:
+        return size
+    scale = math.sqrt(MAX_PIXELS / (width * height))
+    width, height = max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
+    if width >= height:
+        return width, max(height, math.ceil(width / MAX_ASPECT))
+    return max(width, math.ceil(height / MAX_ASPECT)), height
 
 
 def _to_rgb(image: Image.Image, notes: list[str]) -> Image.Image:
