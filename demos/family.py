@@ -11,14 +11,8 @@ import gradio as gr
 
 from qwenlab.errors import BadRequest
 from qwenlab.registry import DEVICES, KV_SPARE, MODELS, Device, ModelSpec
-from webui.ui import (
-    chat_turn,
-    check_prompt,
-    clear_if_asked,
-    learner_of,
-    markdown_table,
-    user_errors,
-)
+from webui.ui import (Check, answer_stream, answered, chat_turn, check_prompt, clear_if_asked,
+                      learner_of, markdown_table, run_output, user_errors)
 
 TASKS = {
     "chat": "everyday chat and writing",
@@ -105,7 +99,9 @@ def pick_view(task: str, device_name: str, priority: str):
     summary = (f"**Best fit for {TASKS[task]} on {device_name}, {priority} first:** "
                f"`{top['hub_id']}` at {top['precision']}, about {top['needs_gb']} GB with room for "
                f"the KV cache. {len(rows)} checkpoint(s) fit.")
-    return [[r[c] for c in COLUMNS] for r in rows], summary, (top["model"], top["registry_precision"])
+    picked = {"model": top["model"], "precision": top["registry_precision"], "task": task,
+              "device": device_name}
+    return [[r[c] for c in COLUMNS] for r in rows], summary, picked
 
 
 # -- lesson cell runners: the same functions the tab uses -------------------------------------
@@ -115,10 +111,9 @@ def run_pick(pool, task="chat", device=next(iter(DEVICES)), priority="quality"):
 
 
 def run_chat(pool, model="qwen2.5-0.5b", prompt="Hello!", max_new_tokens="256"):
-    for messages, stats in chat_turn(pool, model, [], check_prompt(prompt),
-                                     max_new_tokens=int(max_new_tokens)):
-        text = messages[-1].content if messages else ""
-        yield text + (f"\n\n`{stats}`" if stats else "")
+    for update in answer_stream(pool, model, [{"role": "user", "content": check_prompt(prompt)}],
+                                max_new_tokens=int(max_new_tokens)):
+        yield run_output(update)
 
 
 RUNNERS = {"pick": run_pick, "chat": run_chat}
@@ -128,8 +123,9 @@ def build(pool) -> None:
     gr.Markdown("Tell the picker what you want to do and what you have; it ranks the checkpoints "
                 "Qwen Lab knows, with the precision that fits and the memory it needs.")
     with gr.Row():
-        task = gr.Dropdown(list(TASKS), value="chat", label="Task")
-        device = gr.Dropdown(list(DEVICES), value="Laptop, CPU only (16 GB)", label="Your device")
+        task = gr.Dropdown(list(TASKS), value="chat", label="Task", elem_id="family-task")
+        device = gr.Dropdown(list(DEVICES), value="Laptop, CPU only (16 GB)", label="Your device",
+                             elem_id="family-device")
         priority = gr.Radio(list(PRIORITIES), value="quality", label="What matters more")
     go = gr.Button("Pick a model", variant="primary", elem_id="family-pick-btn")
     summary = gr.Markdown(elem_id="family-summary")
@@ -149,14 +145,30 @@ def build(pool) -> None:
     stats = gr.Markdown(elem_id="family-stats")
 
     def respond(history, message, choice, request: gr.Request):
-        key, precision = choice or ("qwen2.5-0.5b", None)
-        yield from chat_turn(pool, key, history, check_prompt(message), max_new_tokens=256,
-                             precision=precision, learner=learner_of(request))
+        choice = choice or {"model": "qwen2.5-0.5b", "precision": None}
+        yield from chat_turn(pool, choice["model"], history, check_prompt(message),
+                             max_new_tokens=256, precision=choice["precision"],
+                             learner=learner_of(request))
 
     event = gr.on([send.click, text.submit], respond, [chatbot, text, picked], [chatbot, stats],
                   api_visibility="private")
     event.then(clear_if_asked, [chatbot, text], text, api_visibility="private")
     stop.click(None, cancels=[event])
+    return {"task": task, "device": device, "priority": priority, "picked": picked,
+            "chat": chatbot}
+
+
+# -- try-it tasks the app checks (lessons/en/01-family.md, "Try it") ---------------------------
+def picked_and_asked(picked, history, task: str, device: str) -> tuple[bool, str]:
+    """The learner ran the picker for `task` on `device` and asked the top pick something."""
+    if not picked or (picked["task"], picked["device"]) != (task, device):
+        return False, f"Pick a model for *{task}* on *{device}* first."
+    if not answered(history):
+        return False, f"Now ask `{picked['model']}` something in the chat."
+    return True, f"`{picked['model']}` at {picked['precision']} fits and answered."
+
+
+CHECKS = {"picked_and_asked": Check(("picked", "chat"), picked_and_asked)}
 
 
 if __name__ == "__main__":

@@ -67,11 +67,33 @@ def cmd_chat(args) -> int:
     return 0
 
 
+def cmd_lessons(args) -> int:
+    import json
+
+    from qwenlab.lessons import load_lessons
+
+    rows = [{"id": lesson.id, "order": lesson.order, "title": lesson.title, "demo": lesson.demo,
+             "models": lesson.models, **lesson.counts()} for lesson in load_lessons()]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    columns = ["order", "id", "cells", "code_cells", "run_bindings", "quiz_questions",
+               "takeaways", "links", "tasks", "checked_tasks"]
+    table = [[str(row[c]) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(columns)]
+    for row in [columns] + table:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    return 0
+
+
 def cmd_tiny(args) -> int:
-    from qwenlab.tiny import build_all
+    from qwenlab.tiny import build_all, install_hub_cache
 
     for path in build_all(args.dir, args.only or None):
         print(path)
+    if args.hub_cache:
+        for path in install_hub_cache(args.dir, args.hub_cache, args.only or None):
+            print(path)
     return 0
 
 
@@ -115,9 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--no-think", action="store_true", help="Qwen3: answer without thinking")
     chat.set_defaults(func=cmd_chat)
 
+    lessons = sub.add_parser("lessons", help="every lesson with its cells, Run bindings, quiz, "
+                                             "takeaways, links and tasks counted")
+    lessons.add_argument("--json", action="store_true", help="one JSON object per lesson")
+    lessons.set_defaults(func=cmd_lessons)
+
     tiny = sub.add_parser("tiny", help="write tiny random checkpoints of every registry model")
     tiny.add_argument("dir")
     tiny.add_argument("--only", nargs="*", choices=list(MODELS), help="just these keys")
+    tiny.add_argument("--hub-cache", metavar="HUB_DIR",
+                      help="also lay them out as a Hugging Face cache under their real Hub ids "
+                           "(use with HF_HUB_CACHE=HUB_DIR HF_HUB_OFFLINE=1)")
     tiny.set_defaults(func=cmd_tiny)
 
     prefetch = sub.add_parser("prefetch", help="download checkpoints from the Hub ahead of time")

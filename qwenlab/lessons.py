@@ -1,16 +1,21 @@
-"""Lesson files -> Lesson objects made of notebook cells, and their .ipynb export.
+"""Lesson files -> Lesson objects made of notebook cells, quiz, tasks, takeaways and links.
 
 A lesson is `lessons/en/NN-<id>.md`: YAML front matter (id, title, order, demo, models,
 outcomes), then markdown. Fenced code becomes a code cell; a fence may carry a run binding,
 `python {run=family.chat model=qwen2.5-0.5b prompt="..."}`, which the app turns into a Run
-button served by that demo's runner. Everything else becomes prose cells, rendered here with
-raw HTML off and math left for KaTeX as \\(...\\) / \\[...\\] (dollarmath decides what is math,
-so "$5 and $10" stays money). This module knows nothing of Gradio or of the demos.
+button served by that demo's runner. A ```task block (YAML) is a try-it task and a ```quiz
+block the lesson's quiz (quiz.py). Headings may carry a section marker that survives
+translation, `## Key takeaways {#takeaways}`: the bullets under {#takeaways} are the key
+takeaways and the links under {#reading} the further reading. Everything else becomes prose
+cells, rendered here with raw HTML off and math left for KaTeX as \\(...\\) / \\[...\\]
+(dollarmath decides what is math, so "$5 and $10" stays money). This module knows nothing of
+Gradio or of the demos.
 """
 
 from __future__ import annotations
 
 import html
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +26,7 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from qwenlab.errors import LessonError
+from qwenlab.quiz import Question, Task, parse_quiz, parse_tasks
 
 LESSON_DIR = Path(__file__).resolve().parent.parent / "lessons" / "en"
 REQUIRED = ("id", "title", "order", "demo", "models", "outcomes")
@@ -28,13 +34,18 @@ KATEX_DELIMITERS = [{"left": "\\(", "right": "\\)", "display": False},
                     {"left": "\\[", "right": "\\]", "display": True}]
 
 
+SECTION = re.compile(r"^(#{2,6}) (.*?)\s*\{#([\w-]+)\}\s*$", re.M)
+LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+
+
 @dataclass(frozen=True)
 class Cell:
-    kind: str                          # markdown | code
+    kind: str                          # markdown | code | task | quiz
     source: str                        # markdown or code as written in the lesson
     html: str = ""                     # markdown cells: safe HTML for the page
     language: str = ""
     run: dict | None = None            # {"runner": "family.chat", **arguments}
+    section: str = ""                  # the {#marker} of the section it sits in, if any
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,20 @@ class Lesson:
     outcomes: list[str]
     cells: list[Cell] = field(default_factory=list)
     path: Path | None = None
+    quiz: list[Question] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    takeaways: list[str] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)    # (text, URL) under {#reading}
+    gpu: str = ""                      # where a GPU is needed, if anywhere (the notebook says so)
+
+    def counts(self) -> dict:
+        """What the lesson holds, for `qwenlab lessons` (teachers) and the tests."""
+        code = [c for c in self.cells if c.kind == "code"]
+        return {"cells": len([c for c in self.cells if c.kind in ("markdown", "code")]),
+                "code_cells": len(code), "run_bindings": sum(bool(c.run) for c in code),
+                "quiz_questions": len(self.quiz), "takeaways": len(self.takeaways),
+                "links": len(self.links), "tasks": len(self.tasks),
+                "checked_tasks": sum(bool(t.check) for t in self.tasks)}
 
 
 def _markdown() -> MarkdownIt:
@@ -72,10 +97,7 @@ def parse_lesson(text: str, path: Path | None = None) -> Lesson:
     tokens = _MD.parse(text)
     if not tokens or tokens[0].type != "front_matter":
         raise LessonError(f"{name}: a lesson starts with YAML front matter between --- lines")
-    try:
-        meta = yaml.safe_load(tokens[0].content) or {}
-    except yaml.YAMLError as exc:
-        raise LessonError(f"{name}: front matter is not valid YAML: {exc}") from None
+    meta = _yaml(tokens[0].content, f"{name} front matter") or {}
     missing = [key for key in REQUIRED if key not in meta]
     if missing:
         raise LessonError(f"{name}: front matter lacks {', '.join(missing)}")
@@ -87,18 +109,60 @@ def parse_lesson(text: str, path: Path | None = None) -> Lesson:
             continue
         start, end = token.map
         _add_prose(cells, "".join(lines[cursor:start]))
-        language, run = parse_info(token.info, name)
-        cells.append(Cell("code", token.content.rstrip("\n"), language=language, run=run))
+        cells.append(_fenced(token, name, _section_at(lines, start)))
         cursor = end
     _add_prose(cells, "".join(lines[cursor:]))
     return Lesson(id=str(meta["id"]), title=str(meta["title"]), order=int(meta["order"]),
                   demo=str(meta["demo"]), models=list(meta["models"]),
-                  outcomes=list(meta["outcomes"]), cells=cells, path=path)
+                  outcomes=list(meta["outcomes"]), cells=cells, path=path,
+                  quiz=[q for c in cells if c.kind == "quiz" for q in parse_quiz(_yaml(c.source, name), name)],
+                  tasks=[t for c in cells if c.kind == "task" for t in parse_tasks(_yaml(c.source, name), name)],
+                  takeaways=_bullets(cells, "takeaways"), links=_links(cells, "reading"),
+                  gpu=str(meta.get("gpu", "")))
+
+
+def _yaml(source: str, where: str):
+    try:
+        return yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        raise LessonError(f"{where}: not valid YAML: {exc}") from None
+
+
+def _fenced(token, name: str, section: str) -> Cell:
+    language, run = parse_info(token.info, name)
+    kind = language if language in ("quiz", "task") else "code"
+    return Cell(kind, token.content.rstrip("\n"), language=language, run=run, section=section)
 
 
 def _add_prose(cells: list[Cell], source: str) -> None:
-    if source.strip():
-        cells.append(Cell("markdown", source.strip("\n"), html=render_markdown(source)))
+    """Prose between fences, one cell per section so that markers tag what sits under them."""
+    section = cells[-1].section if cells else ""
+    parts = SECTION.split(source)  # [text, hashes, title, marker, text, ...]
+    chunks = [(section, parts[0])] + [
+        (parts[i + 2], f"{parts[i]} {parts[i + 1]}\n{parts[i + 3]}") for i in range(1, len(parts), 4)]
+    for marker, chunk in chunks:
+        if chunk.strip():
+            cells.append(Cell("markdown", chunk.strip("\n"), html=render_markdown(chunk),
+                              section=marker))
+
+
+def _section_at(lines: list[str], line: int) -> str:
+    """The {#marker} of the last marked heading above `line`, or ""."""
+    found = SECTION.findall("".join(lines[:line]))
+    return found[-1][2] if found else ""
+
+
+def _bullets(cells: list[Cell], section: str) -> list[str]:
+    """The items of the section's bulleted lists, each as one line."""
+    text = "\n".join(c.source for c in cells if c.kind == "markdown" and c.section == section)
+    tokens = _MD.parse(text)
+    return [" ".join(tokens[i + 2].content.split()) for i, t in enumerate(tokens)
+            if t.type == "list_item_open" and tokens[i + 2].type == "inline"]
+
+
+def _links(cells: list[Cell], section: str) -> list[tuple[str, str]]:
+    text = "\n".join(c.source for c in cells if c.kind == "markdown" and c.section == section)
+    return LINK.findall(text)
 
 
 def parse_info(info: str, name: str = "<lesson>") -> tuple[str, dict | None]:
@@ -124,28 +188,3 @@ def parse_info(info: str, name: str = "<lesson>") -> tuple[str, dict | None]:
 def load_lessons(folder: Path = LESSON_DIR) -> list[Lesson]:
     lessons = [parse_lesson(p.read_text(encoding="utf-8"), p) for p in sorted(folder.glob("*.md"))]
     return sorted(lessons, key=lambda lesson: lesson.order)
-
-
-def to_notebook(lesson: Lesson):
-    """The lesson as a Jupyter notebook whose code cells run as written where the Hub is reachable."""
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-    outcomes = "\n".join(f"- {item}" for item in lesson.outcomes)
-    cells = [
-        new_markdown_cell(f"# {lesson.title}\n\n**You will be able to:**\n\n{outcomes}\n\n"
-                          "*From Qwen Lab. Code cells download checkpoints from the Hugging Face Hub.*"),
-        new_code_cell("%pip install -q \"transformers>=5\" accelerate"),
-    ]
-    for cell in lesson.cells:
-        if cell.kind == "markdown":
-            cells.append(new_markdown_cell(cell.source))
-        elif cell.language in ("python", "py"):
-            cells.append(new_code_cell(cell.source))
-        else:
-            cells.append(new_markdown_cell(f"```{cell.language}\n{cell.source}\n```"))
-    notebook = new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"}})
-    nbformat.validate(notebook)
-    return notebook

@@ -214,6 +214,7 @@ DEVICES = {
     "Phone (8 GB)": Device(8, "phone", 0.4),
     "Laptop, CPU only (8 GB)": Device(8, "cpu", 0.5),
     "Laptop, CPU only (16 GB)": Device(16, "cpu", 0.5),
+    "Laptop GPU (6 GB)": Device(6, "gpu", 0.9),
     "T4 GPU (16 GB)": Device(16, "gpu", 0.9, bf16=False),
     "L4 GPU (24 GB)": Device(24, "gpu", 0.9),
     "A100 (80 GB)": Device(80, "gpu", 0.9),

@@ -202,3 +202,25 @@ def build_all(out: str | os.PathLike, keys: list[str] | None = None) -> list[Pat
         written.append(build_one(spec, out, backends[qwen3]))
         log.info("tiny checkpoint %s -> %s", spec.key, written[-1])
     return written
+
+
+def install_hub_cache(tiny_dir: str | os.PathLike, hub_dir: str | os.PathLike,
+                      keys: list[str] | None = None) -> list[Path]:
+    """Make the tiny checkpoints answer to their real Hub ids: lay them out as a Hugging Face
+    cache (HF_HUB_CACHE), so that `from_pretrained("Qwen/Qwen3-0.6B")` with HF_HUB_OFFLINE=1
+    loads the tiny model. The lessons' notebooks are tested this way, code unchanged."""
+    tiny_dir, hub_dir = Path(tiny_dir), Path(hub_dir)
+    revision = "0" * 40  # any commit hash: refs/main points the cache at it
+    written = []
+    for spec in ([MODELS[key] for key in keys] if keys else MODELS.values()):
+        repo = hub_dir / ("models--" + spec.hub_id.replace("/", "--"))
+        snapshot = repo / "snapshots" / revision
+        snapshot.mkdir(parents=True, exist_ok=True)
+        (repo / "refs").mkdir(exist_ok=True)
+        (repo / "refs" / "main").write_text(revision)
+        for source in (tiny_dir / spec.key).iterdir():
+            link = snapshot / source.name
+            if not link.exists():
+                link.symlink_to(source.resolve())
+        written.append(snapshot)
+    return written

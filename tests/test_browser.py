@@ -263,3 +263,62 @@ def test_edge_lab_compares_precisions_and_shows_the_pool(browser, app_url):
     expect(page.locator("#edge-pool-events")).to_contain_text("ready")
     shot(page, "demo-edge-pool")
     page.close()
+
+
+# -- every lesson: its quiz answered, one task the app checks done, its end looked at ----------
+def answer_quiz(page, lesson):
+    """Give every question of the lesson's quiz its right answer, as a learner clicks them."""
+    for question in lesson.quiz:
+        box = page.locator(f"#quiz-{lesson.id}-{question.id}")
+        right = question.correct()
+        if question.kind == "single":
+            box.locator("label", has_text=right).first.click()
+        elif question.kind == "multiple":
+            for text in right:
+                box.locator("label", has_text=text).first.click()
+        else:
+            box.locator("input, textarea").first.fill(str(right))
+    page.locator(f"#quiz-{lesson.id}-check").click()
+
+
+def task_steps() -> dict:
+    """{lesson id: (task id, steps(page))} from tests/steps/<lesson>.py: for each lesson, what a
+    learner does in its Live demo to meet one task the app checks."""
+    import importlib.util
+
+    found = {}
+    for path in sorted((Path(__file__).parent / "steps").glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"steps_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        found[path.stem] = (module.TASK, module.steps)
+    return found
+
+
+CHECKED_TASKS = task_steps()
+
+
+@pytest.mark.parametrize("lesson", [lesson for lesson in load_lessons()
+                                    if lesson.id in CHECKED_TASKS], ids=lambda lesson: lesson.id)
+def test_a_lessons_quiz_and_checked_task(browser, app_url, lesson):
+    from playwright.sync_api import expect
+
+    page = open_app(browser, app_url, viewport={"width": 1280, "height": 900})
+    open_lesson(page, lesson.title)
+    answer_quiz(page, lesson)
+    total = len(lesson.quiz)
+    expect(page.locator(f"#quiz-{lesson.id}-score")).to_contain_text(f"{total} / {total}",
+                                                                     timeout=20_000)
+    page.locator(f"#quiz-{lesson.id}-score").scroll_into_view_if_needed()
+    shot(page, f"lesson-{lesson.id}-end")
+    task, steps = CHECKED_TASKS[lesson.id]
+    show_demo(page)
+    steps(page)
+    page.locator(f"#task-{lesson.id}-{task}-check").click()
+    expect(page.locator(f"#task-{lesson.id}-{task}")).to_contain_text("✅", timeout=30_000)
+    shot(page, f"demo-{lesson.id}-task")
+    # both are remembered in the browser: a reload shows them again
+    page.reload()
+    page.wait_for_selector("#lesson-nav", timeout=60_000)
+    expect(page.locator("#lesson-nav")).to_contain_text(f"quiz {total}/{total}", timeout=20_000)
+    page.close()

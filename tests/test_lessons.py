@@ -6,13 +6,9 @@ import importlib
 import nbformat
 import pytest
 
-from qwenlab.lessons import (
-    LessonError,
-    load_lessons,
-    parse_lesson,
-    render_markdown,
-    to_notebook,
-)
+from qwenlab.errors import LessonError
+from qwenlab.lessons import load_lessons, parse_lesson, render_markdown
+from qwenlab.notebook import to_notebook
 from qwenlab.registry import MODELS
 
 pytestmark = pytest.mark.pure

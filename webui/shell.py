@@ -9,16 +9,19 @@ the same way (python -m demos.<id>).
 
 from __future__ import annotations
 
-import importlib
 import logging
 import tempfile
 from pathlib import Path
 
 import gradio as gr
 
-from qwenlab.lessons import KATEX_DELIMITERS, Cell, Lesson, load_lessons, to_notebook
+from qwenlab.lessons import Lesson, load_lessons
+from qwenlab.notebook import to_notebook
 from qwenlab.pool import ModelPool
-from webui.ui import pool_markdown
+from qwenlab.quiz import mark_all
+from webui import progress as prog
+from webui.page import demo_module, render_cells, render_try_it, restore_quiz, task_line
+from webui.ui import pool_markdown, user_errors
 
 log = logging.getLogger(__name__)
 
@@ -28,111 +31,130 @@ CSS = """
 button.run-cell { max-width: 160px; }
 .run-output { border-left: 3px solid var(--color-accent); padding-left: 12px; max-width: 860px; }
 #pool-status { font-size: 0.9em; opacity: 0.9; }
+.quiz { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 12px; }
+.task-cell { background: var(--background-fill-secondary); border-radius: 6px; padding: 4px 10px; }
 @media (max-width: 640px) { .prose-cell, .code-cell, .run-output { max-width: 100%; } }
 """
-
-
-def demo_module(name: str):
-    return importlib.import_module(f"demos.{name}")
-
-
-def runner_for(run: dict):
-    """The function behind a cell's Run button: demos.<module>.RUNNERS[<name>]."""
-    module, _, name = run["runner"].partition(".")
-    return demo_module(module).RUNNERS[name]
 
 
 def notebook_file(lesson: Lesson, folder: Path) -> str:
     import nbformat
 
     path = folder / f"qwenlab-{lesson.id}.ipynb"
-    nbformat.write(to_notebook(lesson), str(path))
+    nbformat.write(to_notebook(lesson, notebook_files(lesson)), str(path))
     return str(path)
 
 
-def render_cell(cell: Cell, pool: ModelPool) -> None:
-    if cell.kind == "markdown":
-        gr.Markdown(cell.html, latex_delimiters=KATEX_DELIMITERS, elem_classes=["prose-cell"])
-        return
-    language = cell.language if cell.language in gr.Code.languages else None
-    gr.Code(cell.source, language=language, interactive=False, buttons=["copy"],
-            elem_classes=["code-cell"], show_label=False)
-    if not cell.run:
-        return
-    arguments = {k: v for k, v in cell.run.items() if k != "runner"}
-    runner = runner_for(cell.run)
-    button = gr.Button("▶ Run", size="sm", elem_classes=["run-cell"])
-    output = gr.Markdown(elem_classes=["run-output"], latex_delimiters=KATEX_DELIMITERS)
-
-    def run():
-        yield from runner(pool, **arguments)
-
-    button.click(run, None, output, api_visibility="private")
+def notebook_files(lesson: Lesson) -> dict[str, bytes]:
+    """The sample files a lesson's cells read, from its demo (demos/<id> NOTEBOOK_FILES)."""
+    try:
+        files = getattr(demo_module(lesson.demo), "notebook_files", None)
+    except ImportError:
+        return {}
+    return {name: Path(path).read_bytes() for name, path in (files() if files else {}).items()}
 
 
 def render_lesson(lesson: Lesson, pool: ModelPool, folder: Path, progress: gr.BrowserState):
+    """The page; returns its quiz view and the Mark-done button."""
     outcomes = "\n".join(f"- {item}" for item in lesson.outcomes)
     gr.Markdown(f"# {lesson.title}\n\n**In this lesson you will learn to:**\n\n{outcomes}",
                 elem_classes=["prose-cell"])
-    for cell in lesson.cells:
-        render_cell(cell, pool)
+    quiz = render_cells(lesson, pool, progress)
     with gr.Row():
         gr.DownloadButton("Download as notebook (.ipynb)", value=notebook_file(lesson, folder),
                           size="sm")
         done = gr.Button("Mark lesson done ✓", size="sm", elem_id=f"done-{lesson.id}")
-    return done
+    return quiz, done
 
 
-def render_demo(lesson: Lesson, pool: ModelPool) -> None:
+def render_demo(lesson: Lesson, pool: ModelPool, progress: gr.BrowserState) -> list:
+    """The live demo and its try-it panel; returns the panel's task status components."""
+    slot = gr.Column()  # the try-it panel goes first on the page, though it is made last
     try:
-        demo_module(lesson.demo).build(pool)
+        module = demo_module(lesson.demo)
+        ui = module.build(pool) or {}
     except Exception as exc:  # one broken demo must not take the app down
         log.exception("demo %s failed to build", lesson.demo)
         gr.Markdown(f"⚠️ **This demo could not be built**: {exc}")
+        return []
+    with slot:
+        return render_try_it(lesson, module, ui, progress)
 
 
-def nav_choices(lessons: list[Lesson], done: list[str]) -> list[tuple[str, str]]:
-    return [(("✓ " if lesson.id in done else "○ ") + f"{lesson.order}. {lesson.title}", lesson.id)
-            for lesson in lessons]
+def nav_choices(lessons: list[Lesson], state) -> list[tuple[str, str]]:
+    return [(prog.nav_label(state, lesson), lesson.id) for lesson in lessons]
 
 
 def build_app(pool: ModelPool | None = None) -> gr.Blocks:
     pool = pool or ModelPool()
     lessons = load_lessons()
     folder = Path(tempfile.mkdtemp(prefix="qwenlab-notebooks-"))
+    views = {}
     with gr.Blocks(title="Qwen Lab") as app:
-        progress = gr.BrowserState([], storage_key="qwenlab-progress")
+        progress = gr.BrowserState(prog.empty(), storage_key=prog.STORAGE_KEY)
         # Closed at first: on a phone an open sidebar covers the lesson; the tabs navigate too.
         with gr.Sidebar(label="Lessons", open=False):
             gr.Markdown("## Qwen Lab\nLearn the Qwen family by doing: read, run, then try it live.")
-            nav = gr.Radio(nav_choices(lessons, []), value=lessons[0].id, label="Lessons",
+            nav = gr.Radio(nav_choices(lessons, None), value=lessons[0].id, label="Lessons",
                            elem_id="lesson-nav")
         status = gr.Markdown(pool_markdown(pool.stats()), elem_id="pool-status")
         with gr.Tabs(selected=lessons[0].id, elem_id="lesson-tabs") as tabs:
             for lesson in lessons:
-                # short labels keep every lesson on one row; the sidebar has the full titles
-                with gr.Tab(f"{lesson.order}. {lesson.id.capitalize()}", id=lesson.id):
-                    with gr.Tabs():
-                        with gr.Tab("Lesson", id=f"{lesson.id}-page"):
-                            done = render_lesson(lesson, pool, folder, progress)
-                        with gr.Tab("Live demo", id=f"{lesson.id}-demo"):
-                            render_demo(lesson, pool)
-                done.click(lambda d, key=lesson.id: sorted(set(d or []) | {key}), progress, progress,
-                           api_visibility="private")
-
-        gr.Timer(3).tick(lambda: pool_markdown(pool.stats()), None, status,
-                         api_visibility="private", show_progress="hidden")
-        def pool_status() -> dict:
-            """The shared model pool: device, budget, loaded models with measured bytes, counters."""
-            return pool.stats()
-
-        gr.api(pool_status, api_name="pool_status")
-        nav.change(lambda key: gr.Tabs(selected=key), nav, tabs, api_visibility="private")
-        progress.change(lambda d: gr.Radio(choices=nav_choices(lessons, d or [])), progress, nav,
-                        api_visibility="private")
-        app.load(lambda d: gr.Radio(choices=nav_choices(lessons, d or [])), progress, nav,
-                 api_visibility="private")
+                views[lesson.id] = _lesson_tab(lesson, pool, folder, progress)
+        _wire_header(app, pool, lessons, views, progress, nav, tabs, status)
     return app
+
+
+def _lesson_tab(lesson: Lesson, pool: ModelPool, folder: Path, progress) -> dict:
+    # short labels keep every lesson on one row; the sidebar has the full titles
+    with gr.Tab(f"{lesson.order}. {lesson.id.capitalize()}", id=lesson.id):
+        with gr.Tabs():
+            with gr.Tab("Lesson", id=f"{lesson.id}-page"):
+                quiz, done = render_lesson(lesson, pool, folder, progress)
+            with gr.Tab("Live demo", id=f"{lesson.id}-demo"):
+                tasks = render_demo(lesson, pool, progress)
+    done.click(lambda state, key=lesson.id: prog.mark_done(state, key), progress, progress,
+               api_visibility="private")
+    return {"quiz": quiz, "tasks": tasks}
+
+
+def _wire_header(app, pool, lessons, views, progress, nav, tabs, status) -> None:
+    gr.Timer(3).tick(lambda: pool_markdown(pool.stats()), None, status,
+                     api_visibility="private", show_progress="hidden")
+
+    def pool_status() -> dict:
+        """The shared model pool: device, budget, loaded models with measured bytes, counters."""
+        return pool.stats()
+
+    def quiz_check(lesson: str, answers: dict) -> dict:
+        """Mark a learner's answers to a lesson's quiz: {"score", "total", "marks": [{"id",
+        "correct", "answered", "feedback"}]}. answers: {question id: option text, list of
+        option texts, number or text}."""
+        found = next((item for item in lessons if item.id == lesson), None)
+        if found is None:
+            raise gr.Error(f"No lesson {lesson!r}; lessons: {', '.join(x.id for x in lessons)}")
+        with user_errors():
+            return mark_all(found.quiz, dict(answers or {}))
+
+    gr.api(pool_status, api_name="pool_status")
+    gr.api(quiz_check, api_name="quiz_check")
+    nav.change(lambda key: gr.Tabs(selected=key), nav, tabs, api_visibility="private")
+    progress.change(lambda state: gr.Radio(choices=nav_choices(lessons, state)), progress, nav,
+                    api_visibility="private")
+    restore = [c for v in views.values() for c in (*v["quiz"].inputs, *v["quiz"].feedback,
+                                                  v["quiz"].score, *v["tasks"]) if c is not None]
+
+    def restored(state):
+        values = []
+        for lesson in lessons:
+            view = views[lesson.id]
+            if view["quiz"].score is not None:
+                values += restore_quiz(view["quiz"], state)
+            done = prog.normalise(state)["tasks"].get(lesson.id, [])
+            values += [task_line(t, t.id in done) for t in lesson.tasks][:len(view["tasks"])]
+        return [gr.Radio(choices=nav_choices(lessons, state)), *values]
+
+    app.load(restored, progress, [nav, *restore], api_visibility="private")
 
 
 MAX_UPLOAD = "50mb"  # a 50-megapixel phone photo fits; the vision demo shrinks it on arrival

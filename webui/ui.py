@@ -11,7 +11,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 import gradio as gr
 
@@ -190,6 +190,47 @@ def clear_if_asked(history: list, question: str) -> str:
     return "" if (question or "").strip() == last else question
 
 
+ENGINE_NOTES = {
+    "onnxruntime-genai": ("This server ran the model as **int4 ONNX** through ONNX Runtime GenAI, "
+                          "its fast CPU engine (lesson 6); the code above runs transformers at the "
+                          "checkpoint's own precision. Same prompt and sampling; the 4-bit weights "
+                          "make the answer and the speed differ."),
+    "transformers-cb": ("This server answered through continuous batching, sharing each step with "
+                        "other learners' requests (lesson 9); same model, precision and sampling as "
+                        "the code above."),
+    "remote": ("The operator serves this model from another machine through an OpenAI-compatible "
+               "server (lesson 9); the code above runs it locally with transformers."),
+}
+
+
+def ran_note(final: Final | None) -> str:
+    """What a Run button ran, when it is not what the code cell beside it shows; else ""."""
+    note = ENGINE_NOTES.get(final.engine) if final else None
+    return f"\n\n*ℹ️ {note}*" if note else ""
+
+
+def run_output(update: Update, answer: str | None = None) -> str:
+    """A Run button's output for one streamed update: progress, the text so far, then the
+    stats line and what differed from the cell."""
+    if update.loading:
+        return update.loading
+    text = update.answer if answer is None else answer
+    if not update.final:
+        return text or "…"
+    return f"{text}\n\n`{update.final.summary()}`{ran_note(update.final)}"
+
+
+def answered(history) -> bool:
+    """Whether a Chatbot's history holds an assistant answer (not a place in line or a load)."""
+    for message in history or []:
+        if message.get("role") != "assistant" or (message.get("metadata") or {}).get("title"):
+            continue
+        text = prepare_messages([message], vision=False)[0]["content"] if message.get("content") else ""
+        if not text.startswith("⏳"):
+            return True
+    return False
+
+
 def sampling_controls(spec: ModelSpec, max_new_tokens: int = 512):
     """Sliders that start at the model's documented preset; returns the components in order."""
     preset = spec.preset()
@@ -226,3 +267,12 @@ def pool_markdown(stats: dict) -> str:
         for m in stats["models"]) or "none yet: models load on first use"
     return (f"**Model pool** · {stats['device']} · {used:.2f} / {budget:.1f} GB · {models} · "
             f"{stats['loads']} loads, {stats['hits']} hits, {stats['evictions']} evictions")
+
+
+@dataclass(frozen=True)
+class Check:
+    """A try-it task the app checks itself: `fn(*values of the demo's components named in
+    reads, **the task's args)` returns (done, a sentence for the learner)."""
+
+    reads: tuple[str, ...]
+    fn: Callable[..., tuple[bool, str]]

@@ -206,6 +206,11 @@ def run_budgets(pool, sample="receipt", budgets="64,512", question="", max_new_t
 RUNNERS = {"tokens": run_tokens, "ask": run_ask, "budgets": run_budgets}
 
 
+def notebook_files() -> dict[str, str]:
+    """The sample images the lesson's cells open, for its downloadable notebook."""
+    return {f"{name}.png": path for name, path in make_samples().items()}
+
+
 def build(pool) -> None:
     gr.Markdown("Upload an image or pick a sample, check what the model will see, then ask. "
                 "Follow-up questions are about the same image; a new image starts a new chat.")

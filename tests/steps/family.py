@@ -1,0 +1,17 @@
+"""Lesson 1's checked task, as a learner does it: pick for hard reasoning on a 6 GB laptop GPU,
+then ask the pick something."""
+
+from playwright.sync_api import expect
+
+TASK = "fits-6gb"
+
+
+def steps(page):
+    for field, value in (("#family-task", "hard reasoning"), ("#family-device", "Laptop GPU (6 GB)")):
+        page.locator(f"{field} input").fill(value)
+        page.locator(f"{field} input").press("Enter")
+    page.locator("#family-pick-btn").click()
+    expect(page.locator("#family-summary")).to_contain_text("Laptop GPU (6 GB)", timeout=30_000)
+    page.locator("#family-input textarea").fill("Hello!")
+    page.locator("#family-send").click()
+    expect(page.locator("#family-stats")).to_contain_text("tokens/s", timeout=120_000)
