@@ -46,6 +46,7 @@ class Cell:
     language: str = ""
     run: dict | None = None            # {"runner": "family.chat", **arguments}
     section: str = ""                  # the {#marker} of the section it sits in, if any
+    in_notebook: bool = True           # False ({notebook=skip}): it needs a running Qwen Lab
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,10 @@ def _yaml(source: str, where: str):
 
 def _fenced(token, name: str, section: str) -> Cell:
     language, run = parse_info(token.info, name)
+    skip = run is not None and run.pop("notebook", "") == "skip"
     kind = language if language in ("quiz", "task") else "code"
-    return Cell(kind, token.content.rstrip("\n"), language=language, run=run, section=section)
+    return Cell(kind, token.content.rstrip("\n"), language=language, run=run, section=section,
+                in_notebook=not skip)
 
 
 def _add_prose(cells: list[Cell], source: str) -> None:
@@ -179,9 +182,10 @@ def parse_info(info: str, name: str = "<lesson>") -> tuple[str, dict | None]:
         if not sep:
             raise LessonError(f"{name}: expected key=value in fence info, got {item!r}")
         args[key] = value
-    if "run" not in args:
+    if "run" not in args and "notebook" not in args:
         return language.strip(), None
-    args["runner"] = args.pop("run")
+    if "run" in args:
+        args["runner"] = args.pop("run")
     return language.strip(), args
 
 

@@ -21,10 +21,12 @@ from qwenlab.lessons import Lesson
 PIP = {"transformers": "transformers>=5", "torch": "torch", "accelerate": "accelerate",
        "qwen_vl_utils": "qwen-vl-utils", "bitsandbytes": "bitsandbytes>=0.48",
        "sympy": "sympy", "PIL": "pillow", "peft": "peft", "openai": "openai",
-       "matplotlib": "matplotlib", "torchvision": "torchvision", "datasets": "datasets"}
+       "matplotlib": "matplotlib", "torchvision": "torchvision", "datasets": "datasets",
+       "fastapi": "transformers[serving]>=5"}
 CPU_NOTE = ("Every cell runs on a CPU, slowly for the larger models; with an NVIDIA GPU, "
             "`device_map=\"auto\"` puts the model on it.")
-WORDS = {"learn": "You will be able to:", "from": "From Qwen Lab", "quiz": "Answer",
+WORDS = {"app_only": "This cell talks to a running Qwen Lab server, so it is not run here:",
+         "learn": "You will be able to:", "from": "From Qwen Lab", "quiz": "Answer",
          "tasks": "Try these in the Qwen Lab app's Live demo:", "installs":
          "Installs what this notebook imports, skipping what the kernel already has."}
 
@@ -33,7 +35,7 @@ def imports(lesson: Lesson) -> list[str]:
     """The top-level modules the lesson's Python cells import, plus what they need implicitly."""
     found = set()
     for cell in lesson.cells:
-        if cell.kind == "code" and cell.language in ("python", "py"):
+        if cell.kind == "code" and cell.language in ("python", "py") and cell.in_notebook:
             for node in ast.walk(ast.parse(cell.source)):
                 if isinstance(node, ast.Import):
                     found |= {alias.name.split(".")[0] for alias in node.names}
@@ -43,6 +45,10 @@ def imports(lesson: Lesson) -> list[str]:
                 found.add("accelerate")
             if "AutoProcessor" in cell.source or "qwen_vl_utils" in cell.source:
                 found.add("torchvision")  # the Qwen-VL processors' video half imports it
+            if "BitsAndBytesConfig" in cell.source:
+                found.add("bitsandbytes")  # transformers imports it only when the config is used
+            if '"serve"' in cell.source:
+                found.add("fastapi")  # `transformers serve` needs transformers[serving]
     return sorted(name for name in found if name in PIP)
 
 
@@ -88,8 +94,10 @@ def to_notebook(lesson: Lesson, files: dict[str, bytes] | None = None, words: di
     for cell in lesson.cells:
         if cell.kind == "markdown":
             cells.append(new_markdown_cell(cell.source))
-        elif cell.kind == "code" and cell.language in ("python", "py"):
+        elif cell.kind == "code" and cell.language in ("python", "py") and cell.in_notebook:
             cells.append(new_code_cell(cell.source))
+        elif cell.kind == "code" and cell.language in ("python", "py"):
+            cells.append(new_markdown_cell(f"*{words['app_only']}*\n\n```python\n{cell.source}\n```"))
         elif cell.kind == "code":
             cells.append(new_markdown_cell(f"```{cell.language}\n{cell.source}\n```"))
         elif cell.kind == "task":

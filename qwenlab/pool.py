@@ -2,7 +2,8 @@
 
 The pool owns leases (a lease pins its model), the budget (measured weight bytes plus
 headroom), least-recently-used eviction of idle models, one load per key however many sessions
-ask at once, and the stats and events the UI shows. It does not know how a model is loaded
+ask at once, and the stats and events the UI shows. A private lease (fine-tuning changes the
+weights it holds) gets a copy of its own, charged to the same budget and freed on release. It does not know how a model is loaded
 (loading.py), how text is generated (generation.py), which lesson asked, or anything of Gradio.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import itertools
 import json
 import logging
 import struct
@@ -32,7 +34,7 @@ from qwenlab.registry import ModelSpec, estimate_weight_bytes, get_model
 log = logging.getLogger(__name__)
 GB = 1e9
 
-Key = tuple[str, str, str]  # (registry key, precision, device)
+Key = tuple  # (registry key, precision, device), plus a serial number for a private copy
 
 
 @dataclass
@@ -44,6 +46,8 @@ class _Entry:
     loaded: Loaded | None = None
     hits: int = 0
     last_used: float = field(default_factory=time.monotonic)
+    private: bool = False              # one borrower's own copy: freed on release, never shared
+    extra: int = 0                     # bytes charged beside the weights (training activations)
 
 
 class ModelPool:
@@ -57,10 +61,14 @@ class ModelPool:
         self._entries: dict[Key, _Entry] = {}
         self._cond = threading.Condition()
         self._counters = {"hits": 0, "loads": 0, "evictions": 0, "errors": 0}
+        self._private_ids = itertools.count(1)
         self._load_seconds = 0.0
         self.events: deque[dict] = deque(maxlen=200)
         # The operator's classroom limits travel with the pool, so every demo sees the same.
         self.admission = Admission.from_config(self.device)
+        # Jobs that take a whole private copy of a model and every core (fine-tuning): one at a
+        # time per machine, the rest wait in their own line.
+        self.training = Admission(1, config.max_waiting(), config.requests_per_minute())
 
     # -- leasing ---------------------------------------------------------------------------
     @contextmanager
@@ -74,7 +82,11 @@ class ModelPool:
             self.release(loaded)
 
     def acquire(self, key: str, precision: str | None = None, device: str | None = None,
-                progress: Progress | None = None) -> Loaded:
+                progress: Progress | None = None, private: bool = False,
+                extra_bytes: int = 0) -> Loaded:
+        """The model, pinned until release(). private: a copy no one else is given (a caller
+        that changes its weights, like fine-tuning), charged with `extra_bytes` beside the
+        weights and freed as soon as it is released."""
         spec = get_model(key)
         if precision in (None, "remote") and remote.endpoint_for(spec):
             precision, device = "remote", "remote"  # the operator sent this key elsewhere
@@ -84,15 +96,17 @@ class ModelPool:
             problem = loading.precision_problem(precision, device, spec)
             if problem:
                 raise PrecisionUnavailable(f"{precision} on {device} is unavailable: {problem}")
-        k = (key, precision, device)
+        k = (key, precision, device, next(self._private_ids)) if private else (key, precision, device)
         with self._cond:
-            entry = self._wait_for(k, progress)
+            entry = None if private else self._wait_for(k, progress)
             if entry is not None:
                 return entry.loaded
-            estimate = int(estimate_bytes(spec, precision) * (1 + config.HEADROOM))
+            estimate = int(estimate_bytes(spec, precision) * (1 + config.HEADROOM)) + extra_bytes
             self._make_room(estimate, spec, precision)
-            entry = self._entries[k] = _Entry(k, charge=estimate, pins=1)
-            self._event("load", k, f"estimated {estimate / GB:.2f} GB")
+            entry = self._entries[k] = _Entry(k, charge=estimate, pins=1, private=private,
+                                              extra=extra_bytes)
+            self._event("load", k, f"estimated {estimate / GB:.2f} GB"
+                        + (" (a private copy)" if private else ""))
         return self._finish_load(entry, spec, progress)
 
     def release(self, loaded: Loaded) -> None:
@@ -101,6 +115,8 @@ class ModelPool:
                 if entry.loaded is loaded:
                     entry.pins = max(0, entry.pins - 1)
                     entry.last_used = time.monotonic()
+                    if entry.private and not entry.pins:
+                        self._evict(entry, "private copy released")
                     return
 
     def _wait_for(self, k: Key, progress: Progress | None) -> _Entry | None:
@@ -121,7 +137,7 @@ class ModelPool:
         return None
 
     def _finish_load(self, entry: _Entry, spec: ModelSpec, progress: Progress | None) -> Loaded:
-        key, precision, device = entry.key
+        key, precision, device = entry.key[:3]
         try:
             loaded = self._load(spec, precision, device, progress)
         except BaseException as exc:
@@ -134,7 +150,7 @@ class ModelPool:
         with self._cond:
             entry.loaded, entry.state = loaded, "ready"
             cache = loaded.engine.reserve(loaded, self.admission.per_model) if loaded.engine else 0
-            entry.charge = int(loaded.nbytes * (1 + config.HEADROOM)) + cache
+            entry.charge = int(loaded.nbytes * (1 + config.HEADROOM)) + cache + entry.extra
             self._counters["loads"] += 1
             self._load_seconds += loaded.load_seconds
             self._event("ready", entry.key, f"{loaded.nbytes / GB:.3f} GB in {loaded.load_seconds:.1f} s"
@@ -208,7 +224,8 @@ class ModelPool:
         now = time.monotonic()
         with self._cond:
             models = [{
-                "model": e.key[0], "precision": e.key[1], "device": e.key[2], "state": e.state,
+                "model": e.key[0], "precision": e.key[1], "device": e.key[2],
+                "state": "private" if e.private and e.state == "ready" else e.state,
                 "bytes": e.loaded.nbytes if e.loaded else None, "charge": e.charge,
                 "leases": e.pins, "hits": e.hits, "idle_seconds": round(now - e.last_used, 1),
                 "load_seconds": round(e.loaded.load_seconds, 2) if e.loaded else None,

@@ -114,7 +114,7 @@ def mark(question: Question, given: Any, words: dict | None = None) -> Mark:
         if unknown:
             raise BadRequest(f"{question.id}: not an option: {sorted(unknown)}")
         right = {o.text for o in question.options if o.correct}
-        lines = [f"- {'✅' if o.correct else '❌'} **{o.text}**: {o.why}".rstrip(": ")
+        lines = [f"- {'✅' if o.correct else '❌'} **{o.text}**" + (f" — {o.why}" if o.why else "")
                  for o in question.options if o.text in chosen or o.correct]
         return Mark(question.id, chosen == right, True, "\n".join(lines))
     if question.kind == "number":

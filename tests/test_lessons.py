@@ -81,3 +81,28 @@ def test_the_thinking_lessons_early_stop_text_is_the_apps():
                 for node in ast.walk(ast.parse(cell.source))
                 if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EARLY_STOP"]
     assert assigned and all(ast.literal_eval(value) == EARLY_STOP for value in assigned)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_every_lesson_teaches_and_checks(lesson):
+    counts = lesson.counts()
+    assert 4 <= counts["quiz_questions"] <= 6 and 3 <= counts["takeaways"] <= 6
+    assert counts["links"] >= 3 and all(url.startswith("https://") for _, url in lesson.links)
+    assert counts["tasks"] >= 2 and counts["checked_tasks"] >= 1
+    for question in lesson.quiz:
+        assert all(option.why for option in question.options) or question.why
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_every_checked_task_names_a_check_its_demo_offers(lesson):
+    import gradio as gr
+
+    from qwenlab.pool import ModelPool
+
+    module = importlib.import_module(f"demos.{lesson.demo}")
+    with gr.Blocks():
+        ui = module.build(ModelPool(budget_bytes=int(1e9), device="cpu")) or {}
+    for task in lesson.tasks:
+        if task.check:
+            check = module.CHECKS[task.check]
+            assert set(check.reads) <= set(ui), f"{task.id} reads {check.reads}; build gives {list(ui)}"

@@ -53,11 +53,12 @@ def check_prompt(text: str | None) -> str:
     return text
 
 
-def acquire(pool, key: str, precision: str | None = None) -> Iterator[str | Loaded]:
+def acquire(pool, key: str, precision: str | None = None, **options) -> Iterator[str | Loaded]:
     """Yield progress messages while the pool loads `key`, then the pinned Loaded.
 
     The load runs in a worker thread so the handler can stream progress. If the learner leaves
     before it finishes, the worker releases the lease itself: nothing stays pinned.
+    options: pool.acquire's (private=True for a copy of one's own).
     """
     messages: queue.Queue = queue.Queue()
     state = {"abandoned": False}
@@ -68,7 +69,7 @@ def acquire(pool, key: str, precision: str | None = None) -> Iterator[str | Load
 
     def work():
         try:
-            loaded = pool.acquire(key, precision, progress=progress)
+            loaded = pool.acquire(key, precision, progress=progress, **options)
             with lock:
                 if state["abandoned"]:
                     pool.release(loaded)

@@ -1,0 +1,293 @@
+"""The fine-tuning lesson's demo: LoRA on a small Qwen, live, on a dataset the learner edits.
+
+It streams the run (loss per step as a plot, tokens/s, time left, trainable parameters and
+their share, peak memory), then answers the same new questions with the base and the adapted
+model side by side, and offers the adapter as a zip with the lines that load it. The model is a
+private copy from the pool (charged to its budget, freed afterwards); one run trains at a time
+per machine and the others see their place in line; Stop or a closed tab ends a run between
+two steps. `run()` is the one function behind the tab, the `finetune` API and the Run buttons.
+Run alone: python -m demos.finetune
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from contextlib import nullcontext
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from demos.finetune.data import COMPARE, EXAMPLES
+from qwenlab.events import collect
+from qwenlab.finetune import (TARGETS, Finished, LoraSettings, Started, Step, activation_bytes,
+                              parse_examples, save_adapter, train)
+from qwenlab.generation import stream_chat
+from qwenlab.loading import fetch, precision_problem
+from qwenlab.memory import PeakMemory
+from qwenlab.registry import Sampling, get_model
+from webui.ui import Check, acquire, learner_of, markdown_table, user_errors
+
+MODELS = ["qwen2.5-0.5b", "qwen2.5-1.5b", "qwen3-0.6b", "qwen3-1.7b"]
+PRECISIONS = {"fp32": "fp32", "bf16": "bf16", "nf4 (QLoRA)": "nf4"}
+COMPARE_TOKENS = 48
+LOAD_SNIPPET = """```python
+from peft import PeftModel
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+base = "{hub_id}"
+tokenizer = AutoTokenizer.from_pretrained(base)
+model = AutoModelForCausalLM.from_pretrained(base, dtype="auto", device_map="auto")
+model = PeftModel.from_pretrained(model, "{folder}")   # the unzipped adapter folder
+```"""
+
+
+def default_model(device: str) -> str:
+    return "qwen2.5-1.5b" if device == "cuda" else "qwen2.5-0.5b"
+
+
+def default_precision(device: str) -> str:
+    """bf16 on a GPU; fp32 on a CPU, where bf16 backward passes are slower on most cores
+    (bench/finetune.py measures both)."""
+    return "bf16" if device == "cuda" else "fp32"
+
+
+@dataclass
+class RunUpdate:
+    status: str = ""
+    losses: list = field(default_factory=list)       # [(step, loss)]
+    compare: list = field(default_factory=list)      # [[prompt, base, adapted]]
+    adapter: str | None = None                       # the zip, once saved
+    summary: dict | None = None                      # for the try-it checks
+
+
+def settings_from(steps, rank, alpha, learning_rate, targets, batch_size=4, max_length=128):
+    with user_errors():
+        return LoraSettings(int(steps), int(rank), int(alpha), float(learning_rate),
+                            tuple(targets or ()), int(batch_size), int(max_length)).checked()
+
+
+def run(pool, rows, model: str, precision: str, settings: LoraSettings, compare_text: str = "",
+        learner: str | None = None):
+    """Yields RunUpdate as the run waits, loads, trains, compares and saves."""
+    with user_errors():
+        examples = parse_examples(_rows(rows))
+        spec = get_model(model)
+    if model not in MODELS:
+        raise gr.Error(f"Fine-tune one of {', '.join(MODELS)}; {model} is not offered here.")
+    prompts = [line.strip() for line in (compare_text or "").splitlines() if line.strip()][:5]
+    update = RunUpdate()
+    with user_errors():
+        ticket = pool.training.enter("training", learner)
+    try:
+        for place in ticket.places():
+            update.status = f"⏳ Number {place} in line to train: one fine-tuning run at a time."
+            yield update
+        yield from _run(pool, spec, precision, examples, settings, prompts or COMPARE, update)
+    finally:
+        ticket.close()
+
+
+def _run(pool, spec, precision, examples, settings, prompts, update):
+    extra = activation_bytes(json.loads(Path(fetch(spec, weights=False), "config.json").read_text()),
+                             settings, width=4 if precision == "fp32" else 2)
+    loaded = None
+    with user_errors():
+        for item in acquire(pool, spec.key, precision, private=True, extra_bytes=extra):
+            if isinstance(item, str):
+                update.status = f"⏳ {item}"
+                yield update
+            else:
+                loaded = item
+    cancel = threading.Event()
+    try:
+        with user_errors():  # an example too long for the maximum length, say
+            yield from _train(loaded, examples, settings, cancel, update)
+        yield from _compare(loaded, prompts, update)
+        folder = Path(tempfile.mkdtemp(prefix="qwenlab-lora-")) / f"{spec.key}-lora"
+        update.adapter = str(save_adapter(loaded.model, folder))
+        update.status += (f"\n\n**Adapter saved** ({folder.name}.zip, safetensors). Load it with:"
+                          f"\n\n{LOAD_SNIPPET.format(hub_id=spec.hub_id, folder=folder.name)}")
+        yield update
+    finally:
+        cancel.set()  # a closed tab or Stop closes this generator: end the loop between steps
+        pool.release(loaded)
+
+
+def _train(loaded, examples, settings, cancel, update):
+    meter = PeakMemory(loaded.device).start()
+    started = None
+    try:
+        for event in train(loaded.model, loaded.tokenizer, examples, settings, cancel,
+                           thinking_template=loaded.spec.has_thinking):
+            if isinstance(event, Started):
+                started, loaded.model = event, event.model  # the private copy, now with LoRA
+                update.status = _started_line(event, loaded)
+            elif isinstance(event, Step):
+                update.losses.append((event.step, round(event.loss, 4)))
+                update.status = _step_line(event, started, meter)
+            elif isinstance(event, Finished):
+                update.summary = {"steps": event.steps_done, "first_loss": event.first_loss,
+                                  "last_loss": event.last_loss, "stopped": event.stopped}
+                update.status = _finished_line(event, started, meter.stop())
+            yield update
+    finally:
+        meter.stop()
+
+
+def _compare(loaded, prompts, update):
+    """The same new questions, greedy, without and with the adapter."""
+    from qwenlab.engines.plain import TransformersEngine
+
+    greedy, engine = Sampling(do_sample=False), TransformersEngine()
+    for prompt in prompts:
+        answers = []
+        for adapter in (False, True):
+            messages = [{"role": "user", "content": prompt}]
+            with loaded.model.disable_adapter() if not adapter else nullcontext():
+                _, text, _ = collect(stream_chat(loaded, messages, thinking=False, sampling=greedy,
+                                                 max_new_tokens=COMPARE_TOKENS, engine=engine))
+            answers.append(" ".join(text.split()) or "(no text)")
+        update.compare.append([prompt, *answers])
+        yield update
+
+
+def _started_line(event: Started, loaded) -> str:
+    return (f"Training **{event.trainable:,}** LoRA parameters, **{event.share:.3%}** of the "
+            f"{event.total:,} in {loaded.spec.key} ({loaded.precision}); the rest stay frozen. "
+            f"{event.examples} examples.")
+
+
+def _step_line(step: Step, started: Started, meter: PeakMemory) -> str:
+    return (f"Step **{step.step} / {step.steps}** · loss **{step.loss:.3f}** · "
+            f"{step.tokens_per_s:,.0f} tokens/s · {step.seconds:.1f} s a step · about "
+            f"{step.eta_s:.0f} s left · {started.trainable:,} trainable ({started.share:.3%})")
+
+
+def _finished_line(event: Finished, started: Started, peak: int) -> str:
+    how = "stopped" if event.stopped else "done"
+    loss = (f"loss {event.first_loss:.3f} → **{event.last_loss:.3f}**"
+            if event.first_loss is not None else "no step ran")
+    return (f"**Training {how}**: {event.steps_done} steps in {event.seconds:.1f} s, {loss}, "
+            f"peak memory +{peak / 1e9:.2f} GB over the weights. Comparing answers…")
+
+
+def _rows(rows) -> list:
+    if isinstance(rows, pd.DataFrame):
+        return rows.values.tolist()
+    if isinstance(rows, dict):  # gradio_client sends {"headers", "data"}
+        return rows.get("data") or []
+    return rows or []
+
+
+def loss_frame(losses) -> pd.DataFrame:
+    return pd.DataFrame(losses, columns=["step", "loss"]).astype({"step": "int64", "loss": "float64"})
+
+
+# -- lesson cells ----------------------------------------------------------------------------------
+def run_train(pool, steps="10", rank="8", alpha="16", learning_rate="0.001", targets="q_proj,v_proj",
+              examples="8", compare=""):
+    settings = settings_from(steps, rank, alpha, learning_rate, targets.split(","))
+    rows = [list(pair) for pair in EXAMPLES[:int(examples)]]
+    model = default_model(pool.device)
+    for update in run(pool, rows, model, default_precision(pool.device), settings, compare):
+        table = ("\n\n" + markdown_table(["prompt", "base", "adapted"], update.compare)
+                 if update.compare else "")
+        yield update.status + table
+
+
+RUNNERS = {"train": run_train}
+
+
+# -- try-it checks (lessons/en/08-finetune.md) -----------------------------------------------------
+def loss_fell(summary, min_steps: int = 10) -> tuple[bool, str]:
+    """A run of at least `min_steps` steps whose last loss is below its first."""
+    if not summary:
+        return False, "Train first."
+    if summary["steps"] < min_steps:
+        return False, f"That run did {summary['steps']} steps; train for at least {min_steps}."
+    if summary["last_loss"] >= summary["first_loss"]:
+        return False, (f"The loss went from {summary['first_loss']:.3f} to "
+                       f"{summary['last_loss']:.3f}: raise the learning rate or the steps.")
+    return True, f"The loss fell from {summary['first_loss']:.3f} to {summary['last_loss']:.3f}."
+
+
+def compared_own_prompt(compare) -> tuple[bool, str]:
+    """The learner compared base and adapted on a question of their own."""
+    rows = _rows(compare)
+    own = [row for row in rows if row and row[0] and row[0] not in COMPARE]
+    if not own:
+        return False, "Type a question of your own in *Compare on*, then train and compare."
+    return True, f"Compared on “{own[0][0]}”."
+
+
+CHECKS = {"loss_fell": Check(("summary",), loss_fell),
+          "compared_own_prompt": Check(("compare",), compared_own_prompt)}
+
+
+def notebook_files() -> dict:
+    return {}
+
+
+# -- the tab ---------------------------------------------------------------------------------------
+def build(pool) -> dict:
+    gr.Markdown("Teach a small Qwen a format with LoRA: edit the examples, train for a few steps, "
+                "watch the loss, then compare the base and the adapted model on new questions.")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            data = gr.Dataframe(pd.DataFrame(EXAMPLES, columns=["prompt", "response"]),
+                                interactive=True, wrap=True, max_height=320,
+                                label="Training examples (edit, add or delete rows)",
+                                elem_id="ft-data", column_count=(2, "fixed"))
+            compare_text = gr.Textbox("\n".join(COMPARE), lines=3, elem_id="ft-compare-on",
+                                      label="Compare on (one question per line, not in the data)")
+        with gr.Column(scale=2):
+            ui = _settings_panel(pool)
+    with gr.Row():
+        go = gr.Button("Train", variant="primary", elem_id="ft-go")
+        stop = gr.Button("Stop", elem_id="ft-stop")
+    status = gr.Markdown(elem_id="ft-status")
+    plot = gr.LinePlot(loss_frame([]), x="step", y="loss", title="Training loss", height=260,
+                       elem_id="ft-plot")
+    compare = gr.Dataframe(headers=["prompt", "base", "adapted"], interactive=False, wrap=True,
+                           elem_id="ft-compare", label="The same questions, without and with the adapter")
+    adapter = gr.File(label="The adapter (safetensors, zipped)", interactive=False, height=80,
+                      elem_id="ft-adapter")
+    summary = gr.State(None)
+
+    def handler(rows, model, precision, steps, rank, alpha, lr, targets, compare_on,
+                request: gr.Request):
+        settings = settings_from(steps, rank, alpha, lr, targets)
+        for update in run(pool, rows, model, PRECISIONS.get(precision, precision), settings,
+                          compare_on, learner_of(request)):
+            yield (update.status, loss_frame(update.losses),
+                   update.compare or gr.skip(), update.adapter or gr.skip(), update.summary)
+
+    inputs = [data, ui["model"], ui["precision"], ui["steps"], ui["rank"], ui["alpha"], ui["lr"],
+              ui["targets"], compare_text]
+    event = go.click(handler, inputs, [status, plot, compare, adapter, summary],
+                     api_name="finetune")
+    stop.click(None, cancels=[event])
+    return {"summary": summary, "compare": compare, "data": data}
+
+
+def _settings_panel(pool) -> dict:
+    device = pool.device
+    offered = {label: p for label, p in PRECISIONS.items() if not precision_problem(p, device)}
+    default = next(label for label, p in offered.items() if p == default_precision(device))
+    model = gr.Dropdown(MODELS, value=default_model(device), label="Base model", elem_id="ft-model")
+    precision = gr.Dropdown(list(offered), value=default, label="Base precision",
+                            info="nf4 keeps the frozen base in 4 bits (QLoRA)", elem_id="ft-precision")
+    steps = gr.Slider(1, 200, value=20 if device == "cpu" else 60, step=1, label="Steps",
+                      elem_id="ft-steps")
+    with gr.Row():
+        rank = gr.Dropdown([1, 2, 4, 8, 16, 32, 64], value=8, label="Rank r", elem_id="ft-rank")
+        alpha = gr.Number(16, label="Alpha", precision=0, elem_id="ft-alpha")
+    lr = gr.Number(1e-3, label="Learning rate", elem_id="ft-lr")
+    targets = gr.CheckboxGroup(list(TARGETS), value=["q_proj", "v_proj"], label="Target modules",
+                               elem_id="ft-targets")
+    return {"model": model, "precision": precision, "steps": steps, "rank": rank, "alpha": alpha,
+            "lr": lr, "targets": targets}
