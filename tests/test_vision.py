@@ -334,3 +334,109 @@ def test_a_decompression_bomb_is_refused_before_decoding(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # as if it were 120,000 x 90,000
     with pytest.raises(ImageProblem, match="too large to open safely"):
         open_image(tmp_path / "bomb.png")
+
+
+# -- the lesson's try-it tasks the app checks, and its Run buttons -------------------------------
+def _lesson():
+    from qwenlab.lessons import load_lessons
+
+    return next(lesson for lesson in load_lessons() if lesson.demo == "vision")
+
+
+def _task(check):
+    return next(t for t in _lesson().tasks if t.check == check)
+
+
+@pytest.mark.model
+def test_the_receipt_budget_task_reads_the_processors_count(tiny_env, tmp_path):
+    """budget_in_range, with the lesson's own args, on a copy of the receipt (Gradio hands the
+    handler its cached copy, not the sample's path)."""
+    from demos.vision import CHECKS
+
+    check, task = CHECKS["budget_in_range"], _task("budget_in_range")
+    receipt = tmp_path / "receipt.png"
+    receipt.write_bytes(open(make_samples()["receipt"], "rb").read())
+    low, high = task.args["low"], task.args["high"]
+    for limits in [(64, 256), (256, 1280), (4, 16384)]:  # the lab's CPU and GPU starts, the library's
+        tokens = plan(open_image(receipt), *limits, "qwen2-vl-2b").tokens
+        done, message = check.fn(str(receipt), *limits, "qwen2-vl-2b", **task.args)
+        assert not done and f"{tokens} visual tokens" in message   # the defaults are not enough
+    assert "Raise the maximum" in check.fn(str(receipt), 64, 256, "qwen2-vl-2b", **task.args)[1]
+    assert "Lower" in check.fn(str(receipt), 256, 1280, "qwen2-vl-2b", **task.args)[1]
+    for key in VL_MODELS:
+        done, message = check.fn(str(receipt), 64, 400, key, **task.args)
+        assert done and "384 visual tokens" in message and key in message
+        assert low <= plan(open_image(receipt), 64, 400, key).tokens <= high
+    scene = make_samples()["scene"]
+    assert check.fn(scene, 64, 400, "qwen2-vl-2b", **task.args) == (
+        False, "Pick the *receipt* sample under the upload box first.")
+    assert not check.fn(None, 64, 400, "qwen2-vl-2b", **task.args)[0]
+    with pytest.raises(ImageProblem, match="above the maximum"):  # the panel shows the message
+        check.fn(str(receipt), 512, 400, "qwen2-vl-2b", **task.args)
+
+
+@pytest.mark.pure
+def test_the_follow_up_task_needs_two_answered_questions_about_the_chart():
+    from demos.vision import CHECKS
+
+    check, task = CHECKS["followed_up"], _task("followed_up")
+    chart = make_samples()["sales-chart"]
+    question = {"role": "user", "content": [{"type": "text", "text": "Which quarter?"}]}
+    answer = {"role": "assistant", "content": [{"type": "text", "text": "noise from a tiny model"}]}
+    follow = {"role": "user", "content": "And the total?"}
+    waiting = {"role": "assistant", "content": "⏳ Loading qwen2-vl-2b"}
+    stats = "4 tokens · first token 0.10 s · image 476×308 = 228 visual tokens of the 262-token prompt"
+    assert "Ask about the chart" in check.fn(chart, [], "", **task.args)[1]
+    assert "follow-up" in check.fn(chart, [question, answer], stats, **task.args)[1]
+    assert not check.fn(chart, [question, answer, follow, waiting], "", **task.args)[0]
+    done, message = check.fn(chart, [question, answer, follow, answer], stats, **task.args)
+    assert done and "228 visual tokens again, in a 262-token prompt" in message
+    assert not check.fn(make_samples()["receipt"], [question, answer, follow, answer], stats,
+                        **task.args)[0]
+
+
+@pytest.mark.model
+def test_the_demo_hands_the_checks_the_components_they_read(make_pool):
+    import gradio as gr
+
+    from demos.vision import CHECKS, build
+
+    with gr.Blocks():
+        ui = build(make_pool())
+    assert all(name in ui for check in CHECKS.values() for name in check.reads)
+    assert {t.check for t in _lesson().tasks if t.check} <= set(CHECKS)
+
+
+@pytest.mark.pure
+def test_each_run_button_runs_what_its_cell_shows():
+    """Same model, sample, limits and token budget in the cell as in its Run binding."""
+    cells = _lesson().cells
+    assert {c.run.get("model") for c in cells if c.run} == {"qwen2-vl-2b"}
+    loads = [c.source for c in cells if "from_pretrained(" in c.source]
+    assert loads and all(get_model("qwen2-vl-2b").hub_id in source for source in loads)
+    for cell in (c for c in cells if c.run):
+        source = cell.source
+        if "max_new_tokens" in cell.run:
+            assert f"max_new_tokens={cell.run['max_new_tokens']}" in source
+        if "sample" in cell.run:
+            assert f'"{cell.run["sample"]}.png"' in source
+        for bound in ("min_tokens", "max_tokens"):
+            if bound in cell.run:
+                assert f"{cell.run[bound]} * 28 * 28" in source
+        if "budgets" in cell.run:
+            assert f"for budget in ({cell.run['budgets'].replace(',', ', ')})" in source
+    budgets = next(c for c in _lesson().cells if c.run and c.run["runner"] == "vision.budgets")
+    assert "clock.first" in budgets.source and "clock.total" in budgets.source  # both times
+
+
+@pytest.mark.model
+def test_the_budgets_run_button_reports_both_times_the_cell_prints(pool):
+    from demos.vision import run_ask, run_budgets
+
+    table = list(run_budgets(pool, budgets="16,64", max_new_tokens="4", model="qwen2-vl-2b"))[-1]
+    assert "| max tokens | resized to | visual tokens | first token | all tokens | answer |" in table
+    rows = [line for line in table.splitlines() if line.startswith(("| 16 |", "| 64 |"))]
+    assert len(rows) == 2 and all(line.count(" s |") == 2 for line in rows)
+    assert "qwen2-vl-2b bf16 on cpu" in table
+    asked = list(run_ask(pool, max_new_tokens="4", model="qwen2-vl-2b"))[-1]
+    assert "visual tokens: 228 (image " in asked and "first token" in asked

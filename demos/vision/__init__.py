@@ -2,9 +2,10 @@
 resized to and how many visual tokens it becomes, ask about it, then ask follow-ups.
 
 Qwen2-VL-2B on a CPU, Qwen2.5-VL-3B on a GPU (nf4 when bf16 would take over half the pool).
-`ask()` is the one function behind the tab, the `vision` API and the lesson's Run buttons;
-`describe()` is the pixel-budget preview (`vision_plan` API): the selected model's own image
-processor says what size and how many visual tokens, so the preview is what is sent.
+`answers()` is the one function behind the tab and the `vision` API (through `ask()`) and the
+lesson's Run buttons; `describe()` is the pixel-budget preview (`vision_plan` API): the selected
+model's own image processor says what size and how many visual tokens, so the preview is what is
+sent. The try-it tasks the app checks are in tasks.py (CHECKS).
 Run alone: python -m demos.vision
 """
 
@@ -23,6 +24,7 @@ from demos.vision.images import (
     plan,
 )
 from demos.vision.samples import QUESTIONS, make_samples
+from demos.vision.tasks import CHECKS  # noqa: F401  the try-it tasks the app checks
 from demos.vision.upload import ImageUpload
 from qwenlab.errors import QwenLabError
 from qwenlab.loading import precision_problem, resolve_device
@@ -35,6 +37,8 @@ from webui.ui import (
     clear_if_asked,
     learner_of,
     markdown_table,
+    ran_note,
+    run_output,
 )
 
 MAX_TOKENS_LIMIT = 4096    # visual tokens; Qwen's recommended ceiling is 1280
@@ -179,28 +183,35 @@ def run_tokens(pool, sizes="1920x1080,1280x720,640x480,28x28", min_tokens="4", m
 
 
 def run_ask(pool, sample="sales-chart", question="", min_tokens="64", max_tokens="256",
-            max_new_tokens="128"):
+            max_new_tokens="128", model=""):
+    """The cell's question about a sample: its visual tokens first, as the cell prints them,
+    then the answer as it streams and what ran (webui.ui.run_output)."""
     path = make_samples()[sample]
-    for chat, line in ask(pool, path, question or QUESTIONS[sample], [], int(min_tokens),
-                           int(max_tokens), max_new_tokens=int(max_new_tokens)):
-        yield f"![{sample}](/gradio_api/file={path})\n\n{chat[-1]['content']}" + \
-            (f"\n\n`{line}`" if line else "")
+    for update, p in answers(pool, path, question or QUESTIONS[sample], [], int(min_tokens),
+                             int(max_tokens), model=model or None,
+                             max_new_tokens=int(max_new_tokens)):
+        yield (f"![{sample}](/gradio_api/file={path})\n\nvisual tokens: {p.tokens} "
+               f"(image {p.width}×{p.height})\n\n{run_output(update)}")
 
 
-def run_budgets(pool, sample="receipt", budgets="64,512", question="", max_new_tokens="64"):
-    """The same question at several max_pixels budgets: tokens, first-token time, answer."""
+def run_budgets(pool, sample="receipt", budgets="64,512", question="", max_new_tokens="64",
+                model=""):
+    """The same question at several max_pixels budgets (min_pixels 4*28*28, as in the cell):
+    visual tokens, time to the first new token and to the last, answer."""
     path = make_samples()[sample]
     rows = []
     for budget in (int(b) for b in budgets.split(",")):
         yield f"Asking with at most {budget} visual tokens…"
         for update, p in answers(pool, path, question or QUESTIONS[sample], [], 4, budget,
-                                 max_new_tokens=int(max_new_tokens)):
+                                 model=model or None, max_new_tokens=int(max_new_tokens)):
             pass
         final = update.final
-        rows.append((budget, f"{p.width}×{p.height}", p.tokens, f"{final.ttft_s:.2f} s",
-                     f"{final.tokens_per_s:.1f}", " ".join(update.answer.split())[:160] or "(no text)"))
-    yield markdown_table(("max tokens", "resized to", "visual tokens", "first token", "tokens/s",
-                          "answer"), rows)
+        first = "n/a" if final.ttft_s is None else f"{final.ttft_s:.2f} s"
+        rows.append((budget, f"{p.width}×{p.height}", p.tokens, first, f"{final.total_s:.2f} s",
+                     " ".join(update.answer.split())[:160] or "(no text)"))
+    yield (markdown_table(("max tokens", "resized to", "visual tokens", "first token",
+                           "all tokens", "answer"), rows)
+           + f"\n\n`{final.model} {final.precision} on {final.device}`{ran_note(final)}")
 
 
 RUNNERS = {"tokens": run_tokens, "ask": run_ask, "budgets": run_budgets}
@@ -211,7 +222,7 @@ def notebook_files() -> dict[str, str]:
     return {f"{name}.png": path for name, path in make_samples().items()}
 
 
-def build(pool) -> None:
+def build(pool) -> dict:
     gr.Markdown("Upload an image or pick a sample, check what the model will see, then ask. "
                 "Follow-up questions are about the same image; a new image starts a new chat.")
     with gr.Row(equal_height=False):
@@ -225,6 +236,7 @@ def build(pool) -> None:
                     [ui["image"], ui["question"]],
                     label="Or pick a sample the app drew (matplotlib)", elem_id="vision-samples")
     _wire(pool, **ui)
+    return ui  # by name, for the try-it checks (demos/vision/tasks.py CHECKS)
 
 
 def _image_panel(pool) -> dict:
