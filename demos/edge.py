@@ -259,8 +259,8 @@ COMPARE_NOTE = (
     "Same prompt, {tokens} new tokens, plain greedy decoding (repetition penalty 1.0) and the same "
     "loading arguments as the code above; first token and tokens/s are timed the same way. "
     "What differs: the lab loads through the app's shared pool, so a precision another "
-    "learner has loaded already is reused (*ok (already loaded)*, with the time of its first "
-    "load), and it also measures *peak GB*, the memory above the weights while answering.")
+    "learner has loaded already is reused (`ok (already loaded)`, with the time of its first "
+    "load), and it also measures `peak GB`, the memory above the weights while answering.")
 
 
 def run_compare(pool, model="qwen2.5-0.5b", precisions="bf16,int8,nf4",
