@@ -5,6 +5,8 @@ model pool itself, live.
 greedily on each, and measures load time, weights in memory, peak memory while generating,
 time to first token and tokens/s; the rows pile up for the session and download as CSV.
 It is the one function behind the tab, the `edge_compare` API and the lesson's Run button.
+`calculator()` and `fit_verdict()` are plain arithmetic over the registry. CHECKS holds the
+try-it checkers, which read the lab's results and the calculator's choices.
 Run alone: python -m demos.edge
 """
 
@@ -19,9 +21,10 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from qwenlab import config, system
 from qwenlab.loading import precision_problem
 from qwenlab.registry import DEVICES, FAMILY, KV_SPARE, PRECISIONS, Sampling
-from webui.ui import answer_stream, check_prompt, learner_of, markdown_table
+from webui.ui import Check, answer_stream, check_prompt, learner_of, markdown_table
 
 log = logging.getLogger(__name__)
 LAB_MODELS = ["qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-3b", "qwen2.5-7b", "qwen3-0.6b",
@@ -158,6 +161,79 @@ def calculator(precision: str = "bf16", devices: list[str] | None = None) -> pd.
     return pd.DataFrame(rows)
 
 
+FAMILY_BY_NAME = {model.name: model for model in FAMILY}
+
+
+def _need_gb(model_name: str, precision: str) -> float:
+    return FAMILY_BY_NAME[model_name].weight_bytes(precision) * KV_SPARE / 1e9
+
+
+def _room_gb(device_name: str) -> float:
+    device = DEVICES[device_name]
+    return device.memory_gb * device.usable
+
+
+def fit_verdict(model_name: str, precision: str, device_name: str) -> tuple[bool, str]:
+    """Whether one checkpoint at one precision fits one device, with the arithmetic shown."""
+    if (model_name not in FAMILY_BY_NAME or device_name not in DEVICES
+            or precision not in PRECISIONS):
+        return False, "Choose a checkpoint, a precision and a device."
+    need, room = _need_gb(model_name, precision), _room_gb(device_name)
+    device = DEVICES[device_name]
+    fits = need <= room
+    return fits, (f"{'✅' if fits else '❌'} **{model_name}** at **{precision}** needs {need:.1f} GB "
+                  f"(weights plus 20%); **{device_name}** gives a model {room:.1f} GB "
+                  f"({device.usable:.0%} of {device.memory_gb:g} GB): "
+                  + ("it fits." if fits else "it does not fit."))
+
+
+def largest_fit(device_name: str) -> tuple[str, str] | None:
+    """(checkpoint, precision): the most parameters that fit the device, at the most bytes per
+    parameter that still fits; None when nothing does."""
+    room = _room_gb(device_name)
+    fits = [(model.params_b, model.weight_bytes(precision), model.name, precision)
+            for model in FAMILY for precision in PRECISIONS
+            if _need_gb(model.name, precision) <= room]
+    return max(fits)[2:] if fits else None
+
+
+def fit_view(model_name: str, precision: str, device_name: str) -> str:
+    return fit_verdict(model_name, precision, device_name)[1]
+
+
+# -- the machine that measured -------------------------------------------------------------------
+BF16_FLAGS = {"avx512_bf16": "AVX512-BF16", "amx_bf16": "AMX-BF16"}  # as /proc/cpuinfo spells them
+
+
+def cpu_facts(cpuinfo: str) -> tuple[str, list[str]]:
+    """(model name, the bf16 instruction sets it lists) from the text of /proc/cpuinfo."""
+    name, flags = "unknown CPU", set()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and name == "unknown CPU":
+            name = value.strip()
+        elif key.strip() == "flags":
+            flags |= set(value.split())
+    return name, [label for flag, label in BF16_FLAGS.items() if flag in flags]
+
+
+def machine_line(device: str) -> str:
+    """What served this page's measurements, in one line: the GPU, or the CPU, its physical
+    cores and the bf16 instructions it reports (read from the machine, not assumed)."""
+    if device == "cuda":
+        import torch  # loaded already: the lab has just run a model on this GPU
+
+        bf16 = "supports bf16" if torch.cuda.is_bf16_supported() else "has no bf16"
+        return f"{torch.cuda.get_device_name(0)} GPU, which {bf16}"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            name, bf16 = cpu_facts(f.read())
+    except OSError:
+        return f"{system.physical_cores()} physical CPU cores (their bf16 instructions unknown)"
+    listed = ", ".join(bf16) if bf16 else "no bf16 instructions (AVX512-BF16, AMX)"
+    return f"{name}, {system.physical_cores()} physical cores, listing {listed}"
+
+
 # -- the pool, live ------------------------------------------------------------------------------
 def pool_panel(pool) -> tuple[str, pd.DataFrame, str]:
     """Counters, the loaded models, and the latest pool events."""
@@ -179,14 +255,23 @@ def pool_panel(pool) -> tuple[str, pd.DataFrame, str]:
 
 
 # -- lesson cells --------------------------------------------------------------------------------
+COMPARE_NOTE = (
+    "Same prompt, {tokens} new tokens, plain greedy decoding (repetition penalty 1.0) and the same "
+    "loading arguments as the code above; first token and tokens/s are timed the same way. "
+    "What differs: the lab loads through the app's shared pool, so a precision another "
+    "learner has loaded already is reused (`ok (already loaded)`, with the time of its first "
+    "load), and it also measures `peak GB`, the memory above the weights while answering.")
+
+
 def run_compare(pool, model="qwen2.5-0.5b", precisions="bf16,int8,nf4",
                 prompt="Explain in two sentences why the sky is blue.", max_new_tokens="48"):
     rows = []
     for status, rows in compare(pool, model, precisions.split(","), prompt, int(max_new_tokens)):
         yield status
     shown = [c for c in COLUMNS if c not in ("run", "engine")]
-    yield markdown_table(shown, ([r[c] if r[c] is not None else "" for c in shown]
-                                 for r in rows))
+    table = markdown_table(shown, ([r[c] if r[c] is not None else "" for c in shown] for r in rows))
+    yield (f"Measured on this server: {machine_line(pool.device)}.\n\n{table}\n\n"
+           f"*ℹ️ {COMPARE_NOTE.format(tokens=int(max_new_tokens))}*")
 
 
 def run_calculator(pool, precision="bf16"):
@@ -199,30 +284,39 @@ def run_pool(pool):
     counters, models, events = pool_panel(pool)
     table = markdown_table(list(models.columns), models.itertuples(index=False)) \
         if len(models) else "No models loaded yet."
-    yield f"{counters}\n\n{table}\n\n{events}"
+    stats = pool.stats()
+    note = (f"This is the app's own pool, shared by every learner on this server, not the small "
+            f"one the code above builds. Its budget is {stats['budget_bytes'] / 1e9:.1f} GB on "
+            f"{stats['device']}, and it goes further than the cell: it charges each model its "
+            f"measured bytes plus {config.HEADROOM:.0%} headroom, never evicts a model someone "
+            f"is using, and loads a model once however many learners ask for it at the same time.")
+    yield f"{counters}\n\n{table}\n\n{events}\n\n*ℹ️ {note}*"
 
 
 RUNNERS = {"compare": run_compare, "calculator": run_calculator, "pool": run_pool}
 
 
-def build(pool) -> None:
+def build(pool) -> dict:
+    """The three tabs; returns the components the try-it checks read."""
     with gr.Tabs():
         with gr.Tab("Quantization lab"):
-            _lab(pool)
+            ui = _lab(pool)
         with gr.Tab("Memory calculator"):
-            _calculator()
+            ui |= _calculator()
         with gr.Tab("The pool, live"):
             _pool_live(pool)
+    return ui
 
 
-def _lab(pool) -> None:
+def _lab(pool) -> dict:
     """Load one checkpoint at several precisions, same prompt, measured side by side."""
     folder = Path(tempfile.mkdtemp(prefix="qwenlab-edge-"))
     problems = availability(pool.device)
     runs = gr.State([])
     gr.Markdown(
         "Load one checkpoint at several precisions and run the same prompt on each "
-        "(greedy decoding, so differences in the answers come from the precision). "
+        "(plain greedy decoding, no repetition penalty, so differences in the answers come "
+        "from the precision). "
         "Results stay here for this session; download them as CSV.\n\n"
         + "\n".join(f"- **{p}** is unavailable on {pool.device}: {why}"
                     for p, why in problems.items() if why))
@@ -263,17 +357,29 @@ def _lab(pool) -> None:
     stop.click(None, cancels=[event])
     clear.click(lambda: ("", frame([]), *[plot_frame([])] * len(PLOTS), None, []),
                 None, outputs, api_visibility="private")
+    return {"runs": runs}
 
 
-def _calculator() -> None:
+def _calculator() -> dict:
     gr.Markdown("Weights at a precision plus 20% for the KV cache and activations, "
                 "against what each device can give a model (the rest is for the system). "
                 "MoE models need all their experts in memory, though only the active "
                 "ones work on each token.")
     precision = gr.Radio(list(PRECISIONS), value="bf16", label="Precision",
                          elem_id="edge-calc-precision")
+    with gr.Row():
+        model = gr.Dropdown(list(FAMILY_BY_NAME), value="Qwen2.5-7B-Instruct",
+                            label="Does this checkpoint, at the precision above, fit…",
+                            elem_id="edge-fit-model")
+        device = gr.Dropdown(list(DEVICES), value="Laptop GPU (6 GB)", label="…on this device?",
+                             elem_id="edge-fit-device")
+    verdict = gr.Markdown(fit_view("Qwen2.5-7B-Instruct", "bf16", "Laptop GPU (6 GB)"),
+                          elem_id="edge-fit")
     table = gr.Dataframe(calculator("bf16"), interactive=False, elem_id="edge-calc")
     precision.change(calculator, precision, table, api_name="edge_calculator")
+    gr.on([precision.change, model.change, device.change], fit_view, [model, precision, device],
+          verdict, api_visibility="private")
+    return {"fit_model": model, "precision": precision, "fit_device": device}
 
 
 def _pool_live(pool) -> None:
@@ -285,6 +391,46 @@ def _pool_live(pool) -> None:
     events = gr.Markdown(elem_id="edge-pool-events")
     gr.Timer(2).tick(lambda: pool_panel(pool), None, [counters, loaded, events],
                      api_visibility="private", show_progress="hidden")
+
+
+# -- try-it tasks the app checks (lessons/en/06-edge.md, "Try it") ------------------------------
+def lab_compared(runs, model: str, precisions: list[str]) -> tuple[bool, str]:
+    """The lab has measured `model` at each of `precisions` this session; says what the
+    weights came to, from the latest row of each."""
+    latest = {r["precision"]: r for r in runs or [] if r["model"] == model}
+    missing = [p for p in precisions if p not in latest]
+    if missing:
+        return False, f"Run the lab on `{model}` with {', '.join(missing)} ticked."
+    failed = [f"{p}: {latest[p]['status']}" for p in precisions
+              if not str(latest[p]["status"]).startswith("ok")]
+    if failed:
+        return False, "Not measured on this server: " + "; ".join(failed)
+    weights = {p: latest[p]["weights GB"] for p in precisions}
+    base, first = weights[precisions[0]], precisions[0]
+    shares = ", ".join([f"{first} {base:.3f} GB"] + [
+        f"{p} {weights[p]:.3f} GB" + (f" ({weights[p] / base:.0%} of {first})" if base else "")
+        for p in precisions[1:]])
+    return True, f"`{model}` weights measured on this server: {shares}."
+
+
+def biggest_fit(model: str, precision: str, chosen_device: str, device: str) -> tuple[bool, str]:
+    """The calculator shows the largest checkpoint that fits `device`, at a precision that fits."""
+    if chosen_device != device:
+        return False, f"Choose *{device}* as the device first."
+    fits, verdict = fit_verdict(model, precision, device)
+    if not fits:
+        return False, verdict
+    best_model, best_precision = largest_fit(device)
+    if FAMILY_BY_NAME[model].params_b < FAMILY_BY_NAME[best_model].params_b:
+        return False, f"{verdict} A checkpoint with more parameters fits too: look further."
+    spec = FAMILY_BY_NAME[model]
+    more = (f" It also fits at {best_precision}: more bits per weight, less rounding."
+            if spec.weight_bytes(best_precision) > spec.weight_bytes(precision) else "")
+    return True, verdict + more
+
+
+CHECKS = {"lab_compared": Check(("runs",), lab_compared),
+          "biggest_fit": Check(("fit_model", "precision", "fit_device"), biggest_fit)}
 
 
 if __name__ == "__main__":

@@ -1,12 +1,17 @@
 """The edge lab on tiny checkpoints: real loads at each precision through the pool, real
-measurements, the memory calculator's arithmetic, and the live pool panel."""
+measurements, the memory calculator's arithmetic, the live pool panel, the try-it checkers and
+what the lesson's Run buttons say about the machine and the code beside them."""
 
 import csv
 import sys
 
 import pytest
 
-from demos.edge import COLUMNS, calculator, compare, pool_panel
+import gradio as gr
+
+from demos.edge import (CHECKS, COLUMNS, biggest_fit, build, calculator, compare, cpu_facts,
+                        fit_verdict, lab_compared, largest_fit, pool_panel, run_compare, run_pool)
+from qwenlab.lessons import load_lessons
 from qwenlab.registry import FAMILY
 
 PROMPT = "Explain in two sentences why the sky is blue."
@@ -49,6 +54,9 @@ def test_lab_measures_each_precision_and_keeps_earlier_runs(pool):
     assert len(rows2) == 5 and rows2[-1]["run"] == 2
     assert rows2[-1]["status"] == "ok (already loaded)"
     assert pool.stats()["hits"] >= 1
+    # the try-it check reads these very rows
+    done, message = lab_compared(rows2, "qwen2.5-0.5b", ["bf16", "nf4"])
+    assert done and "bf16" in message and "nf4" in message
 
 
 @pytest.mark.model
@@ -95,3 +103,69 @@ def test_edge_calculator_api(client):
     table = client.predict("nf4", api_name="/edge_calculator")
     models = [row[0] for row in table["data"]]
     assert "Qwen2.5-0.5B-Instruct" in models and "Qwen3-235B-A22B (MoE)" in models
+
+
+@pytest.mark.pure
+def test_fit_verdict_shows_the_arithmetic_and_the_largest_fit_is_computed():
+    fits, text = fit_verdict("Qwen2.5-7B-Instruct", "bf16", "L4 GPU (24 GB)")
+    assert fits and "18.3 GB" in text and "21.6 GB" in text  # 15.2 GB + 20% on a 24 GB card
+    assert not fit_verdict("Qwen2.5-7B-Instruct", "bf16", "T4 GPU (16 GB)")[0]
+    assert not fit_verdict("Qwen3-30B-A3B (MoE)", "nf4", "T4 GPU (16 GB)")[0]  # every expert counts
+    assert largest_fit("Laptop GPU (6 GB)") == ("Qwen3-4B", "int8")
+    assert not fit_verdict("no such model", "bf16", "T4 GPU (16 GB)")[0]
+
+
+@pytest.mark.pure
+def test_biggest_fit_wants_the_device_a_fit_and_nothing_bigger_that_fits():
+    device = "Laptop GPU (6 GB)"
+    assert not biggest_fit("Qwen3-4B", "int8", "T4 GPU (16 GB)", device=device)[0]
+    done, message = biggest_fit("Qwen2.5-7B-Instruct", "nf4", device, device=device)
+    assert not done and "does not fit" in message
+    done, message = biggest_fit("Qwen2.5-3B-Instruct", "nf4", device, device=device)
+    assert not done and "more parameters" in message
+    done, message = biggest_fit("Qwen3-4B", "nf4", device, device=device)
+    assert done and "also fits at int8" in message
+    assert biggest_fit("Qwen3-4B", "int8", device, device=device) == (True, fit_verdict(
+        "Qwen3-4B", "int8", device)[1])
+
+
+@pytest.mark.pure
+def test_lab_compared_needs_each_precision_measured_on_this_server():
+    def row(precision, status="ok", gb=1.0, model="qwen2.5-0.5b"):
+        return {"model": model, "precision": precision, "status": status, "weights GB": gb}
+
+    wanted = ("qwen2.5-0.5b", ["bf16", "nf4"])
+    assert not lab_compared([], *wanted)[0]
+    assert "nf4" in lab_compared([row("bf16")], *wanted)[1]
+    assert not lab_compared([row("bf16"), row("nf4", model="qwen3-0.6b")], *wanted)[0]
+    done, message = lab_compared([row("bf16"), row("nf4", "unavailable: pip install it")], *wanted)
+    assert not done and "unavailable" in message
+    done, message = lab_compared([row("bf16", gb=0.99), row("nf4", "ok (already loaded)", 0.46)],
+                                 *wanted)
+    assert done and "nf4 0.460 GB (46% of bf16)" in message
+
+
+@pytest.mark.pure
+def test_cpu_facts_reads_the_bf16_instructions_the_cpu_lists():
+    info = "model name\t: Some CPU\nflags\t\t: fpu avx512f avx512_bf16 amx_bf16 sse\n"
+    assert cpu_facts(info) == ("Some CPU", ["AVX512-BF16", "AMX-BF16"])
+    assert cpu_facts("model name: Old CPU\nflags: fpu avx2\n") == ("Old CPU", [])
+
+
+@pytest.mark.model
+def test_the_lessons_checked_tasks_name_real_checkers_and_components(pool):
+    lesson = next(lesson for lesson in load_lessons() if lesson.id == "edge")
+    with gr.Blocks():
+        ui = build(pool)
+    checked = [task for task in lesson.tasks if task.check]
+    assert len(checked) >= 1
+    for task in checked:
+        assert set(CHECKS[task.check].reads) <= set(ui), task.id
+
+
+@pytest.mark.model
+def test_run_buttons_name_the_machine_and_what_differs_from_the_cells(pool):
+    out = _last(run_compare(pool, precisions="bf16", max_new_tokens="4"))
+    assert "Measured on this server" in out and "repetition penalty 1.0" in out
+    out = _last(run_pool(pool))
+    assert "not the small one the code above builds" in out and "**1** loads" in out
