@@ -164,8 +164,8 @@ def build(pool) -> dict:
         stop = gr.Button("Stop")
     panels = {}
     with gr.Row(equal_height=False):
-        for lang, (native, rtl, _) in LANGUAGES.items():
-            panels[lang] = gr.Markdown(label=f"{lang} · {native}", rtl=rtl, container=True,
+        for lang, (_, rtl, _) in LANGUAGES.items():
+            panels[lang] = gr.Markdown(_panel(lang, None), rtl=rtl, container=True,
                                        visible=lang in DEFAULT_PICK, min_width=240,
                                        elem_id=f"ml-{lang.lower()}")
     stats = gr.Markdown(elem_id="ml-stats")
@@ -173,11 +173,9 @@ def build(pool) -> dict:
     runs_line = gr.Markdown(elem_id="ml-runs")
 
     def respond(text, picked, mode, model, tokens, runs, request: gr.Request):
-        shown = [gr.Markdown(value="", visible=lang in (picked or [])) for lang in LANGUAGES]
-        yield *shown, "", runs
+        yield *_panels(picked, {}), "", runs
         for updates in answer_all(pool, text, picked, mode, model, tokens, learner_of(request)):
-            yield *[gr.Markdown(value=_panel(updates.get(lang)), visible=lang in picked)
-                    for lang in LANGUAGES], "\n\n".join(stats_lines(updates)), \
+            yield *_panels(picked, updates), "\n\n".join(stats_lines(updates)), \
                 _with_run(runs, tokens_used(updates))
 
     event = go.click(respond, [text, languages, mode, model, tokens, runs], [*panels.values(), stats, runs],
@@ -185,7 +183,8 @@ def build(pool) -> dict:
     event.then(runs_markdown, runs, runs_line, api_visibility="private")
     mode.change(lambda m: gr.Button(value="Translate" if m == MODES[1] else "Answer"), mode, go,
                 api_visibility="private")
-    stop.click(None, cancels=[event])
+    # a stopped run keeps the languages that finished: show them too
+    stop.click(None, cancels=[event]).then(runs_markdown, runs, runs_line, api_visibility="private")
     return {"runs": runs, **_token_costs(model)}
 
 
@@ -193,13 +192,22 @@ def _with_run(runs: list, used: dict) -> list:
     return [*runs, used] if used else runs
 
 
-def _panel(update) -> str:
-    return "" if update is None else update.loading or update.answer
+def _panels(picked, updates: dict) -> list:
+    """One Markdown update per language: shown with its name on top if picked, else hidden
+    (a Markdown component draws no label of its own)."""
+    picked = picked or []
+    return [gr.Markdown(value=_panel(lang, updates.get(lang)) if lang in picked else "",
+                        visible=lang in picked) for lang in LANGUAGES]
+
+
+def _panel(language: str, update) -> str:
+    text = "" if update is None else update.loading or update.answer
+    return f"**{language} · {LANGUAGES[language][0]}**\n\n{text or '…'}"
 
 
 def runs_markdown(runs) -> str:
     """The session's runs so far, tokens per language: what the cheaper-answer task compares."""
-    lines = [f"{i}. " + " · ".join(f"{lang} {n}" for lang, n in run.items())
+    lines = [f"- Run {i}: " + " · ".join(f"{lang} {n}" for lang, n in run.items())
              for i, run in enumerate(runs or [], 1) if run]
     return "**Tokens per answer, run by run (this session)**\n\n" + "\n".join(lines) if lines else ""
 
@@ -213,7 +221,7 @@ def _token_costs(model) -> dict:
     count = gr.Button("Count tokens", elem_id="ml-count")
     chart = gr.BarPlot(x="language", y="tokens", y_lim=[0, None], sort="-y", height=320,
                        elem_id="ml-chart", label="Tokens for the same sentence")
-    counts = gr.Dataframe(interactive=False, elem_id="ml-counts")
+    counts = gr.Dataframe(headers=COUNT_COLUMNS, interactive=False, elem_id="ml-counts")
     counted = gr.State([])  # the sentences last counted, with their counts: the try-it check reads it
 
     def count_now(rows, model):

@@ -80,7 +80,7 @@ def test_own_sentence_check_wants_a_sentence_that_is_not_the_demos():
 def test_runs_are_listed_run_by_run():
     assert runs_markdown([]) == ""
     text = runs_markdown([{"English": 7, "Urdu": 128}, {"Urdu": 32}])
-    assert "1. English 7 · Urdu 128" in text and "2. Urdu 32" in text
+    assert "Run 1: English 7 · Urdu 128" in text and "Run 2: Urdu 32" in text
 
 
 # -- the real tokenizer (the tiny checkpoints carry Qwen's real vocabulary) ---------------------
