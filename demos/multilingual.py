@@ -2,10 +2,15 @@
 languages, each in its own panel, right-to-left where the script is; and a tokenizer view that
 counts, with the model's real tokenizer, what the same sentence costs in each language.
 
+RUNNERS serve the lesson's Run buttons with the functions the tab uses, on the model and limits
+the cells show. CHECKS read what the learner did in this session (the tokens each answer used,
+the sentences counted), never the quality of an answer: the tiny test models answer noise.
 Run alone: python -m demos.multilingual
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 import gradio as gr
 import pandas as pd
@@ -13,7 +18,7 @@ import pandas as pd
 from qwenlab.errors import LoadError
 from qwenlab.loading import load_tokenizer, resolve_device
 from qwenlab.registry import get_model
-from webui.ui import answer_stream, check_prompt, learner_of, markdown_table
+from webui.ui import Check, answer_stream, check_prompt, learner_of, markdown_table, run_output
 
 # language -> (native name, right-to-left?, "Hello, how are you today?" in it: editable in the UI)
 LANGUAGES = {
@@ -50,7 +55,7 @@ def instruction(mode: str, language: str, text: str) -> tuple[str, str]:
 
 def answer_all(pool, text: str, languages: list[str], mode: str = MODES[0], model: str | None = None,
                max_new_tokens: int = 256, learner: str | None = None):
-    """Yields (answers by language, stats lines) as each language's answer streams in turn."""
+    """Yields {language: its latest Update} as each language's answer streams in turn."""
     text = check_prompt(text)
     languages = [lang for lang in LANGUAGES if lang in (languages or [])]
     if not languages:
@@ -61,20 +66,28 @@ def answer_all(pool, text: str, languages: list[str], mode: str = MODES[0], mode
         raise gr.Error(f"Mode is one of: {', '.join(MODES)}")
     model = model or default_model(pool.device)
     spec = get_model(model)
-    answers, stats = {}, []
+    updates = {}
     for language in languages:
         system, user = instruction(mode, language, text)
         for update in answer_stream(pool, model, [{"role": "user", "content": user}], system=system,
                                     thinking=False, sampling=spec.preset(thinking=False),
                                     max_new_tokens=int(max_new_tokens), learner=learner):
-            answers[language] = update.loading or update.answer
-            if update.final:
-                stats.append(f"{language}: {update.final.summary()}")
-            yield answers, stats
+            updates[language] = update
+            yield updates
 
 
-def count_tokens(rows, model: str | None = None) -> pd.DataFrame:
-    """Tokens per sentence with the model's own tokenizer, most expensive first."""
+def stats_lines(updates: dict) -> list[str]:
+    return [f"{lang}: {u.final.summary()}" for lang, u in updates.items() if u.final]
+
+
+def tokens_used(updates: dict) -> dict[str, int]:
+    """{language: tokens its answer generated}, for the languages that finished."""
+    return {lang: u.final.new_tokens for lang, u in updates.items() if u.final}
+
+
+def count_rows(rows, model: str | None = None) -> list[dict]:
+    """Each non-empty sentence with its tokens (the model's own tokenizer), UTF-8 bytes and
+    characters, in the order given. NFC first, as Qwen's tokenizer does: the count cell too."""
     spec = get_model(model or default_model())
     try:
         tokenizer = load_tokenizer(spec)
@@ -83,28 +96,49 @@ def count_tokens(rows, model: str | None = None) -> pd.DataFrame:
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows, columns=["language", "sentence"])
     out = []
     for language, sentence in frame[["language", "sentence"]].itertuples(index=False):
-        sentence = str(sentence or "").strip()
-        if not sentence:
-            continue
-        tokens = len(tokenizer.encode(sentence, add_special_tokens=False))
-        out.append({"language": str(language), "tokens": tokens, "characters": len(sentence),
-                    "tokens per character": round(tokens / len(sentence), 2)})
+        sentence = unicodedata.normalize("NFC", str(sentence or "").strip())
+        if sentence:
+            out.append({"language": str(language), "sentence": sentence,
+                        "tokens": len(tokenizer.encode(sentence, add_special_tokens=False)),
+                        "bytes": len(sentence.encode("utf-8")), "characters": len(sentence)})
     if not out:
         raise gr.Error("Type at least one sentence to count.")
-    return pd.DataFrame(out).sort_values("tokens", ascending=False, kind="stable").reset_index(drop=True)
+    return out
+
+
+COUNT_COLUMNS = ["language", "tokens", "bytes", "characters"]
+
+
+def cost_table(counted: list[dict]) -> pd.DataFrame:
+    """Counted rows, most expensive first (a stable sort: ties keep the table's order)."""
+    frame = pd.DataFrame(counted)[COUNT_COLUMNS]
+    return frame.sort_values("tokens", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def count_tokens(rows, model: str | None = None) -> pd.DataFrame:
+    return cost_table(count_rows(rows, model))
 
 
 def sentences() -> pd.DataFrame:
     return pd.DataFrame([(lang, s) for lang, (_, _, s) in LANGUAGES.items()], columns=["language", "sentence"])
 
 
-def run_answer(pool, question="", languages="English,Urdu", mode=MODES[0], max_new_tokens="128"):
-    for answers, stats in answer_all(pool, question, languages.split(","), mode, None, int(max_new_tokens)):
-        yield "\n\n".join(f"**{lang}**\n\n{text}" for lang, text in answers.items()) + \
-            ("\n\n" + "\n\n".join(f"`{s}`" for s in stats) if stats else "")
+# -- lesson cell runners: the cells show Qwen3-0.6B, so the Run buttons use it on any device ---
+CELL_MODEL = "qwen3-0.6b"
 
 
-def run_count(pool, model=""):
+def run_answer(pool, question="", languages="English,Urdu,Swahili", mode=MODES[0],
+               max_new_tokens="128", model=CELL_MODEL):
+    """One block per language; the last goes through run_output, which says where the server
+    ran something other than the cell's transformers code."""
+    for updates in answer_all(pool, question, languages.split(","), mode, model, int(max_new_tokens)):
+        *done, (last, update) = updates.items()
+        blocks = [f"**{lang}**\n\n{u.answer}" + (f"\n\n`{u.final.summary()}`" if u.final else "")
+                  for lang, u in done]
+        yield "\n\n".join([*blocks, f"**{last}**\n\n{run_output(update)}"])
+
+
+def run_count(pool, model=CELL_MODEL):
     frame = count_tokens(sentences(), model or None)
     yield markdown_table(frame.columns, frame.itertuples(index=False))
 
@@ -112,14 +146,15 @@ def run_count(pool, model=""):
 RUNNERS = {"answer": run_answer, "count": run_count}
 
 
-def build(pool) -> None:
+def build(pool) -> dict:
     gr.Markdown("Ask once, read the answer in several languages; then see what the same sentence "
                 "costs in tokens in each. Qwen3 runs with thinking off here.")
     with gr.Row():
         mode = gr.Radio(list(MODES), value=MODES[0], label="Mode")
         model = gr.Dropdown(["qwen3-0.6b", "qwen3-1.7b", "qwen3-4b"], value=default_model(pool.device),
                             label="Model")
-        tokens = gr.Slider(32, 1024, value=256, step=32, label="Max new tokens per language")
+        tokens = gr.Slider(32, 1024, value=256, step=32, label="Max new tokens per language",
+                           elem_id="ml-tokens")
     text = gr.Textbox("What is one healthy habit everyone should have?", label="Question or text",
                       lines=2, elem_id="ml-text")
     languages = gr.CheckboxGroup(list(LANGUAGES), value=DEFAULT_PICK,
@@ -129,29 +164,55 @@ def build(pool) -> None:
         stop = gr.Button("Stop")
     panels = {}
     with gr.Row(equal_height=False):
-        for lang, (native, rtl, _) in LANGUAGES.items():
-            panels[lang] = gr.Markdown(label=f"{lang} · {native}", rtl=rtl, container=True,
+        for lang, (_, rtl, _) in LANGUAGES.items():
+            panels[lang] = gr.Markdown(_panel(lang, None), rtl=rtl, container=True,
                                        visible=lang in DEFAULT_PICK, min_width=240,
                                        elem_id=f"ml-{lang.lower()}")
     stats = gr.Markdown(elem_id="ml-stats")
+    runs = gr.State([])  # one {language: tokens generated} per Answer press: the try-it check reads it
+    runs_line = gr.Markdown(elem_id="ml-runs")
 
-    def respond(text, picked, mode, model, tokens, request: gr.Request):
-        shown = [gr.Markdown(value="", visible=lang in (picked or [])) for lang in LANGUAGES]
-        yield *shown, ""
-        for answers, lines in answer_all(pool, text, picked, mode, model, tokens,
-                                         learner_of(request)):
-            yield *[gr.Markdown(value=answers.get(lang, ""), visible=lang in picked) for lang in LANGUAGES], \
-                "\n\n".join(lines)
+    def respond(text, picked, mode, model, tokens, runs, request: gr.Request):
+        yield *_panels(picked, {}), "", runs
+        for updates in answer_all(pool, text, picked, mode, model, tokens, learner_of(request)):
+            yield *_panels(picked, updates), "\n\n".join(stats_lines(updates)), \
+                _with_run(runs, tokens_used(updates))
 
-    event = go.click(respond, [text, languages, mode, model, tokens], [*panels.values(), stats],
+    event = go.click(respond, [text, languages, mode, model, tokens, runs], [*panels.values(), stats, runs],
                      api_name="multilingual")
+    event.then(runs_markdown, runs, runs_line, api_visibility="private")
     mode.change(lambda m: gr.Button(value="Translate" if m == MODES[1] else "Answer"), mode, go,
                 api_visibility="private")
-    stop.click(None, cancels=[event])
-    _token_costs(model)
+    # a stopped run keeps the languages that finished: show them too
+    stop.click(None, cancels=[event]).then(runs_markdown, runs, runs_line, api_visibility="private")
+    return {"runs": runs, **_token_costs(model)}
 
 
-def _token_costs(model) -> None:
+def _with_run(runs: list, used: dict) -> list:
+    return [*runs, used] if used else runs
+
+
+def _panels(picked, updates: dict) -> list:
+    """One Markdown update per language: shown with its name on top if picked, else hidden
+    (a Markdown component draws no label of its own)."""
+    picked = picked or []
+    return [gr.Markdown(value=_panel(lang, updates.get(lang)) if lang in picked else "",
+                        visible=lang in picked) for lang in LANGUAGES]
+
+
+def _panel(language: str, update) -> str:
+    text = "" if update is None else update.loading or update.answer
+    return f"**{language} · {LANGUAGES[language][0]}**\n\n{text or '…'}"
+
+
+def runs_markdown(runs) -> str:
+    """The session's runs so far, tokens per language: what the cheaper-answer task compares."""
+    lines = [f"- Run {i}: " + " · ".join(f"{lang} {n}" for lang, n in run.items())
+             for i, run in enumerate(runs or [], 1) if run]
+    return "**Tokens per answer, run by run (this session)**\n\n" + "\n".join(lines) if lines else ""
+
+
+def _token_costs(model) -> dict:
     """The same sentence in each language, counted with the selected model's tokenizer."""
     gr.Markdown("### What a sentence costs in tokens\nEdit the sentences if you like; counts use the "
                 "selected model's own tokenizer.")
@@ -160,13 +221,48 @@ def _token_costs(model) -> None:
     count = gr.Button("Count tokens", elem_id="ml-count")
     chart = gr.BarPlot(x="language", y="tokens", y_lim=[0, None], sort="-y", height=320,
                        elem_id="ml-chart", label="Tokens for the same sentence")
-    counts = gr.Dataframe(interactive=False, elem_id="ml-counts")
+    counts = gr.Dataframe(headers=COUNT_COLUMNS, interactive=False, elem_id="ml-counts")
+    counted = gr.State([])  # the sentences last counted, with their counts: the try-it check reads it
 
-    def counted(rows, model):
-        frame = count_tokens(rows, model)
-        return frame, frame
+    def count_now(rows, model):
+        found = count_rows(rows, model)
+        frame = cost_table(found)
+        return frame, frame, found
 
-    count.click(counted, [table, model], [chart, counts], api_name="multilingual_tokens")
+    count.click(count_now, [table, model], [chart, counts, counted], api_name="multilingual_tokens")
+    return {"counted": counted}
+
+
+# -- try-it tasks the app checks (lessons/en/03-multilingual.md, "Try it") ---------------------
+def answer_got_cheaper(runs, language: str = "Urdu") -> tuple[bool, str]:
+    """The latest answer in `language` generated fewer tokens than the first one this session."""
+    counts = [run[language] for run in runs or [] if language in run]
+    if not counts:
+        return False, f"Ask something with *{language}* among the languages first."
+    first, latest = counts[0], counts[-1]
+    if len(counts) == 1:
+        return False, (f"Your first {language} answer used {first} tokens. Change something (a "
+                       f"shorter request, a lower token limit) and ask again.")
+    if latest < first:
+        return True, f"{language}: {first} → {latest} tokens, {first - latest} fewer than your first answer."
+    return False, (f"Your latest {language} answer used {latest} tokens, not fewer than the first "
+                   f"({first}). Try a lower *Max new tokens per language*.")
+
+
+def counted_own_sentence(counted) -> tuple[bool, str]:
+    """The learner counted at least one sentence that is not one of the demo's own."""
+    ours = {s for _, _, s in LANGUAGES.values()}
+    own = [row for row in counted or [] if row["sentence"] not in ours]
+    if not own:
+        return False, ("Edit a sentence in the table (or its language), then press *Count tokens*."
+                       if counted else "Press *Count tokens* after editing a sentence.")
+    row = own[0]
+    return True, (f"{row['language']}: {row['tokens']} tokens for {row['characters']} characters "
+                  f"({row['bytes']} bytes).")
+
+
+CHECKS = {"answer_got_cheaper": Check(("runs",), answer_got_cheaper),
+          "counted_own_sentence": Check(("counted",), counted_own_sentence)}
 
 
 if __name__ == "__main__":
