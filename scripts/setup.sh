@@ -23,13 +23,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
     echo "$digest" > "$stamp"
 fi
 
-if [ "$want" = test ] && [ ! -x /usr/bin/chromium ]; then
-    # Playwright cannot download its own browser here; the tests drive Debian's Chromium.
-    if [ "$(id -u)" = 0 ]; then
-        apt-get update -q
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-color-emoji
-    else
-        sudo apt-get update -q
-        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-color-emoji
-    fi
+# Playwright cannot download its own browser here; the tests drive Debian's Chromium. The Noto
+# fonts draw the course's scripts (Devanagari, Gurmukhi, Myanmar, Nastaliq Urdu, CJK) instead of
+# boxes in the browser tests' screenshots.
+fonts="fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji"
+if [ "$want" = test ] && { [ ! -x /usr/bin/chromium ] || ! fc-list | grep -q "Noto Sans Gurmukhi"; }; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -q
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium $fonts
 fi

@@ -130,8 +130,12 @@ def _train(loaded, examples, settings, cancel, update):
                 update.losses.append((event.step, round(event.loss, 4)))
                 update.status = _step_line(event, started, meter)
             elif isinstance(event, Finished):
+                losses = [loss for _, loss in update.losses]
                 update.summary = {"steps": event.steps_done, "first_loss": event.first_loss,
-                                  "last_loss": event.last_loss, "stopped": event.stopped}
+                                  "last_loss": event.last_loss, "stopped": event.stopped,
+                                  # three steps each: one batch can be easier than the next
+                                  "start": sum(losses[:3]) / max(1, len(losses[:3])),
+                                  "end": sum(losses[-3:]) / max(1, len(losses[-3:]))}
                 update.status = _finished_line(event, started, meter.stop())
             yield update
     finally:
@@ -204,15 +208,17 @@ RUNNERS = {"train": run_train}
 
 # -- try-it checks (lessons/en/08-finetune.md) -----------------------------------------------------
 def loss_fell(summary, min_steps: int = 10) -> tuple[bool, str]:
-    """A run of at least `min_steps` steps whose last loss is below its first."""
+    """A run of at least `min_steps` steps whose loss, averaged over its last three steps, is
+    below its average over the first three."""
     if not summary:
         return False, "Train first."
     if summary["steps"] < min_steps:
         return False, f"That run did {summary['steps']} steps; train for at least {min_steps}."
-    if summary["last_loss"] >= summary["first_loss"]:
-        return False, (f"The loss went from {summary['first_loss']:.3f} to "
-                       f"{summary['last_loss']:.3f}: raise the learning rate or the steps.")
-    return True, f"The loss fell from {summary['first_loss']:.3f} to {summary['last_loss']:.3f}."
+    start, end = summary["start"], summary["end"]
+    if end >= start:
+        return False, (f"The loss went from {start:.3f} to {end:.3f} (three-step averages): "
+                       "raise the learning rate or the steps.")
+    return True, f"The loss fell from {start:.3f} to {end:.3f} (three-step averages)."
 
 
 def compared_own_prompt(compare) -> tuple[bool, str]:

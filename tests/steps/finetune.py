@@ -1,0 +1,17 @@
+"""Lesson 8's checked task, as a learner does it: train for at least 10 steps (here with the
+learning rate raised, as the hint says) and see the loss fall."""
+
+from playwright.sync_api import expect
+
+TASK = "loss-falls"
+
+
+def steps(page):
+    slider = page.locator("#ft-steps input[type=number]")
+    slider.fill("12")
+    slider.press("Enter")
+    page.locator("#ft-lr input").fill("0.005")
+    page.locator("#ft-lr input").press("Enter")
+    page.locator("#ft-go").click()
+    expect(page.locator("#ft-status")).to_contain_text("Adapter saved", timeout=300_000)
+    expect(page.locator("#ft-compare")).to_contain_text("What is the capital of Japan?")
