@@ -2,6 +2,9 @@
 collapsible message, a thinking budget (two passes, as Qwen documents), /think and /no_think in
 a multi-turn chat, and a side-by-side run of one question with and without thinking.
 
+It owns the settings each chat turn ran with (a record per turn, kept beside the Chatbot) and
+the try-it checks that read them; generation, the budget and the reasoning split live in
+qwenlab (generation.py, thinking.py).
 Run alone: python -m demos.thinking
 """
 
@@ -13,17 +16,24 @@ import gradio as gr
 
 from qwenlab.loading import resolve_device
 from qwenlab.registry import get_model, models_with
+from qwenlab.thinking import EARLY_STOP, THINK_END
 from webui.ui import (
+    Check,
     answer_stream,
     chat_turn,
     check_prompt,
     clear_if_asked,
     learner_of,
     markdown_table,
+    ran_note,
+    run_output,
 )
 
 SWITCH = re.compile(r"/(no_think|think)\b")
 COMPARE_COLUMNS = ["mode", "thinking tokens", "answer tokens", "seconds", "tokens/s", "finish"]
+# the sentence of Qwen's early-stop text: in the reasoning only when a budget cut it
+CUT_SENTENCE = EARLY_STOP.split(THINK_END)[0].strip()
+CELL_MODEL = "qwen3-0.6b"  # the lesson's code cells load Qwen/Qwen3-0.6B; their Run buttons too
 
 
 def default_model(device: str | None = None) -> str:
@@ -45,41 +55,70 @@ def effective_thinking(history: list, message: str, enabled: bool) -> bool:
 def _text(message: dict) -> str:
     content = message.get("content")
     if isinstance(content, list):
-        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return " ".join(p.get("text", "") or "" for p in content if isinstance(p, dict))
     return content if isinstance(content, str) else ""
 
 
-def chat(pool, history, message, model=None, enable_thinking=True, budget=0, max_new_tokens=1024,
-         learner=None):
-    """One turn. Yields (chat messages, stats line); the reasoning has its own message."""
-    message = check_prompt(message)
-    model = model or default_model(pool.device)
+def settings_used(history: list, message: str, model: str, enable_thinking: bool, budget: int,
+                  max_new_tokens: int) -> dict:
+    """What one turn runs with: the record the try-it checks read afterwards."""
     spec = get_model(model)
     if not spec.has_thinking:
         raise gr.Error(f"{model} has no thinking mode; pick a Qwen3 model")
     mode = effective_thinking(history, message, bool(enable_thinking))
-    yield from chat_turn(pool, model, history, message, thinking=bool(enable_thinking),
-                         sampling=spec.preset(thinking=mode), max_new_tokens=int(max_new_tokens),
-                         thinking_budget=int(budget) or None, learner=learner)
+    preset = spec.preset(thinking=mode)
+    switches = SWITCH.findall(message)
+    return {"model": model, "enable_thinking": bool(enable_thinking), "thinking": mode,
+            "switch": f"/{switches[-1]}" if switches else None, "budget": int(budget or 0),
+            "max_new_tokens": int(max_new_tokens),
+            "preset": f"temperature {preset.temperature}, top-p {preset.top_p}, top-k {preset.top_k}",
+            "finished": False}
 
 
-def compare(pool, question, model=None, max_new_tokens=1024, learner=None):
-    """The same question with thinking on, then off. Yields (on, off, table rows)."""
+def generation_options(settings: dict) -> dict:
+    """answer_stream's keyword arguments for a turn's settings: the template flag as set (the
+    template honours /think and /no_think itself), the preset of the mode in force."""
+    return {"thinking": settings["enable_thinking"],
+            "sampling": get_model(settings["model"]).preset(thinking=settings["thinking"]),
+            "max_new_tokens": settings["max_new_tokens"],
+            "thinking_budget": settings["budget"] or None}
+
+
+def chat(pool, history, message, model, enable_thinking, budget, max_new_tokens, turns,
+         learner=None):
+    """One chat turn. Yields (chat messages, stats line, turns); the reasoning has its own
+    message, and turns gains this turn's settings, marked finished once its stats arrive."""
+    message = check_prompt(message)
+    model = model or default_model(pool.device)
+    settings = settings_used(history, message, model, enable_thinking, budget, max_new_tokens)
+    for messages, line in chat_turn(pool, model, history, message, learner=learner,
+                                    **generation_options(settings)):
+        yield messages, line, list(turns or []) + [dict(settings, finished=bool(line))]
+
+
+def _compare(pool, question, model, max_new_tokens, learner=None):
+    """Both modes in turn. Yields (on, off, table rows, the last Final or None)."""
     question = check_prompt(question)
     model = model or default_model(pool.device)
     spec = get_model(model)
-    shown, rows = {True: "", False: ""}, []
+    shown, rows, final = {True: "", False: ""}, [], None
     for mode in (True, False):
         for update in answer_stream(pool, model, [{"role": "user", "content": question}],
                                     thinking=mode, sampling=spec.preset(thinking=mode),
                                     max_new_tokens=int(max_new_tokens), learner=learner):
             shown[mode] = update.loading or _panel(update.thinking, update.answer)
             if update.final:
-                f = update.final
+                final = f = update.final
                 rows.append(["thinking on" if mode else "thinking off", f.thinking_tokens,
                              f.new_tokens - f.thinking_tokens, round(f.total_s, 2),
                              round(f.tokens_per_s, 1), f.finish_reason])
-            yield shown[True], shown[False], rows
+            yield shown[True], shown[False], rows, final
+
+
+def compare(pool, question, model=None, max_new_tokens=1024, learner=None):
+    """The same question with thinking on, then off. Yields (on, off, table rows)."""
+    for on, off, rows, _ in _compare(pool, question, model, max_new_tokens, learner):
+        yield on, off, rows
 
 
 def _panel(thinking: str, answer: str) -> str:
@@ -87,23 +126,33 @@ def _panel(thinking: str, answer: str) -> str:
     return (f"**Reasoning**\n\n{quoted}\n\n" if quoted else "") + f"**Answer**\n\n{answer}"
 
 
-def run_chat(pool, prompt="", thinking="true", budget="0", max_new_tokens="512"):
-    for messages, stats in chat(pool, [], prompt, None, thinking == "true", int(budget), int(max_new_tokens)):
-        parts = [f"*{m.metadata['title']}*\n\n> {m.content}" if m.metadata.get("title") else m.content
-                 for m in messages[1:]]
-        yield "\n\n".join(parts) + (f"\n\n`{stats}`" if stats else "")
+# -- lesson cell runners: the cell's model, prompt, limits and preset -----------------------------
+def run_chat(pool, prompt="", thinking="true", budget="0", max_new_tokens="1024", model=CELL_MODEL):
+    prompt = check_prompt(prompt)
+    settings = settings_used([], prompt, model, thinking == "true", int(budget), int(max_new_tokens))
+    for update in answer_stream(pool, model, [{"role": "user", "content": prompt}],
+                                **generation_options(settings)):
+        yield run_output(update, _panel(update.thinking, update.answer) + _budget_note(update.final))
 
 
-def run_compare(pool, question="", max_new_tokens="512"):
-    for on, off, rows in compare(pool, question, None, int(max_new_tokens)):
+def _budget_note(final) -> str:
+    if not final or not final.injected_tokens:
+        return ""
+    return (f"\n\n*The budget stopped the reasoning at {final.thinking_tokens} tokens; Qwen's "
+            f"early-stop text ({final.injected_tokens} tokens) closed it and counts against the limit.*")
+
+
+def run_compare(pool, question="", max_new_tokens="1024", model=CELL_MODEL):
+    for on, off, rows, final in _compare(pool, question, model, int(max_new_tokens)):
         table = f"\n\n{markdown_table(COMPARE_COLUMNS, rows)}" if rows else ""
-        yield f"### Thinking on\n{on}\n\n### Thinking off\n{off}" + table
+        note = ran_note(final) if len(rows) == 2 else ""  # the same engine ran both modes
+        yield f"### Thinking on\n{on}\n\n### Thinking off\n{off}{table}{note}"
 
 
 RUNNERS = {"chat": run_chat, "compare": run_compare}
 
 
-def build(pool) -> None:
+def build(pool) -> dict:
     gr.Markdown("Qwen3 can think before it answers. Turn thinking on or off, or type `/think` or "
                 "`/no_think` in a message (the latest wins). Earlier turns' reasoning is never sent "
                 "back to the model.")
@@ -113,9 +162,10 @@ def build(pool) -> None:
         enable = gr.Checkbox(True, label="Thinking (enable_thinking)", elem_id="think-enable")
         budget = gr.Slider(0, 2048, value=0, step=32, label="Thinking budget in tokens (0 = none)",
                            elem_id="think-budget")
-        tokens = gr.Slider(16, 4096, value=1024, step=16, label="Max new tokens")
+        tokens = gr.Slider(16, 4096, value=1024, step=16, label="Max new tokens", elem_id="think-tokens")
     chatbot = gr.Chatbot(height=420, label="Chat", elem_id="think-chat",
                          latex_delimiters=[{"left": "$$", "right": "$$", "display": True}])
+    turns = gr.State([])  # the settings each turn of the chat ran with, for the try-it checks
     with gr.Row():
         text = gr.Textbox(placeholder="Ask something that needs a few steps", show_label=False, scale=5,
                           elem_id="think-input")
@@ -124,15 +174,19 @@ def build(pool) -> None:
         clear = gr.Button("Clear", scale=1)
     stats = gr.Markdown(elem_id="think-stats")
 
-    def respond(history, message, model, enable, budget, tokens, request: gr.Request):
-        yield from chat(pool, history, message, model, enable, budget, tokens, learner_of(request))
+    def respond(history, message, model, enable, budget, tokens, turns, request: gr.Request):
+        yield from chat(pool, history, message, model, enable, budget, tokens, turns,
+                        learner_of(request))
 
-    event = gr.on([send.click, text.submit], respond, [chatbot, text, model, enable, budget, tokens],
-                  [chatbot, stats], api_name="thinking")
+    event = gr.on([send.click, text.submit], respond,
+                  [chatbot, text, model, enable, budget, tokens, turns], [chatbot, stats, turns],
+                  api_name="thinking")
     event.then(clear_if_asked, [chatbot, text], text, api_visibility="private")
-    clear.click(lambda: ([], ""), None, [chatbot, stats], api_visibility="private")
+    clear.click(lambda: ([], "", []), None, [chatbot, stats, turns], api_visibility="private")
     compared = _side_by_side(pool, model, tokens)
     stop.click(None, cancels=[event, compared])
+    return {"model": model, "enable": enable, "budget": budget, "tokens": tokens,
+            "chat": chatbot, "turns": turns}
 
 
 def _side_by_side(pool, model, tokens):
@@ -152,6 +206,76 @@ def _side_by_side(pool, model, tokens):
 
     return go.click(side_by_side, [question, model, tokens], [on, off, table],
                     api_name="thinking_compare")
+
+
+# -- try-it tasks the app checks (lessons/en/07-thinking.md, "Try it") ---------------------------
+def exchanges(history: list, turns: list) -> list[dict]:
+    """The chat's turns, oldest first: each turn's settings with the reasoning and the answer
+    it got. Records and user messages are paired from the newest back (both grow together)."""
+    found = []
+    for message in history or []:
+        if message.get("role") == "user":
+            found.append({"reasoning": "", "answer": ""})
+        elif found and message.get("role") == "assistant":
+            text = _text(message)
+            if ((message.get("metadata") or {}).get("title") or "").startswith("Thinking"):
+                found[-1]["reasoning"] += text
+            elif text.strip() not in ("", "…") and not text.startswith("⏳"):
+                found[-1]["answer"] += text
+    paired = list(zip(reversed(found), reversed(turns or [])))
+    return [dict(record, **got) for got, record in reversed(paired)]
+
+
+def budget_cut_then_answered(history, turns) -> tuple[bool, str]:
+    """The latest turn sent with a budget thought, was cut by Qwen's early-stop text, and
+    an answer followed it."""
+    budgeted = [t for t in exchanges(history, turns) if t["budget"]]
+    if not budgeted:
+        return False, "Set a thinking budget above 0, then ask a question with Thinking on."
+    turn = budgeted[-1]
+    if not turn["thinking"]:
+        why = "Thinking was unticked" if not turn["enable_thinking"] else "/no_think was in force"
+        return False, f"That turn ran without thinking ({why}), so there was no reasoning to cut."
+    if CUT_SENTENCE not in turn["reasoning"]:
+        if turn["finished"]:
+            return False, (f"The model closed its reasoning inside the {turn['budget']}-token budget "
+                           "by itself, so nothing was cut: lower the budget or ask something harder.")
+        return False, "The reasoning is still streaming: wait until it reaches the budget."
+    if not turn["answer"]:
+        if turn["finished"]:
+            return False, ("The budget cut the reasoning but no room was left for the answer: raise "
+                           "*Max new tokens* well above the budget.")
+        return False, "The budget cut the reasoning; wait for the answer that follows."
+    return True, (f"The {turn['budget']}-token budget cut the reasoning, Qwen's early-stop text "
+                  "closed it, and the answer followed.")
+
+
+def no_think_follow_up(history, turns) -> tuple[bool, str]:
+    """A turn that ran with thinking, then a later turn in the same chat switched off by
+    /no_think (Thinking still ticked) that got its reply."""
+    seen = exchanges(history, turns)
+    first = next((i for i, t in enumerate(seen) if t["thinking"] and t["finished"]), None)
+    if first is None:
+        return False, "First ask something with Thinking ticked and wait for the reply."
+    later = [t for t in seen[first + 1:] if t["switch"] == "/no_think"]
+    if not later:
+        return False, "Now follow up in the same chat with a message that ends in /no_think."
+    turn = later[-1]
+    if not turn["enable_thinking"]:
+        return False, ("Thinking was unticked for the follow-up, so /no_think had nothing to switch: "
+                       "tick it again and let the message do the switching.")
+    if not turn["finished"]:
+        return False, "Wait for the reply to your /no_think follow-up."
+    reasoning = ("No reasoning came back." if not turn["reasoning"].strip() else
+                 "This model still wrote text before any </think>; a trained Qwen3 answers a "
+                 "/no_think turn with an empty think block.")
+    return True, (f"The follow-up ran without thinking, with the non-thinking preset "
+                  f"({turn['preset']}), after a turn that thought with {seen[first]['preset']}. "
+                  + reasoning)
+
+
+CHECKS = {"budget_cut_then_answered": Check(("chat", "turns"), budget_cut_then_answered),
+          "no_think_follow_up": Check(("chat", "turns"), no_think_follow_up)}
 
 
 if __name__ == "__main__":
