@@ -1,5 +1,5 @@
-"""Pull the final \\boxed{} answer out of a solution, and check it with SymPy where a problem's
-kind allows: a derivative, an integral, an equation's roots, a simplification, arithmetic.
+"""Check a boxed answer with SymPy where a problem's kind allows: a derivative, an integral, an
+equation's roots, a simplification, arithmetic. Finding the box is demos/math/extract.py.
 
 Plain logic over strings, no model and no Gradio: the math demo and its tests call it. A check
 says what it ran (as SymPy code), so the learner can see why it holds or does not.
@@ -18,6 +18,8 @@ from sympy.parsing.sympy_parser import (
     parse_expr,
     standard_transformations,
 )
+
+from demos.math.extract import _braced, boxed_answers, final_answer, missing_answer  # noqa: F401 (the demo's API)
 
 X = sympy.Symbol("x")
 _TRANSFORMS = standard_transformations + (implicit_multiplication_application, convert_xor)
@@ -40,38 +42,6 @@ class Check:
                    "unchecked": "➖ Not checked"}[self.status]
         body = f"**{verdict}** ({self.kind}). {self.detail}".rstrip()
         return body + (f"\n\n```python\n{self.code}\n```" if self.code else "")
-
-
-# -- \boxed{} --------------------------------------------------------------------------------
-def _braced(text: str, start: int) -> tuple[str, int] | None:
-    """The contents of the {...} group opening at text[start], nested braces respected."""
-    depth = 0
-    for i in range(start, len(text)):
-        if text[i] == "{" and (i == 0 or text[i - 1] != "\\"):
-            depth += 1
-        elif text[i] == "}" and text[i - 1] != "\\":
-            depth -= 1
-            if depth == 0:
-                return text[start + 1:i], i + 1
-    return None
-
-
-def boxed_answers(text: str) -> list[str]:
-    """Every \\boxed{...} in order; an unclosed box (cut-off output) is left out."""
-    answers, index = [], 0
-    while (match := re.compile(r"\\(?:boxed|fbox)\s*\{").search(text, index)):
-        group = _braced(text, match.end() - 1)
-        if group is None:
-            break
-        answers.append(group[0].strip())
-        index = group[1]
-    return answers
-
-
-def final_answer(text: str) -> str | None:
-    """The last box is the final answer, as Qwen2.5-Math's prompt asks."""
-    answers = boxed_answers(text)
-    return answers[-1] if answers else None
 
 
 # -- LaTeX to SymPy ---------------------------------------------------------------------------
