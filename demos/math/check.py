@@ -1,39 +1,38 @@
-"""Check a boxed answer with SymPy where a problem's kind allows: a derivative, an integral, an
-equation's roots, a simplification, arithmetic. Finding the box is demos/math/extract.py.
+"""Check a boxed answer against its problem with SymPy: a derivative (also at a point, and
+critical points), an integral, an equation's roots, a simplification, arithmetic, f(a).
 
-Plain logic over strings, no model and no Gradio: the math demo and its tests call it. A check
-says what it ran (as SymPy code), so the learner can see why it holds or does not.
+Reading the problem is demos/math/problem.py, reading the answer demos/math/answer.py and
+latex.py, finding the box extract.py. A check says what it ran (as SymPy code), so the learner
+can see why it holds or does not. It says "fails" only when it is sure: the two sides differ
+at a point where both are real numbers, and no reading of problem or answer was a guess (a
+check that fails under a guess is "not checked", with the guess as the reason).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from tokenize import TokenError
 
 import sympy
-from sympy.parsing.sympy_parser import (
-    convert_xor,
-    implicit_multiplication_application,
-    parse_expr,
-    standard_transformations,
-)
 
-from demos.math.extract import _braced, boxed_answers, final_answer, missing_answer  # noqa: F401 (the demo's API)
+from demos.math.answer import is_set_or_tuple, parts, split_top, values, with_plus_minus
+from demos.math.extract import boxed_answers, final_answer, missing_answer  # noqa: F401 (the demo's API)
+from demos.math.latex import DEGREES, CheckError, Reading, read, to_sympy  # noqa: F401
+from demos.math.problem import Skip, Task, read_problem
 
-X = sympy.Symbol("x")
-_TRANSFORMS = standard_transformations + (implicit_multiplication_application, convert_xor)
-_NAMES = {"x": X, "e": sympy.E, "pi": sympy.pi, "ln": sympy.log, "C": sympy.Symbol("C")}
-
-
-class CheckError(ValueError):
-    """Text that cannot be read as mathematics."""
+# Sample points with no special values. Two expressions that agree at all of them are the same
+# function. They surely differ if they differ at a positive point where both are real; where
+# they differ only at negative points, roots and logarithms of negative numbers may be the cause
+# (the problem may mean positive variables), so that is not sure.
+POSITIVE = tuple(sympy.Rational(p) for p in ("0.37", "1.23", "2.71", "4.1", "6.3", "0.83", "1.7", "3.3"))
+NEGATIVE = tuple(sympy.Rational(p) for p in ("-0.58", "-1.9", "-3.4", "-0.21"))
+SURE, SAME = 1e-9, 1e-20  # relative differences: over SURE is a difference, under SAME is equal
 
 
 @dataclass(frozen=True)
 class Check:
     status: str          # holds | fails | unchecked
-    kind: str            # derivative | critical points | integral | roots | simplification | arithmetic | none
+    kind: str            # derivative | critical points | integral | roots | simplification | arithmetic | ...
     code: str = ""       # the SymPy it ran
     detail: str = ""
 
@@ -44,163 +43,357 @@ class Check:
         return body + (f"\n\n```python\n{self.code}\n```" if self.code else "")
 
 
-# -- LaTeX to SymPy ---------------------------------------------------------------------------
-def _unfrac(text: str) -> str:
-    """\\frac{a}{b} -> ((a)/(b)) and \\sqrt{a} -> sqrt(a), innermost groups first."""
-    while (match := re.search(r"\\[dt]?frac\s*\{|\\sqrt\s*(\[[^\]]*\])?\s*\{", text)):
-        first = _braced(text, match.end() - 1)
-        if first is None:
-            raise CheckError(f"unbalanced braces in {text!r}")
-        inner, after = first
-        if "frac" in match.group(0):
-            second = _braced(text, after) if after < len(text) and text[after] == "{" else None
-            if second is None:
-                raise CheckError(f"\\frac needs two groups in {text!r}")
-            replacement, end = f"(({inner})/({second[0]}))", second[1]
-        else:
-            root = match.group(1)
-            replacement = f"(({inner})**(1/({root[1:-1]})))" if root else f"sqrt({inner})"
-            end = after
-        text = text[:match.start()] + replacement + text[end:]
-    return text
-
-
-def to_sympy(latex: str) -> sympy.Expr:
-    """Read an answer or expression written in LaTeX or plain text."""
-    text = latex.strip().strip("$").strip()
-    text = re.sub(r"\\text\{[^}]*\}|\\[,;!: ]|\\left|\\right|\\displaystyle", " ", text)
-    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,234 -> 1234
-    text = _unfrac(text)
-    for latex_name, plain in [(r"\cdot", "*"), (r"\times", "*"), (r"\div", "/"), (r"\pi", " pi "),
-                              (r"\ln", " ln"), (r"\log", " log"), (r"\sin", " sin"), (r"\cos", " cos"),
-                              (r"\tan", " tan"), (r"\exp", " exp"), ("×", "*"), ("÷", "/"), ("−", "-")]:
-        text = text.replace(latex_name, plain)
-    text = re.sub(r"\|([^|]+)\|", r"Abs(\1)", text).replace("{", "(").replace("}", ")")
-    if "\\" in text:
-        raise CheckError(f"cannot read {latex!r}")
-    try:
-        expr = parse_expr(text, local_dict=_NAMES, transformations=_TRANSFORMS)
-    except (SyntaxError, TypeError, ValueError, sympy.SympifyError, TokenError) as exc:
-        raise CheckError(f"cannot read {latex!r}: {exc}") from None
-    if not isinstance(expr, sympy.Basic):
-        raise CheckError(f"{latex!r} is several values, not one expression")
-    return expr
-
-
-def _rhs(answer: str) -> str:
-    """'f'(x) = 6x + 2' -> '6x + 2'."""
-    return answer.split("=")[-1]
-
-
-def _values(answer: str) -> list[sympy.Expr]:
-    """'x = 2 \\text{ or } x = 3', '\\{2, 3\\}', '2, 3' -> [2, 3]."""
-    text = re.sub(r"\\text\{\s*(or|and)\s*\}", ",", answer)
-    text = re.sub(r"\\[{}]|\\quad|\bor\b|\band\b", ",", text)
-    parts = [p for p in re.split(r",|;", text) if p.strip()]
-    return [to_sympy(_rhs(p)) for p in parts]
-
-
-# -- recognising the problem ------------------------------------------------------------------
-_STOP = r"(?=\s+(?:with respect to|and|at|for|from)\b|[?;]|,\s|\.\s|\.$|$)"
-_EXPR = r"(?:the function\s+)?(?:[a-z]\(x\)\s*=\s*)?\$?(?P<e>[^?;$]+?)\$?"
-PATTERNS = [
-    ("derivative", re.compile(r"(?:derivative of|differentiate)\s+" + _EXPR + _STOP, re.I)),
-    ("integral", re.compile(r"(?:integral of|integrate|antiderivative of)\s+" + _EXPR
-                            + r"(?:\s*d\s*x)?" + _STOP, re.I)),
-    ("roots", re.compile(r"(?:solve|roots of|zeros of)\s+(?:the equation\s+)?\$?(?P<e>[^?;$]+?=[^?;,$]+?)\$?"
-                         r"(?=\s+for\b|[?;]|,\s|\.\s|\.$|$)", re.I)),
-    ("simplification", re.compile(r"simplify\s+" + _EXPR + _STOP, re.I)),
-    ("arithmetic", re.compile(r"(?:what is|compute|calculate|evaluate)\s+\$?(?P<e>[-\d\s+*/^().×÷,\\cdotimes]+?)\$?"
-                              r"\s*(?:\?|\.?$)", re.I)),
-]
-
-
 def check(problem: str, answer: str | None) -> Check:
     """Does `answer` (the boxed text) solve `problem`? holds, fails, or unchecked with why."""
     if answer is None:
-        return Check("unchecked", "none", detail="There is no \\boxed{} answer to check.")
-    for kind, pattern in PATTERNS:
-        match = pattern.search(problem)
-        if not match:
+        return Check("unchecked", "none", detail="There is no complete \\boxed{} answer to check.")
+    if "boxed" in answer:  # a learner may paste the box itself
+        answer = final_answer(answer)
+        if answer is None:
+            return Check("unchecked", "none", detail="There is no complete \\boxed{} answer to check.")
+    task = read_problem(problem)
+    if isinstance(task, Skip):
+        return Check("unchecked", task.kind, detail=task.reason)
+    try:
+        return _CHECKS[task.kind](task, answer)
+    except CheckError as exc:
+        return Check("unchecked", task.kind, detail=f"SymPy could not read it: {exc}")
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError, NotImplementedError,
+            ZeroDivisionError, RecursionError, OverflowError) as exc:
+        return Check("unchecked", task.kind, detail=f"SymPy could not decide: {type(exc).__name__} {exc}")
+
+
+# -- comparing -------------------------------------------------------------------------------
+def _number(expr: sympy.Expr) -> complex | None:
+    try:
+        value = complex(sympy.N(expr, 40))
+    except (TypeError, ValueError, AttributeError, ZeroDivisionError, OverflowError):
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def _points(symbols: list[sympy.Symbol]) -> list[tuple[bool, dict]]:
+    """(all positive?, {symbol: value}) for each sample point; one empty point for a number."""
+    if not symbols:
+        return [(True, {})]
+    positive = [(True, {s: POSITIVE[(k + 3 * j) % len(POSITIVE)] for j, s in enumerate(symbols)})
+                for k in range(len(POSITIVE))]
+    mixed = [(False, {s: (NEGATIVE + POSITIVE)[(k + 5 * j) % 12] for j, s in enumerate(symbols)})
+             for k in range(len(NEGATIVE))]
+    return positive + mixed
+
+
+def _equal(a: sympy.Expr, b: sympy.Expr) -> tuple[bool | None, str]:
+    """True: equal; False: surely different; None: cannot tell. And the code that decided it."""
+    symbols = sorted(a.free_symbols | b.free_symbols, key=str)
+    if (a - b).is_Rational:  # exact numbers: 10**15 and 10**15 + 1 differ, whatever the precision
+        return a == b, f"expected - given == 0   # {a == b}" + ("" if a == b else f": {sympy.sstr(a - b)}")
+    complex_meant = a.has(sympy.I) or b.has(sympy.I)  # else an imaginary part is a branch artefact
+    agree, elsewhere = 0, False
+    for positive, point in _points(symbols):
+        left, right = _number(a.subs(point)), _number(b.subs(point))
+        if left is None or right is None:
             continue
-        try:
-            return _CHECKS[kind](to_sympy(match.group("e")) if kind != "roots" else match.group("e"),
-                                 answer, problem)
-        except CheckError as exc:
-            return Check("unchecked", kind, detail=f"SymPy could not read it: {exc}")
-        except (TypeError, ValueError, NotImplementedError, ZeroDivisionError, RecursionError) as exc:
-            return Check("unchecked", kind, detail=f"SymPy could not decide: {exc}")
-    return Check("unchecked", "none",
-                 detail="SymPy checks derivatives, integrals, equations, simplifications and "
-                        "arithmetic; a word problem needs a person to set up the equation first.")
+        gap = abs(left - right) / (1 + abs(left))
+        real = abs(left.imag) <= SAME * (1 + abs(left)) and abs(right.imag) <= SAME * (1 + abs(right))
+        if gap <= SAME:
+            agree += 1
+        elif gap > SURE and positive and (real or complex_meant):
+            where = ", ".join(f"{s} = {v}" for s, v in point.items())
+            return False, (f"N(expected - given{', ' + where if where else ''}) == 0   # False: "
+                           f"{sympy.sstr(sympy.N(left - right, 6))}")
+        else:
+            elsewhere = True
+    if sympy.count_ops(a - b) < 200 and sympy.simplify(a - b) == 0:
+        return True, "simplify(expected - given) == 0   # True"
+    if elsewhere:
+        return None, "N(expected - given) == 0   # only for some values: it depends on the domain"
+    if agree >= (3 if symbols else 1):
+        return True, f"N(expected - given) == 0 at {agree} points   # True"
+    return None, "simplify(expected - given) == 0   # not decided"
 
 
-def _same(a: sympy.Expr, b: sympy.Expr) -> bool:
-    return sympy.simplify(a - b) == 0
+def _rounded(expected: sympy.Expr, given: Reading, places: int | None) -> tuple[bool | None, str] | None:
+    """A decimal answer against an exact value: right when it rounds correctly."""
+    if (places if places is not None else given.places) is None or given.expr.free_symbols:
+        return None
+    digits = places if places is not None else given.places
+    left, right = _number(expected), _number(given.expr)
+    if left is None or right is None:
+        return None
+    close = abs(left - right) <= 0.5 * 10 ** -digits * (1 + 1e-9)
+    return close, f"round(N(expected), {digits}) == {sympy.sstr(given.expr)}   # {close}"
 
 
-def _derivative(f, answer, problem) -> Check:
-    expected = sympy.diff(f, X)
-    points = _values(answer) if "critical" in problem.lower() else []
-    if points and not any(X in p.free_symbols for p in points):
-        holds = all(sympy.simplify(expected.subs(X, p)) == 0 for p in points)
-        code = f"fprime = diff({sympy.sstr(f)}, x)   # {sympy.sstr(expected)}\n" + "\n".join(
-            f"fprime.subs(x, {sympy.sstr(p)}) == 0   # {sympy.simplify(expected.subs(X, p)) == 0}"
-            for p in points)
-        return Check("holds" if holds else "fails", "critical points", code,
-                     f"f'(x) = {sympy.sstr(expected)} is zero at x = {sympy.sstr(sympy.solve(expected, X))}.")
-    given = to_sympy(_rhs(answer))
-    holds = _same(expected, given)
-    code = (f"expected = diff({sympy.sstr(f)}, x)   # {sympy.sstr(expected)}\n"
-            f"simplify(expected - ({sympy.sstr(given)})) == 0   # {holds}")
-    return Check("holds" if holds else "fails", "derivative", code,
-                 f"The derivative is {sympy.sstr(expected)}.")
+def _verdict(kind: str, results: list[tuple[bool | None, str]], header: list[str], detail: str,
+             notes: list[str]) -> Check:
+    code = "\n".join(header + [line for _, line in results])
+    if any(ok is False for ok, _ in results):
+        if notes:
+            return Check("unchecked", kind, code, f"SymPy disagrees, but only under a guess about what was "
+                                                  f"meant ({'; '.join(dict.fromkeys(notes))}). {detail}")
+        return Check("fails", kind, code, detail)
+    if any(ok is None for ok, _ in results) or not results:
+        return Check("unchecked", kind, code, f"SymPy could not decide. {detail}")
+    return Check("holds", kind, code, detail)
 
 
-def _integral(f, answer, problem) -> Check:
-    number = r"\$?(-?[\w/\\{}^]+(?:\.\d+)?)\$?"  # no trailing full stop
-    bounds = re.search(rf"from\s+{number}\s+to\s+{number}", problem, re.I)
-    if bounds:
-        a, b = to_sympy(bounds.group(1)), to_sympy(bounds.group(2))
-        expected, given = sympy.integrate(f, (X, a, b)), to_sympy(_rhs(answer))
-        holds = _same(expected, given)
-        code = (f"expected = integrate({sympy.sstr(f)}, (x, {a}, {b}))   # {sympy.sstr(expected)}\n"
-                f"simplify(expected - ({sympy.sstr(given)})) == 0   # {holds}")
-        return Check("holds" if holds else "fails", "definite integral", code,
-                     f"The integral is {sympy.sstr(expected)}.")
-    given = to_sympy(_rhs(answer))
-    holds = _same(sympy.diff(given, X), f)  # any antiderivative differs by a constant
-    code = (f"antiderivative = {sympy.sstr(given)}\n"
-            f"simplify(diff(antiderivative, x) - ({sympy.sstr(f)})) == 0   # {holds}")
-    return Check("holds" if holds else "fails", "integral", code,
-                 "An antiderivative is right when its derivative gives back the integrand.")
+def _problem_notes(task: Task, *readings: Reading) -> list[str]:
+    """The guesses that make a 'fails' unsure: the problem's caveats and its readings' notes
+    (a degree sign in the problem is no guess: sin 30° is 1/2)."""
+    return list(task.caveats) + [n for r in readings for n in r.notes if n != DEGREES]
 
 
-def _roots(equation: str, answer, problem) -> Check:
-    left, right = equation.split("=", 1)
-    lhs, rhs = to_sympy(left), to_sympy(right)
-    expected = sorted(set(sympy.solve(sympy.Eq(lhs, rhs), X)), key=sympy.default_sort_key)
-    given = sorted(set(_values(answer)), key=sympy.default_sort_key)
-    holds = len(expected) == len(given) and all(_same(a, b) for a, b in zip(expected, given))
-    code = (f"expected = solve(Eq({sympy.sstr(lhs)}, {sympy.sstr(rhs)}), x)   # {expected}\n"
-            f"sorted(expected) == sorted({given})   # {holds}")
-    return Check("holds" if holds else "fails", "roots", code, f"The solutions are {expected}.")
+def _variable(task: Task, *exprs: sympy.Expr) -> sympy.Symbol:
+    """The named variable, else x, else the one letter in the expression."""
+    if task.var:
+        return sympy.Symbol(task.var)
+    letters = set().union(*(e.free_symbols for e in exprs))
+    if sympy.Symbol("x") in letters or not letters:
+        return sympy.Symbol("x")
+    if len(letters) == 1:
+        return letters.pop()
+    raise CheckError(f"which letter is the variable: {', '.join(sorted(map(str, letters)))}?")
 
 
-def _simplification(expr, answer, problem) -> Check:
-    given = to_sympy(_rhs(answer))
-    holds = _same(expr, given)
-    code = f"simplify(({sympy.sstr(expr)}) - ({sympy.sstr(given)})) == 0   # {holds}"
-    return Check("holds" if holds else "fails", "simplification", code,
-                 f"Simplified, it is {sympy.sstr(sympy.simplify(expr))}.")
+def _one(answer: str, notes: list[str]) -> Reading:
+    """The answer as one value ('f(x) = ...' or 'x = ...' labels dropped)."""
+    pieces = parts(answer)
+    if len(pieces) != 1:
+        raise CheckError(f"{answer!r} is several values, not one expression")
+    reading = read(pieces[0].body)
+    notes += reading.notes
+    return reading
 
 
-def _arithmetic(expr, answer, problem) -> Check:
-    given = to_sympy(_rhs(answer))
-    holds = _same(expr, given)
-    code = f"({sympy.sstr(expr)}) - ({sympy.sstr(given)}) == 0   # {holds}"
-    return Check("holds" if holds else "fails", "arithmetic", code, f"It is {sympy.sstr(expr)}.")
+def _real(*exprs: sympy.Expr) -> list[sympy.Expr]:
+    """Letters as real variables, as calculus means them (d/dx |x| is then sign(x))."""
+    letters = set().union(*(e.free_symbols for e in exprs))
+    real = {s: sympy.Symbol(s.name, real=True) for s in letters}
+    return [e.xreplace(real) for e in exprs]
+
+
+# -- the checks, one per kind of problem ------------------------------------------------------
+_PRIME_LABEL = r"^\s*(?:[a-zA-Z]\s*(?:'|\^\s*\{?\s*\\prime\s*\}?)\s*(?:\((?P<at>[^()]*)\))?|\\[dt]?frac\s*\{\s*d\s*[a-zA-Z]?\s*\}.*)\s*$"
+
+
+def _derivative(task: Task, answer: str) -> Check:
+    function = read(task.expr)
+    notes = _problem_notes(task, function)
+    var = sympy.Symbol(_variable(task, function.expr).name, real=True)
+    f, = _real(function.expr)
+    fprime = sympy.diff(f, var)
+    header = [f"fprime = diff({sympy.sstr(function.expr)}, {var})   # {sympy.sstr(fprime)}"]
+    results, kinds = [], []
+    for role, text, at in _derivative_parts(task, answer, var.name):
+        results.append(_derivative_part(role, text, at, (f, fprime, var), task.places, notes))
+        kinds.append({"derivative": "derivative", "at": "derivative at a point"}.get(role, "critical points"))
+    kind = " and ".join(dict.fromkeys(kinds)) or "derivative"
+    return _verdict(kind, results, header, _derivative_detail(fprime, var, task), notes)
+
+
+def _derivative_part(role: str, text: str, at: str | None, calculus: tuple, places: int | None,
+                     notes: list[str]) -> tuple[bool | None, str]:
+    """One piece of a derivative answer: the derivative, its value at a point, a critical point
+    (x), or a critical point written as (x, f(x))."""
+    f, fprime, var = calculus
+    if role == "point":
+        return _critical_pair(text, f, fprime, var, notes)
+    given = read(text)
+    notes += given.notes
+    value, = _real(given.expr)
+    if role == "derivative":
+        ok, line = _equal(fprime, value)
+        return ok, f"expected = fprime; given = {sympy.sstr(value)}\n{line}"
+    if role == "at":
+        point, = _real(read(at).expr)
+        expected = fprime.subs(var, point)
+        ok = (_rounded(expected, given, places) or _equal(expected, value))[0]
+        return ok, f"fprime.subs({var}, {sympy.sstr(point)}) == {sympy.sstr(value)}   # {ok}"
+    zero = _equal(fprime.subs(var, value), sympy.Integer(0))[0]
+    return zero, f"fprime.subs({var}, {sympy.sstr(value)}) == 0   # {zero}"
+
+
+def _critical_pair(text: str, f: sympy.Expr, fprime: sympy.Expr, var: sympy.Symbol,
+                   notes: list[str]) -> tuple[bool | None, str]:
+    """(a, b): the point (a, f(a)) if f'(a) = 0 and f(a) = b; else perhaps two critical points.
+    Right under either reading holds; wrong under both fails."""
+    first, second = (read(t) for t in split_top(text.strip()[1:-1]))
+    notes += first.notes + second.notes
+    a, b = _real(first.expr, second.expr)
+    zero_a, zero_b = (_equal(fprime.subs(var, v), sympy.Integer(0))[0] for v in (a, b))
+    on_curve = _equal(f.subs(var, a), b)[0]
+    ok = True if (zero_a and on_curve) or (zero_a and zero_b) else \
+        False if zero_a is False or (on_curve is False and zero_b is False) else None
+    return ok, (f"fprime.subs({var}, {sympy.sstr(a)}) == 0 and f.subs({var}, {sympy.sstr(a)}) == {sympy.sstr(b)}"
+                f"   # {ok}")
+
+
+def _derivative_parts(task: Task, answer: str, var: str) -> list[tuple[str, str, str | None]]:
+    """Each piece of the answer as (derivative | at | critical | point, its text, the point for
+    'at'): f'(x) = 6x + 2, f'(2) = 14, x = -1/3, (-1/3, -16/3), or unlabelled and told apart by
+    having x in it."""
+    found = []
+    for piece in parts(answer):
+        label, has_var = piece.label.strip(), bool(re.search(rf"(?<![a-zA-Z\\]){var}(?![a-zA-Z])", piece.body))
+        prime = re.match(_PRIME_LABEL, label) if label else None
+        if prime and prime.group("at") and prime.group("at").strip() != var:
+            found.append(("at", piece.body, prime.group("at")))
+        elif prime or (not label and has_var):
+            found.append(("derivative", piece.body, None))
+        elif task.critical and not label and is_set_or_tuple(piece.body) == "bracketed" \
+                and len(split_top(piece.body.strip()[1:-1])) == 2:
+            found.append(("point", piece.body, None))
+        elif task.critical and (not label or re.fullmatch(rf"{var}(?:_\{{?\d+\}}?)?", label)):
+            found += [("critical", body, None) for body in with_plus_minus(piece.body)]
+        elif task.point and not label:
+            found.append(("at", piece.body, task.point))
+        elif label:
+            raise CheckError(f"{label} = ...: neither the derivative nor a point")
+        else:
+            found.append(("number", piece.body, None))
+    if [role for role, _, _ in found].count("number") > 1 or len(found) > 1 and not task.critical:
+        raise CheckError(f"{answer!r} is several values, not one expression")
+    if found[0][0] == "number":
+        raise CheckError(f"{answer!r} is a number; the derivative is an expression")
+    if task.point and not task.critical and found[0][0] == "derivative":
+        raise CheckError("the problem asks for the derivative at a point; the answer is an expression")
+    return found
+
+
+def _derivative_detail(fprime: sympy.Expr, var: sympy.Symbol, task: Task) -> str:
+    detail = f"The derivative is {sympy.sstr(fprime)}."
+    numerator = sympy.together(fprime).as_numer_denom()[0]
+    if task.critical and numerator.is_polynomial(var) and sympy.degree(numerator, var) <= 4:
+        zeros = [z for z in sympy.solve(fprime, var) if z.is_real]
+        detail += f" It is zero at {var} = {sympy.sstr(zeros)}."
+    return detail
+
+
+def _integral(task: Task, answer: str) -> Check:
+    function = read(task.expr)
+    notes = _problem_notes(task, function)
+    var = _variable(task, function.expr)
+    given = _one(answer, notes)
+    f, value = _real(function.expr, given.expr)
+    var = sympy.Symbol(var.name, real=True)
+    if task.bounds:
+        low, high = (read(b) for b in task.bounds)
+        notes += _problem_notes(task, low, high)[len(task.caveats):]
+        exact = f.as_numer_denom()[0].is_polynomial(var) and f.as_numer_denom()[1].is_polynomial(var)
+        integral = sympy.Integral(f, (var, low.expr, high.expr))
+        expected = integral.doit() if f.is_polynomial(var) else integral
+        header = [f"expected = integrate({sympy.sstr(function.expr)}, ({var}, {sympy.sstr(low.expr)}, "
+                  f"{sympy.sstr(high.expr)}))   # {sympy.sstr(expected if exact else sympy.N(integral, 8))}"]
+        result = _rounded(expected, given, task.places) or _equal(expected, value)
+        return _verdict("definite integral", [result], header, "", notes)
+    derivative = sympy.diff(value, var)
+    header = [f"antiderivative = {sympy.sstr(given.expr)}",
+              f"expected = {sympy.sstr(function.expr)}; given = diff(antiderivative, {var})   "
+              f"# {sympy.sstr(derivative)}"]
+    return _verdict("integral", [_equal(f, derivative)], header,
+                    "An antiderivative is right when its derivative gives back the integrand.", notes)
+
+
+def _roots(task: Task, answer: str) -> Check:
+    left, right = (read(side) for side in task.expr.split("="))
+    notes = _problem_notes(task, left, right)
+    equation = left.expr - right.expr
+    var = _variable(task, equation)
+    others = equation.free_symbols - {var}
+    if others and not task.parametric:
+        letters = ", ".join(sorted(map(str, equation.free_symbols)))
+        raise CheckError(f"the equation has {letters}: " + ("which one to solve for?" if not task.var else
+                         f"the others' values come from elsewhere, so it does not settle {var}"))
+    given = values(answer, var.name)
+    for reading in given:
+        notes += reading.notes
+        if reading.expr.free_symbols - others:
+            raise CheckError(f"the answer uses {sympy.sstr(reading.expr)}, with letters the problem does not have")
+    solved = _solutions(equation, var)
+    header = [f"solve(Eq({sympy.sstr(left.expr)}, {sympy.sstr(right.expr)}), {var})   # "
+              f"{sympy.sstr(solved) if solved is not None else 'not solved: each answer is substituted'}"]
+    results = [_is_root(equation, var, reading, solved) for reading in given]
+    results += _missing(solved, given, var) if task.all_roots and solved is not None else []
+    detail = (f"The solutions are {sympy.sstr(solved)}." if solved is not None else
+              "SymPy cannot list every solution here, so it substitutes each value of the answer.")
+    return _verdict("roots", results, header, detail, notes)
+
+
+def _solutions(equation: sympy.Expr, var: sympy.Symbol) -> list[sympy.Expr] | None:
+    """Every solution, where SymPy can be sure it has them all (a polynomial once the
+    denominators are cleared, degree 4 at most); None otherwise."""
+    numerator, denominator = sympy.together(equation).as_numer_denom()
+    if not (numerator.is_polynomial(var) and denominator.is_polynomial(var)) or sympy.degree(numerator, var) > 4:
+        return None
+    return sorted(set(sympy.solve(equation, var)), key=sympy.default_sort_key)
+
+
+def _is_root(equation: sympy.Expr, var: sympy.Symbol, given: Reading,
+             solved: list[sympy.Expr] | None) -> tuple[bool | None, str]:
+    if given.places is not None and solved is not None and not given.expr.free_symbols:
+        close = [_rounded(s, given, None) for s in solved]
+        ok = True if any(c and c[0] for c in close) else False if all(c is not None for c in close) else None
+        return ok, f"any(abs(N(s) - {sympy.sstr(given.expr)}) <= 0.5e-{given.places} for s in solutions)   # {ok}"
+    residual, _ = _equal(equation.subs(var, given.expr), sympy.Integer(0))
+    return residual, f"({sympy.sstr(equation)}).subs({var}, {sympy.sstr(given.expr)}) == 0   # {residual}"
+
+
+def _missing(solved: list[sympy.Expr], given: list[Reading], var: sympy.Symbol) -> list[tuple[bool | None, str]]:
+    """Roots the answer leaves out (only real ones, when the answer gives only real ones)."""
+    complex_given = any(_number(g.expr) is not None and abs(_number(g.expr).imag) > SAME for g in given)
+    wanted = [s for s in solved if complex_given or (_number(s) is not None and abs(_number(s).imag) <= SAME)]
+    missing = [s for s in wanted if not any(_equal(s, g.expr)[0] for g in given)]
+    ok = None if any(_number(s) is None for s in wanted) else not missing
+    return [(ok, f"set(given) == set(solutions)   # {ok}" + (f": {sympy.sstr(missing)} missing" if missing else ""))]
+
+
+def _simplification(task: Task, answer: str) -> Check:
+    expression = read(task.expr)
+    notes = _problem_notes(task, expression)
+    given = _one(answer, notes)
+    header = [f"expected = {sympy.sstr(expression.expr)}; given = {sympy.sstr(given.expr)}"]
+    return _verdict("simplification", [_equal(expression.expr, given.expr)], header,
+                    f"Simplified, it is {sympy.sstr(sympy.simplify(expression.expr))}; SymPy checks the value, "
+                    "not the form.", notes)
+
+
+def _arithmetic(task: Task, answer: str) -> Check:
+    expression = read(task.expr)
+    if expression.expr.free_symbols:
+        raise CheckError(f"{task.expr!r} has letters in it ({', '.join(sorted(map(str, expression.expr.free_symbols)))}), "
+                         "whose values come from the rest of the problem")
+    notes = _problem_notes(task, expression)
+    given = _one(answer, notes)
+    header = [f"expected = {sympy.sstr(expression.expr)}; given = {sympy.sstr(given.expr)}"]
+    result = _rounded(expression.expr, given, task.places) or _equal(expression.expr, given.expr)
+    return _verdict("arithmetic", [result], header, f"It is {sympy.sstr(expression.expr)}.", notes)
+
+
+def _evaluation(task: Task, answer: str) -> Check:
+    body = read(task.expr)
+    var = _variable(task, body.expr)
+    point = _argument(task, body.expr, var)
+    notes = _problem_notes(task, body, point)
+    expected = body.expr.subs(var, point.expr)
+    given = _one(answer, notes)
+    header = [f"expected = ({sympy.sstr(body.expr)}).subs({var}, {sympy.sstr(point.expr)})   # "
+              f"{sympy.sstr(expected)}"]
+    result = _rounded(expected, given, task.places) or _equal(expected, given.expr)
+    return _verdict("evaluation", [result], header, f"It is {sympy.sstr(expected)}.", notes)
+
+
+def _argument(task: Task, body: sympy.Expr, var: sympy.Symbol) -> Reading:
+    """The value f is asked at; f(f(4)) works inside out, f^{-1}(2) is refused."""
+    name = task.name or "f"
+    inner = re.fullmatch(rf"\s*{name}\s*\((.+)\)\s*", task.point)
+    if inner:
+        point = _argument(Task("evaluation", task.expr, task.var, point=inner.group(1), name=name), body, var)
+        return Reading(body.subs(var, point.expr), point.notes)
+    if re.search(rf"(?<![a-zA-Z\\]){name}(?![a-zA-Z])", task.point):
+        raise CheckError(f"{task.point!r} uses {name} itself (an inverse or a composition)")
+    return read(task.point)
 
 
 _CHECKS = {"derivative": _derivative, "integral": _integral, "roots": _roots,
-           "simplification": _simplification, "arithmetic": _arithmetic}
+           "simplification": _simplification, "arithmetic": _arithmetic, "evaluation": _evaluation}
