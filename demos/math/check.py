@@ -156,14 +156,23 @@ def _variable(task: Task, *exprs: sympy.Expr) -> sympy.Symbol:
     raise CheckError(f"which letter is the variable: {', '.join(sorted(map(str, letters)))}?")
 
 
-def _one(answer: str, notes: list[str]) -> Reading:
-    """The answer as one value ('f(x) = ...' or 'x = ...' labels dropped)."""
+def _one(answer: str, notes: list[str], letters: set) -> Reading:
+    """The answer as one value ('f(x) = ...' or 'x = ...' labels dropped), in the problem's letters."""
     pieces = parts(answer)
     if len(pieces) != 1:
         raise CheckError(f"{answer!r} is several values, not one expression")
     reading = read(pieces[0].body)
+    _same_letters(reading.expr, letters)
     notes += reading.notes
     return reading
+
+
+def _same_letters(given: sympy.Expr, letters: set) -> None:
+    """'12 m' is twelve metres, not 12 times m: letters the problem does not have are refused."""
+    names = {s.name for s in letters}
+    extra = sorted(s.name for s in given.free_symbols if s.name not in names)
+    if extra:
+        raise CheckError(f"the answer has {', '.join(extra)}, which the problem does not (a unit, or a name?)")
 
 
 def _real(*exprs: sympy.Expr) -> list[sympy.Expr]:
@@ -200,6 +209,7 @@ def _derivative_part(role: str, text: str, at: str | None, calculus: tuple, plac
     if role == "point":
         return _critical_pair(text, f, fprime, var, notes)
     given = read(text)
+    _same_letters(given.expr, f.free_symbols if role == "derivative" else f.free_symbols - {var})
     notes += given.notes
     value, = _real(given.expr)
     if role == "derivative":
@@ -270,11 +280,14 @@ def _derivative_detail(fprime: sympy.Expr, var: sympy.Symbol, task: Task) -> str
     return detail
 
 
+_CONSTANTS = {sympy.Symbol(name) for name in ("C", "K", "c", "k", "C_1")}  # of integration
+
+
 def _integral(task: Task, answer: str) -> Check:
     function = read(task.expr)
     notes = _problem_notes(task, function)
     var = _variable(task, function.expr)
-    given = _one(answer, notes)
+    given = _one(answer, notes, function.expr.free_symbols | _CONSTANTS)
     f, value = _real(function.expr, given.expr)
     var = sympy.Symbol(var.name, real=True)
     if task.bounds:
@@ -286,7 +299,8 @@ def _integral(task: Task, answer: str) -> Check:
         header = [f"expected = integrate({sympy.sstr(function.expr)}, ({var}, {sympy.sstr(low.expr)}, "
                   f"{sympy.sstr(high.expr)}))   # {sympy.sstr(expected if exact else sympy.N(integral, 8))}"]
         result = _rounded(expected, given, task.places) or _equal(expected, value)
-        return _verdict("definite integral", [result], header, "", notes)
+        value_text = sympy.sstr(expected) if exact else f"about {sympy.N(integral, 8)}"
+        return _verdict("definite integral", [result], header, f"The integral is {value_text}.", notes)
     derivative = sympy.diff(value, var)
     header = [f"antiderivative = {sympy.sstr(given.expr)}",
               f"expected = {sympy.sstr(function.expr)}; given = diff(antiderivative, {var})   "
@@ -351,7 +365,7 @@ def _missing(solved: list[sympy.Expr], given: list[Reading], var: sympy.Symbol) 
 def _simplification(task: Task, answer: str) -> Check:
     expression = read(task.expr)
     notes = _problem_notes(task, expression)
-    given = _one(answer, notes)
+    given = _one(answer, notes, expression.expr.free_symbols)
     header = [f"expected = {sympy.sstr(expression.expr)}; given = {sympy.sstr(given.expr)}"]
     return _verdict("simplification", [_equal(expression.expr, given.expr)], header,
                     f"Simplified, it is {sympy.sstr(sympy.simplify(expression.expr))}; SymPy checks the value, "
@@ -364,7 +378,7 @@ def _arithmetic(task: Task, answer: str) -> Check:
         raise CheckError(f"{task.expr!r} has letters in it ({', '.join(sorted(map(str, expression.expr.free_symbols)))}), "
                          "whose values come from the rest of the problem")
     notes = _problem_notes(task, expression)
-    given = _one(answer, notes)
+    given = _one(answer, notes, set())
     header = [f"expected = {sympy.sstr(expression.expr)}; given = {sympy.sstr(given.expr)}"]
     result = _rounded(expression.expr, given, task.places) or _equal(expression.expr, given.expr)
     return _verdict("arithmetic", [result], header, f"It is {sympy.sstr(expression.expr)}.", notes)
@@ -376,7 +390,7 @@ def _evaluation(task: Task, answer: str) -> Check:
     point = _argument(task, body.expr, var)
     notes = _problem_notes(task, body, point)
     expected = body.expr.subs(var, point.expr)
-    given = _one(answer, notes)
+    given = _one(answer, notes, expected.free_symbols)
     header = [f"expected = ({sympy.sstr(body.expr)}).subs({var}, {sympy.sstr(point.expr)})   # "
               f"{sympy.sstr(expected)}"]
     result = _rounded(expected, given, task.places) or _equal(expected, given.expr)

@@ -107,8 +107,19 @@ def _refuse_huge(expr: sympy.Expr, latex: str) -> None:
 
 
 # -- text-level clean-up, before the structure is read ----------------------------------------
+_TYPED = (("\u2212", "-"), ("×", r"\times "), ("÷", r"\div "), ("·", r"\cdot "), ("π", r"\pi "),
+          ("√", r"\sqrt "), ("²", "^2"), ("³", "^3"), ("∞", r"\infty "), ("±", r"\pm "))
+
+
+def untyped(text: str) -> str:
+    """Symbols a learner types (x², √2, 3×4, π) as LaTeX; √16 is the root of 16."""
+    text = re.sub(r"√\s*(\d+(?:\.\d+)?|[a-zA-Z]|\([^()]*\))", r"\\sqrt{\1}", text)
+    for typed, tex in _TYPED:
+        text = text.replace(typed, tex)
+    return text
+
 def _prepared(latex: str, notes: list[str]) -> str:
-    text = latex.replace("$", " ").replace("\u2212", "-").replace("×", r"\times").replace("÷", r"\div")
+    text = untyped(latex).replace("$", " ")
     text = re.sub(r"\\left\s*\.|\\right\s*\.", " ", text)  # \left. f \right|_{...} has no bar
     text = re.sub(r"\\(?:left|right|displaystyle|textstyle|limits|[bB]igg?[lr]?)(?![a-zA-Z])", " ", text)
     text = text.replace("\\!", "")  # a negative thin space: 1,\!000 is 1,000
@@ -236,8 +247,9 @@ class _Converter:
         self.i += 1
         return {"⌊": " floor(", "⌈": " ceiling(", "|": " Abs("}.get(opening, "(") + inner + ")"
 
-    def argument(self, power: bool = False) -> str:
-        """A TeX argument: a {group}, one command, or one character (all digits after ^)."""
+    def argument(self, power: bool = False, last: bool = False) -> str:
+        """A TeX argument: a {group}, one command, or one character (all digits after ^).
+        `last`: a digit right after it (\\sqrt16, \\frac123) makes the reading a guess."""
         c = self.peek()
         if c == "{":
             return self.group()
@@ -255,6 +267,8 @@ class _Converter:
         if not c or c in "}])":
             raise CheckError(f"a missing argument in {self.s!r}")
         self.i += 1
+        if last and c.isdigit() and self.s[self.i:self.i + 1].isdigit():
+            self.notes.append(f"{c}{self.s[self.i]} after \\sqrt or \\frac: TeX takes only the first digit")
         return c if c not in "([|" else self._reopened(c)
 
     def _reopened(self, c: str) -> str:
@@ -288,7 +302,7 @@ class _Converter:
         raise CheckError(f"\\{name} is not something this checker reads")
 
     def fraction(self, out: list[str]) -> str:
-        top, bottom = self.argument(), self.argument()
+        top, bottom = self.argument(), self.argument(last=True)
         text = "".join(out)
         whole = re.search(r"(?<![\d.*/)])(\d+)\s*$", text)
         if whole and re.fullmatch(r"\(?\d+\)?", top) and re.fullmatch(r"\(?\d+\)?", bottom):
@@ -304,7 +318,7 @@ class _Converter:
             self.i += 1
             degree = self.until("]")
             self.i += 1
-        body = self.argument()
+        body = self.argument(last=True)
         if degree is None:
             return f"sqrt({body})"
         odd = re.fullmatch(r"\d+", degree.strip()) and int(degree) % 2 == 1

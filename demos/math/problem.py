@@ -14,8 +14,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from demos.math.latex import untyped
+
 _ASK = r"(?:find|compute|calculate|evaluate|determine|what is|what's|how much is|give|state)"
 _END = r"[.?!]?$"
+# How the answer should look: harmless to a check of its value
+_FORM = (r"(?:,? (?:in simplest (?:radical )?form|in lowest terms|as a (?:common |mixed |improper )?"
+         r"(?:fraction|number)|as a decimal|in terms of @\d+|exactly|in your head))?")
 # Words that make a "fails" unsure: the expected answer is not the exact value SymPy computes.
 # (Rounding "to the nearest tenth" is understood, and checked as rounding.)
 _CAVEATS = {r"nearest|round": "the answer is rounded", r"approximat|estimate": "the answer is approximate",
@@ -92,7 +97,7 @@ def _is_math(token: str, previous_math: bool) -> bool:
     core = token.strip(".,?!:;")
     if not core:
         return False
-    if core.lower() in _FUNCTION_WORDS or (re.fullmatch(r"d[a-z]", core) and previous_math):
+    if core.lower() in _FUNCTION_WORDS or core.startswith("\\") or (re.fullmatch(r"d[a-z]", core) and previous_math):
         return True
     if len(core) == 1 and core.isalpha():
         return core not in "aAI" or token != core  # "solve for a." but not "a number"
@@ -122,7 +127,7 @@ def _delimit_prose(prose: str) -> list[tuple[bool, str]]:
 
 def skeleton(problem: str) -> tuple[str, list[str]]:
     """('find the derivative of @0 and its critical points.', ['f(x) = 3x^2 + 2x - 5'])."""
-    text = _operators_from_words(" ".join(problem.split()))
+    text = _operators_from_words(" ".join(untyped(problem).split()))
     pieces: list[tuple[bool, str]] = []
     position = 0
     for match in _DELIMITED.finditer(text):
@@ -375,7 +380,7 @@ def _simplification(prose: str, maths: list[str]) -> Task | Skip | None:
              r"add or subtract(?: the rational expressions)?)(?: (?:and|then) simplify)?(?: completely| fully)?"
              r"(?: the (?:following )?(?:expressions?|sum|product|quotient|difference|fractions?|following))?"
              r"(?: of)?:? @(?P<e>\d+)(?:,? where @(?P<w>\d+))?")
-    if not (match := re.fullmatch(shape + _END, prose)):
+    if not (match := re.fullmatch(shape + _FORM + _END, prose)):
         return None
     where = _math(maths, match, "w")
     if where is not None and not re.fullmatch(r"\s*i\s*\^\s*\{?\s*2\s*\}?\s*=\s*-\s*1\s*\.?\s*", where):
@@ -386,13 +391,12 @@ def _simplification(prose: str, maths: list[str]) -> Task | Skip | None:
 
 def _arithmetic(prose: str, maths: list[str]) -> Task | Skip | None:
     shapes = [
-        rf"(?:{_ASK}|simplify|solve)(?: the value of| the expression| the following)?:? @(?P<e>\d+)"
-        r"(?: in your head| exactly)?",
-        r"express @(?P<e>\d+) as a (?:common |improper )?fraction(?: in (?:lowest|simplest) terms)?",
+        rf"(?:{_ASK}|simplify|solve)(?: the value of| the expression| the following)?:? @(?P<e>\d+)",
+        r"express @(?P<e>\d+)",
         r"what is @(?P<e>\d+) (?:equal|equivalent) to",
     ]
     for shape in shapes:
-        if match := re.fullmatch(shape + _END, prose):
+        if match := re.fullmatch(shape + _FORM + _END, prose):
             piece = maths[int(match.group("e"))]
             if re.fullmatch(r"\s*[a-zA-Z]\s*", piece):
                 return _asks_for_a_letter(piece)
