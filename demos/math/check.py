@@ -114,15 +114,24 @@ def _equal(a: sympy.Expr, b: sympy.Expr) -> tuple[bool | None, str]:
 
 
 def _rounded(expected: sympy.Expr, given: Reading, places: int | None) -> tuple[bool | None, str] | None:
-    """A decimal answer against an exact value: right when it rounds correctly."""
-    if (places if places is not None else given.places) is None or given.expr.free_symbols:
-        return None
+    """A decimal answer against an exact value: right when it rounds correctly. None when the
+    answer has no decimals and no rounding was asked for."""
     digits = places if places is not None else given.places
-    left, right = _number(expected), _number(given.expr)
-    if left is None or right is None:
+    right = _number(given.expr)
+    if digits is None or right is None:
         return None
-    close = abs(left - right) <= 0.5 * 10 ** -digits * (1 + 1e-9)
+    # an expression that is a constant in disguise ((sin^4 + cos^4 - 1)/(...) is 2/3): at each point
+    symbols = sorted(expected.free_symbols, key=str)
+    lefts = [_number(expected.subs(point)) for positive, point in _points(symbols) if positive]
+    if not lefts or None in lefts:
+        return None
+    close = all(abs(left - right) <= 0.5 * 10 ** -digits * (1 + 1e-9) for left in lefts)
     return close, f"round(N(expected), {digits}) == {sympy.sstr(given.expr)}   # {close}"
+
+
+def _compare(expected: sympy.Expr, given: Reading, places: int | None = None) -> tuple[bool | None, str]:
+    """_equal, except that a decimal answer (0.577 for sqrt(3)/3) is right when rounded right."""
+    return _rounded(expected, given, places) or _equal(expected, given.expr)
 
 
 def _verdict(kind: str, results: list[tuple[bool | None, str]], header: list[str], detail: str,
@@ -218,7 +227,7 @@ def _derivative_part(role: str, text: str, at: str | None, calculus: tuple, plac
     if role == "at":
         point, = _real(read(at).expr)
         expected = fprime.subs(var, point)
-        ok = (_rounded(expected, given, places) or _equal(expected, value))[0]
+        ok = _compare(expected, Reading(value, given.notes, given.places), places)[0]
         return ok, f"fprime.subs({var}, {sympy.sstr(point)}) == {sympy.sstr(value)}   # {ok}"
     zero = _equal(fprime.subs(var, value), sympy.Integer(0))[0]
     return zero, f"fprime.subs({var}, {sympy.sstr(value)}) == 0   # {zero}"
@@ -298,7 +307,7 @@ def _integral(task: Task, answer: str) -> Check:
         expected = integral.doit() if f.is_polynomial(var) else integral
         header = [f"expected = integrate({sympy.sstr(function.expr)}, ({var}, {sympy.sstr(low.expr)}, "
                   f"{sympy.sstr(high.expr)}))   # {sympy.sstr(expected if exact else sympy.N(integral, 8))}"]
-        result = _rounded(expected, given, task.places) or _equal(expected, value)
+        result = _compare(expected, Reading(value, given.notes, given.places), task.places)
         value_text = sympy.sstr(expected) if exact else f"about {sympy.N(integral, 8)}"
         return _verdict("definite integral", [result], header, f"The integral is {value_text}.", notes)
     derivative = sympy.diff(value, var)
@@ -345,19 +354,21 @@ def _solutions(equation: sympy.Expr, var: sympy.Symbol) -> list[sympy.Expr] | No
 
 def _is_root(equation: sympy.Expr, var: sympy.Symbol, given: Reading,
              solved: list[sympy.Expr] | None) -> tuple[bool | None, str]:
-    if given.places is not None and solved is not None and not given.expr.free_symbols:
-        close = [_rounded(s, given, None) for s in solved]
-        ok = True if any(c and c[0] for c in close) else False if all(c is not None for c in close) else None
-        return ok, f"any(abs(N(s) - {sympy.sstr(given.expr)}) <= 0.5e-{given.places} for s in solutions)   # {ok}"
+    """Substituted, the answer makes the equation hold. A decimal (0.43) is near a root rather
+    than one: it is right when a root rounds to it."""
     residual, _ = _equal(equation.subs(var, given.expr), sympy.Integer(0))
-    return residual, f"({sympy.sstr(equation)}).subs({var}, {sympy.sstr(given.expr)}) == 0   # {residual}"
+    if residual or given.places is None:
+        return residual, f"({sympy.sstr(equation)}).subs({var}, {sympy.sstr(given.expr)}) == 0   # {residual}"
+    close = [_rounded(s, given, None) for s in solved or []]
+    ok = True if any(c and c[0] for c in close) else False if close and all(close) else None
+    return ok, f"any(round(N(s), {given.places}) == {sympy.sstr(given.expr)} for s in solutions)   # {ok}"
 
 
 def _missing(solved: list[sympy.Expr], given: list[Reading], var: sympy.Symbol) -> list[tuple[bool | None, str]]:
     """Roots the answer leaves out (only real ones, when the answer gives only real ones)."""
     complex_given = any(_number(g.expr) is not None and abs(_number(g.expr).imag) > SAME for g in given)
     wanted = [s for s in solved if complex_given or (_number(s) is not None and abs(_number(s).imag) <= SAME)]
-    missing = [s for s in wanted if not any(_equal(s, g.expr)[0] for g in given)]
+    missing = [s for s in wanted if not any(_compare(s, g)[0] for g in given)]
     ok = None if any(_number(s) is None for s in wanted) else not missing
     return [(ok, f"set(given) == set(solutions)   # {ok}" + (f": {sympy.sstr(missing)} missing" if missing else ""))]
 
@@ -367,7 +378,7 @@ def _simplification(task: Task, answer: str) -> Check:
     notes = _problem_notes(task, expression)
     given = _one(answer, notes, expression.expr.free_symbols)
     header = [f"expected = {sympy.sstr(expression.expr)}; given = {sympy.sstr(given.expr)}"]
-    return _verdict("simplification", [_equal(expression.expr, given.expr)], header,
+    return _verdict("simplification", [_compare(expression.expr, given, task.places)], header,
                     f"Simplified, it is {sympy.sstr(sympy.simplify(expression.expr))}; SymPy checks the value, "
                     "not the form.", notes)
 
@@ -380,7 +391,7 @@ def _arithmetic(task: Task, answer: str) -> Check:
     notes = _problem_notes(task, expression)
     given = _one(answer, notes, set())
     header = [f"expected = {sympy.sstr(expression.expr)}; given = {sympy.sstr(given.expr)}"]
-    result = _rounded(expression.expr, given, task.places) or _equal(expression.expr, given.expr)
+    result = _compare(expression.expr, given, task.places)
     return _verdict("arithmetic", [result], header, f"It is {sympy.sstr(expression.expr)}.", notes)
 
 
@@ -393,7 +404,7 @@ def _evaluation(task: Task, answer: str) -> Check:
     given = _one(answer, notes, expected.free_symbols)
     header = [f"expected = ({sympy.sstr(body.expr)}).subs({var}, {sympy.sstr(point.expr)})   # "
               f"{sympy.sstr(expected)}"]
-    result = _rounded(expected, given, task.places) or _equal(expected, given.expr)
+    result = _compare(expected, given, task.places)
     return _verdict("evaluation", [result], header, f"It is {sympy.sstr(expected)}.", notes)
 
 
