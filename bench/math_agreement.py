@@ -134,7 +134,8 @@ def report(name: str, verdicts: list, reference: list | None, expect_hold: bool)
     kinds = Counter(kind for status, kind, _ in verdicts if status in ("holds", "fails"))
     print(f"  {name}: {total} answers; holds {counts['holds']}, fails {counts['fails']}, "
           f"unchecked {counts['unchecked']}, timeout {counts['timeout']}; "
-          f"checked {checked} ({100 * checked / max(total, 1):.1f}%)\n    checked by kind: {dict(kinds.most_common())}")
+          f"checked {checked} ({100 * checked / max(total, 1):.1f}%)")
+    print(f"    checked by kind: {dict(kinds.most_common())}")
     agree = both = 0
     for (status, _, _), theirs in zip(verdicts, reference or []):
         if status in ("holds", "fails") and theirs is not None:
@@ -169,7 +170,8 @@ def main() -> None:
     print(f"{args.path.name}: {len(pairs)} problems, our checks took {time.perf_counter() - started:.0f} s")
     theirs_right = theirs_wrong = None
     if args.grader:  # math_equal(answer, reference): each reference against itself, then the wrong answers
-        theirs_right = reference_verdicts([(a, a) for _, a in pairs], args.grader, args.grader_python, args.timeout)
+        theirs_right = reference_verdicts([(a, a) for _, a in pairs], args.grader, args.grader_python,
+                                          args.timeout)
         theirs_wrong = reference_verdicts([(bad, ref) for _, ref, bad in derived if bad is not None],
                                           args.grader, args.grader_python, args.timeout)
     right = report("correct answers", ours_right, theirs_right, expect_hold=True)

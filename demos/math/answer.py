@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 from demos.math.latex import CheckError, Reading, read
 
-_EMPTY = re.compile(r"\\(?:emptyset|varnothing)|\\\{\s*\\\}|\{\s*\}|^\s*(?:\\text\{)?\s*(?:there (?:are|is) )?"
-                    r"(?:no (?:real |complex )?(?:solutions?|roots?|zeros?)|none)\b", re.I)
-_SEPARATOR = re.compile(r"\\(?:text|textrm|mbox|mathrm)\{[^{}]*\b(?:or|and)\b[^{}]*\}|\\text\{\s*,\s*\}|\s(?:or|and)\s"
-                        r"|\\q?quad(?![a-z])|\\\\|[,;]")
+_EMPTY = re.compile(r"^\s*(?:\\(?:emptyset|varnothing)|\\\{\s*\\\}|\{\s*\}|(?:\\text\{)?\s*(?:there (?:are|is) )?"
+                    r"(?:no (?:real |complex )?(?:solutions?|roots?|zeros?)|none)\.?\s*\}?)\s*$", re.I)
+_SEPARATOR = re.compile(r"\\(?:text|textrm|mbox|mathrm)\{[^{}]*\b(?:or|and)\b[^{}]*\}|\\text\{\s*,\s*\}"
+                        r"|\s(?:or|and)\s|\\q?quad(?![a-z])|\\\\|[,;]")
 _LABEL = re.compile(r"^\s*(?P<label>[^=]*?)\s*=(?!=)\s*(?P<body>.*)$", re.S)
-_BRACKETS = {"{": "}", "(": ")", "[": "]"}
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ def values(answer: str, variable: str = "x") -> list[Reading]:
     """`x = 1, 3`, `x=2 \\text{ or } x=3`, `\\{1, 3\\}`, `1 \\pm \\sqrt{2}`, `\\emptyset` -> the values.
     (1, 3) and [1, 3] raise CheckError: a point, an interval and two roots look alike."""
     text = cleaned(answer)
-    if _EMPTY.search(text):
+    if _EMPTY.match(text):
         return []
     shape = is_set_or_tuple(text)
     if shape == "bracketed":

@@ -16,17 +16,10 @@ from dataclasses import dataclass
 import sympy
 
 from demos.math.answer import is_set_or_tuple, parts, split_top, values, with_plus_minus
+from demos.math.compare import SAME, compare, equal, number, rounded
 from demos.math.extract import boxed_answers, final_answer, missing_answer  # noqa: F401 (the demo's API)
 from demos.math.latex import DEGREES, CheckError, Reading, read, to_sympy  # noqa: F401
 from demos.math.problem import Skip, Task, read_problem
-
-# Sample points with no special values. Two expressions that agree at all of them are the same
-# function. They surely differ if they differ at a positive point where both are real; where
-# they differ only at negative points, roots and logarithms of negative numbers may be the cause
-# (the problem may mean positive variables), so that is not sure.
-POSITIVE = tuple(sympy.Rational(p) for p in ("0.37", "1.23", "2.71", "4.1", "6.3", "0.83", "1.7", "3.3"))
-NEGATIVE = tuple(sympy.Rational(p) for p in ("-0.58", "-1.9", "-3.4", "-0.21"))
-SURE, SAME = 1e-9, 1e-20  # relative differences: over SURE is a difference, under SAME is equal
 
 
 @dataclass(frozen=True)
@@ -61,77 +54,6 @@ def check(problem: str, answer: str | None) -> Check:
     except (TypeError, ValueError, AttributeError, IndexError, KeyError, NotImplementedError,
             ZeroDivisionError, RecursionError, OverflowError) as exc:
         return Check("unchecked", task.kind, detail=f"SymPy could not decide: {type(exc).__name__} {exc}")
-
-
-# -- comparing -------------------------------------------------------------------------------
-def _number(expr: sympy.Expr) -> complex | None:
-    try:
-        value = complex(sympy.N(expr, 40))
-    except (TypeError, ValueError, AttributeError, ZeroDivisionError, OverflowError):
-        return None
-    return value if value == value and abs(value) != float("inf") else None
-
-
-def _points(symbols: list[sympy.Symbol]) -> list[tuple[bool, dict]]:
-    """(all positive?, {symbol: value}) for each sample point; one empty point for a number."""
-    if not symbols:
-        return [(True, {})]
-    positive = [(True, {s: POSITIVE[(k + 3 * j) % len(POSITIVE)] for j, s in enumerate(symbols)})
-                for k in range(len(POSITIVE))]
-    mixed = [(False, {s: (NEGATIVE + POSITIVE)[(k + 5 * j) % 12] for j, s in enumerate(symbols)})
-             for k in range(len(NEGATIVE))]
-    return positive + mixed
-
-
-def _equal(a: sympy.Expr, b: sympy.Expr) -> tuple[bool | None, str]:
-    """True: equal; False: surely different; None: cannot tell. And the code that decided it."""
-    symbols = sorted(a.free_symbols | b.free_symbols, key=str)
-    if (a - b).is_Rational:  # exact numbers: 10**15 and 10**15 + 1 differ, whatever the precision
-        return a == b, f"expected - given == 0   # {a == b}" + ("" if a == b else f": {sympy.sstr(a - b)}")
-    complex_meant = a.has(sympy.I) or b.has(sympy.I)  # else an imaginary part is a branch artefact
-    agree, elsewhere = 0, False
-    for positive, point in _points(symbols):
-        left, right = _number(a.subs(point)), _number(b.subs(point))
-        if left is None or right is None:
-            continue
-        gap = abs(left - right) / (1 + abs(left))
-        real = abs(left.imag) <= SAME * (1 + abs(left)) and abs(right.imag) <= SAME * (1 + abs(right))
-        if gap <= SAME:
-            agree += 1
-        elif gap > SURE and positive and (real or complex_meant):
-            where = ", ".join(f"{s} = {v}" for s, v in point.items())
-            return False, (f"N(expected - given{', ' + where if where else ''}) == 0   # False: "
-                           f"{sympy.sstr(sympy.N(left - right, 6))}")
-        else:
-            elsewhere = True
-    if sympy.count_ops(a - b) < 200 and sympy.simplify(a - b) == 0:
-        return True, "simplify(expected - given) == 0   # True"
-    if elsewhere:
-        return None, "N(expected - given) == 0   # only for some values: it depends on the domain"
-    if agree >= (3 if symbols else 1):
-        return True, f"N(expected - given) == 0 at {agree} points   # True"
-    return None, "simplify(expected - given) == 0   # not decided"
-
-
-def _rounded(expected: sympy.Expr, given: Reading, places: int | None) -> tuple[bool | None, str] | None:
-    """A decimal answer against an exact value: right when it rounds correctly. None when the
-    answer has no decimals and no rounding was asked for."""
-    digits = places if places is not None else given.places
-    right = _number(given.expr)
-    if digits is None or right is None:
-        return None
-    # an expression that is a constant in disguise ((sin^4 + cos^4 - 1)/(...) is 2/3): at each point
-    symbols = sorted(expected.free_symbols, key=str)
-    lefts = [_number(expected.subs(point)) for positive, point in _points(symbols) if positive]
-    if not lefts or None in lefts:
-        return None
-    close = all(abs(left - right) <= 0.5 * 10 ** -digits * (1 + 1e-9) for left in lefts)
-    return close, f"round(N(expected), {digits}) == {sympy.sstr(given.expr)}   # {close}"
-
-
-def _compare(expected: sympy.Expr, given: Reading, places: int | None = None) -> tuple[bool | None, str]:
-    """_equal, except that a decimal answer (0.577 for sqrt(3)/3) is right when rounded right."""
-    return _rounded(expected, given, places) or _equal(expected, given.expr)
 
 
 def _verdict(kind: str, results: list[tuple[bool | None, str]], header: list[str], detail: str,
@@ -192,7 +114,8 @@ def _real(*exprs: sympy.Expr) -> list[sympy.Expr]:
 
 
 # -- the checks, one per kind of problem ------------------------------------------------------
-_PRIME_LABEL = r"^\s*(?:[a-zA-Z]\s*(?:'|\^\s*\{?\s*\\prime\s*\}?)\s*(?:\((?P<at>[^()]*)\))?|\\[dt]?frac\s*\{\s*d\s*[a-zA-Z]?\s*\}.*)\s*$"
+_PRIME_LABEL = (r"^\s*(?:[a-zA-Z]\s*(?:'|\^\s*\{?\s*\\prime\s*\}?)\s*(?:\((?P<at>[^()]*)\))?"  # f'(x), f'(2), y'
+                r"|\\[dt]?frac\s*\{\s*d\s*[a-zA-Z]?\s*\}.*)\s*$")  # dy/dx
 
 
 def _derivative(task: Task, answer: str) -> Check:
@@ -222,14 +145,14 @@ def _derivative_part(role: str, text: str, at: str | None, calculus: tuple, plac
     notes += given.notes
     value, = _real(given.expr)
     if role == "derivative":
-        ok, line = _equal(fprime, value)
+        ok, line = equal(fprime, value)
         return ok, f"expected = fprime; given = {sympy.sstr(value)}\n{line}"
     if role == "at":
         point, = _real(read(at).expr)
         expected = fprime.subs(var, point)
-        ok = _compare(expected, Reading(value, given.notes, given.places), places)[0]
+        ok = compare(expected, Reading(value, given.notes, given.places), places)[0]
         return ok, f"fprime.subs({var}, {sympy.sstr(point)}) == {sympy.sstr(value)}   # {ok}"
-    zero = _equal(fprime.subs(var, value), sympy.Integer(0))[0]
+    zero = equal(fprime.subs(var, value), sympy.Integer(0))[0]
     return zero, f"fprime.subs({var}, {sympy.sstr(value)}) == 0   # {zero}"
 
 
@@ -240,8 +163,8 @@ def _critical_pair(text: str, f: sympy.Expr, fprime: sympy.Expr, var: sympy.Symb
     first, second = (read(t) for t in split_top(text.strip()[1:-1]))
     notes += first.notes + second.notes
     a, b = _real(first.expr, second.expr)
-    zero_a, zero_b = (_equal(fprime.subs(var, v), sympy.Integer(0))[0] for v in (a, b))
-    on_curve = _equal(f.subs(var, a), b)[0]
+    zero_a, zero_b = (equal(fprime.subs(var, v), sympy.Integer(0))[0] for v in (a, b))
+    on_curve = equal(f.subs(var, a), b)[0]
     ok = True if (zero_a and on_curve) or (zero_a and zero_b) else \
         False if zero_a is False or (on_curve is False and zero_b is False) else None
     return ok, (f"fprime.subs({var}, {sympy.sstr(a)}) == 0 and f.subs({var}, {sympy.sstr(a)}) == {sympy.sstr(b)}"
@@ -307,14 +230,14 @@ def _integral(task: Task, answer: str) -> Check:
         expected = integral.doit() if f.is_polynomial(var) else integral
         header = [f"expected = integrate({sympy.sstr(function.expr)}, ({var}, {sympy.sstr(low.expr)}, "
                   f"{sympy.sstr(high.expr)}))   # {sympy.sstr(expected if exact else sympy.N(integral, 8))}"]
-        result = _compare(expected, Reading(value, given.notes, given.places), task.places)
+        result = compare(expected, Reading(value, given.notes, given.places), task.places)
         value_text = sympy.sstr(expected) if exact else f"about {sympy.N(integral, 8)}"
         return _verdict("definite integral", [result], header, f"The integral is {value_text}.", notes)
     derivative = sympy.diff(value, var)
     header = [f"antiderivative = {sympy.sstr(given.expr)}",
               f"expected = {sympy.sstr(function.expr)}; given = diff(antiderivative, {var})   "
               f"# {sympy.sstr(derivative)}"]
-    return _verdict("integral", [_equal(f, derivative)], header,
+    return _verdict("integral", [equal(f, derivative)], header,
                     "An antiderivative is right when its derivative gives back the integrand.", notes)
 
 
@@ -347,7 +270,9 @@ def _solutions(equation: sympy.Expr, var: sympy.Symbol) -> list[sympy.Expr] | No
     """Every solution, where SymPy can be sure it has them all (a polynomial once the
     denominators are cleared, degree 4 at most); None otherwise."""
     numerator, denominator = sympy.together(equation).as_numer_denom()
-    if not (numerator.is_polynomial(var) and denominator.is_polynomial(var)) or sympy.degree(numerator, var) > 4:
+    if not (numerator.is_polynomial(var) and denominator.is_polynomial(var)):
+        return None
+    if sympy.degree(numerator, var) > (2 if equation.free_symbols - {var} else 4):  # letters: quartic formula
         return None
     return sorted(set(sympy.solve(equation, var)), key=sympy.default_sort_key)
 
@@ -356,21 +281,22 @@ def _is_root(equation: sympy.Expr, var: sympy.Symbol, given: Reading,
              solved: list[sympy.Expr] | None) -> tuple[bool | None, str]:
     """Substituted, the answer makes the equation hold. A decimal (0.43) is near a root rather
     than one: it is right when a root rounds to it."""
-    residual, _ = _equal(equation.subs(var, given.expr), sympy.Integer(0))
+    residual, _ = equal(equation.subs(var, given.expr), sympy.Integer(0))
     if residual or given.places is None:
         return residual, f"({sympy.sstr(equation)}).subs({var}, {sympy.sstr(given.expr)}) == 0   # {residual}"
-    close = [_rounded(s, given, None) for s in solved or []]
+    close = [rounded(s, given, None) for s in solved or []]
     ok = True if any(c and c[0] for c in close) else False if close and all(close) else None
     return ok, f"any(round(N(s), {given.places}) == {sympy.sstr(given.expr)} for s in solutions)   # {ok}"
 
 
 def _missing(solved: list[sympy.Expr], given: list[Reading], var: sympy.Symbol) -> list[tuple[bool | None, str]]:
     """Roots the answer leaves out (only real ones, when the answer gives only real ones)."""
-    complex_given = any(_number(g.expr) is not None and abs(_number(g.expr).imag) > SAME for g in given)
-    wanted = [s for s in solved if complex_given or (_number(s) is not None and abs(_number(s).imag) <= SAME)]
-    missing = [s for s in wanted if not any(_compare(s, g)[0] for g in given)]
-    ok = None if any(_number(s) is None for s in wanted) else not missing
-    return [(ok, f"set(given) == set(solutions)   # {ok}" + (f": {sympy.sstr(missing)} missing" if missing else ""))]
+    complex_given = any(number(g.expr) is not None and abs(number(g.expr).imag) > SAME for g in given)
+    wanted = [s for s in solved if complex_given or (number(s) is not None and abs(number(s).imag) <= SAME)]
+    missing = [s for s in wanted if not any(compare(s, g)[0] for g in given)]
+    ok = None if any(number(s) is None for s in wanted) else not missing
+    line = f"set(given) == set(solutions)   # {ok}" + (f": {sympy.sstr(missing)} missing" if missing else "")
+    return [(ok, line)]
 
 
 def _simplification(task: Task, answer: str) -> Check:
@@ -378,7 +304,7 @@ def _simplification(task: Task, answer: str) -> Check:
     notes = _problem_notes(task, expression)
     given = _one(answer, notes, expression.expr.free_symbols)
     header = [f"expected = {sympy.sstr(expression.expr)}; given = {sympy.sstr(given.expr)}"]
-    return _verdict("simplification", [_compare(expression.expr, given, task.places)], header,
+    return _verdict("simplification", [compare(expression.expr, given, task.places)], header,
                     f"Simplified, it is {sympy.sstr(sympy.simplify(expression.expr))}; SymPy checks the value, "
                     "not the form.", notes)
 
@@ -386,12 +312,13 @@ def _simplification(task: Task, answer: str) -> Check:
 def _arithmetic(task: Task, answer: str) -> Check:
     expression = read(task.expr)
     if expression.expr.free_symbols:
-        raise CheckError(f"{task.expr!r} has letters in it ({', '.join(sorted(map(str, expression.expr.free_symbols)))}), "
+        letters = ", ".join(sorted(map(str, expression.expr.free_symbols)))
+        raise CheckError(f"{task.expr!r} has letters in it ({letters}), "
                          "whose values come from the rest of the problem")
     notes = _problem_notes(task, expression)
     given = _one(answer, notes, set())
     header = [f"expected = {sympy.sstr(expression.expr)}; given = {sympy.sstr(given.expr)}"]
-    result = _compare(expression.expr, given, task.places)
+    result = compare(expression.expr, given, task.places)
     return _verdict("arithmetic", [result], header, f"It is {sympy.sstr(expression.expr)}.", notes)
 
 
@@ -404,7 +331,7 @@ def _evaluation(task: Task, answer: str) -> Check:
     given = _one(answer, notes, expected.free_symbols)
     header = [f"expected = ({sympy.sstr(body.expr)}).subs({var}, {sympy.sstr(point.expr)})   # "
               f"{sympy.sstr(expected)}"]
-    result = _compare(expected, given, task.places)
+    result = compare(expected, given, task.places)
     return _verdict("evaluation", [result], header, f"It is {sympy.sstr(expected)}.", notes)
 
 

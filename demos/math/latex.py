@@ -22,6 +22,7 @@ from sympy.parsing.sympy_parser import (
     standard_transformations,
 )
 
+from demos.math.skeleton import untyped
 from qwenlab.errors import QwenLabError
 
 # rationalize: 0.1 is 1/10 exactly, so a decimal answer compares exactly
@@ -36,8 +37,9 @@ _NAMES = {**{c: sympy.Symbol(c) for c in "abcdfghjklmnopqrstuvwxyzABCDEFGHIJKLMN
           "Abs": sympy.Abs, "floor": sympy.floor, "ceiling": sympy.ceiling, "binomial": sympy.binomial,
           "gcd": sympy.gcd, "lcm": sympy.lcm, "root": sympy.root, "realroot": sympy.real_root}
 _FUNCTIONS = {"sin": "sin", "cos": "cos", "tan": "tan", "sec": "sec", "csc": "csc", "cot": "cot",
-              "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arccot": "acot", "arcsec": "asec", "arccsc": "acsc", "sinh": "sinh", "cosh": "cosh",
-              "tanh": "tanh", "ln": "ln", "log": "log", "exp": "exp", "gcd": "gcd", "lcm": "lcm"}
+              "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arccot": "acot", "arcsec": "asec",
+              "arccsc": "acsc", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "ln": "ln", "log": "log",
+              "exp": "exp", "gcd": "gcd", "lcm": "lcm"}
 _SYMBOLS = {"cdot": "*", "times": "*", "ast": "*", "div": "/", "pi": " pi ", "infty": " oo ",
             "infin": " oo ", "varpi": " pi ", **{g: f" {g} " for g in _GREEK}, "varphi": " phi ",
             "vartheta": " theta ", "varepsilon": " epsilon "}
@@ -98,6 +100,7 @@ def read(latex: str) -> Reading:
 
 
 def _refuse_huge(expr: sympy.Expr, latex: str) -> None:
+    """2^(10^10) or (10^6)! would hold the app for minutes: refuse them before evaluating."""
     for node in sympy.preorder_traversal(expr):
         if isinstance(node, sympy.Pow) and node.exp.is_number and node.base.is_number \
                 and node.base not in (0, 1, -1) and abs(sympy.N(node.exp, 5)) > MAX_EXPONENT:
@@ -107,25 +110,16 @@ def _refuse_huge(expr: sympy.Expr, latex: str) -> None:
 
 
 # -- text-level clean-up, before the structure is read ----------------------------------------
-_TYPED = (("\u2212", "-"), ("×", r"\times "), ("÷", r"\div "), ("·", r"\cdot "), ("π", r"\pi "),
-          ("√", r"\sqrt "), ("²", "^2"), ("³", "^3"), ("∞", r"\infty "), ("±", r"\pm "))
-
-
-def untyped(text: str) -> str:
-    """Symbols a learner types (x², √2, 3×4, π) as LaTeX; √16 is the root of 16."""
-    text = re.sub(r"√\s*(\d+(?:\.\d+)?|[a-zA-Z]|\([^()]*\))", r"\\sqrt{\1}", text)
-    for typed, tex in _TYPED:
-        text = text.replace(typed, tex)
-    return text
-
 def _prepared(latex: str, notes: list[str]) -> str:
+    """Spacing, \\left/\\right, units, thousands separators, degrees and % dealt with as text."""
     text = untyped(latex).replace("$", " ")
     text = re.sub(r"\\left\s*\.|\\right\s*\.", " ", text)  # \left. f \right|_{...} has no bar
     text = re.sub(r"\\(?:left|right|displaystyle|textstyle|limits|[bB]igg?[lr]?)(?![a-zA-Z])", " ", text)
     text = text.replace("\\!", "")  # a negative thin space: 1,\!000 is 1,000
     text = re.sub(r"\\[dt](frac|binom)", r"\\\1", text)
     text = re.sub(r"\\(?:lvert|rvert|vert|mid)(?![a-zA-Z])", "|", text)
-    text = text.replace(r"\lfloor", "⌊").replace(r"\rfloor", "⌋").replace(r"\lceil", "⌈").replace(r"\rceil", "⌉")
+    for bracket, mark in ((r"\lfloor", "⌊"), (r"\rfloor", "⌋"), (r"\lceil", "⌈"), (r"\rceil", "⌉")):
+        text = text.replace(bracket, mark)  # one character each, so that the reader can pair them
     text = _units_removed(text, notes)
     text = _thousands_joined(text, notes)
     text = re.sub(r"\\[,;:> ]|\\q?quad(?![a-zA-Z])|~", " ", text)
@@ -369,6 +363,9 @@ class _Converter:
         self.i += len(token.group(0))
         if self.peek() == "^":  # \log_{25} 5^4 is the log of 625, \sin x^2 the sine of x^2
             self.i += 1
+            if re.fullmatch(r"\d+[a-zA-Z]", token.group(0)):  # \sin 2x^2: of 2x^2 or of (2x)^2?
+                self.notes.append(f"the power in {token.group(0)}^")
+                return f"{token.group(0)[:-1]}*{token.group(0)[-1]}**({self.argument(power=True)})"
             return f"({token.group(0)})**({self.argument(power=True)})"
         return token.group(0)
 

@@ -1,12 +1,11 @@
 """What a problem asks, read closely enough to check an answer with SymPy, or why it cannot be.
 
-Owns the words of a problem. The mathematics in it is read by demos/math/latex.py and the
-check is run by demos/math/check.py. The rule that keeps a right answer from being called
-wrong: a problem is checked only when the whole of it is understood. Its mathematics is cut
-out (`$...$`, `\\(...\\)`, or a run of symbols in plain text) and replaced by @0, @1, ...; the
-prose left over must then match one of the shapes below from start to end, apart from
-sentences about the answer's format. Anything more (a condition, a diagram, a named root)
-and the problem is a Skip, with the reason.
+Owns the words of a problem. Cutting its mathematics out is demos/math/skeleton.py, reading
+that mathematics demos/math/latex.py, the check demos/math/check.py. The rule that keeps a
+right answer from being called wrong: a problem is checked only when the whole of it is
+understood. With its mathematics replaced by @0, @1, ..., the words left over must match one
+of the shapes below from start to end, apart from sentences about the answer's format.
+Anything more (a condition, a diagram, a named root) and the problem is a Skip, with the reason.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from demos.math.latex import untyped
+from demos.math.skeleton import skeleton
 
 _ASK = r"(?:find|compute|calculate|evaluate|determine|what is|what's|how much is|give|state)"
 _END = r"[.?!]?$"
@@ -57,114 +56,10 @@ WORD_PROBLEM = ("SymPy checks derivatives, integrals, equations, simplifications
                 "a word problem needs a person to set up the equation first.")
 
 
-# -- cutting the mathematics out ---------------------------------------------------------------
-_DELIMITED = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\[(.+?)\\\]|\\\((.+?)\\\)", re.S)
-_OPERATOR_WORDS = [(r"multiplied by|times", "*"), (r"plus", "+"), (r"minus", "-"),
-                   (r"divided by|over", "/"), (r"to the power of|raised to the power of", "^")]
-_FUNCTION_WORDS = {"sin", "cos", "tan", "sec", "csc", "cot", "ln", "log", "exp", "sqrt"}
-_SHORT_WORDS = {"of", "to", "is", "in", "at", "by", "if", "or", "an", "as", "be", "it", "on", "we",
-                "so", "no", "do", "up", "us", "my", "he", "me", "go", "and", "the"}
-
-
-_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen twenty".split())} | {
-    w: str(10 * i) for i, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), start=3)}
-
-
-def _numbers_from_words(text: str) -> str:
-    """'five times three' -> '5 times 3'; 'twenty-one' -> '21'."""
-    words = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
-
-    def number(match: re.Match) -> str:
-        tens, ones = match.group(1).lower(), (match.group(2) or "").lower()
-        return str(int(_NUMBER_WORDS[tens]) + int(_NUMBER_WORDS.get(ones, 0)))
-    return re.sub(rf"\b({words})(?:-({words}))?\b", number, text, flags=re.I)
-
-
-def _operators_from_words(text: str) -> str:
-    """'5 times 3' -> '5 * 3', '7 squared' -> '7^2', only between numbers, symbols or $...$."""
-    text = _numbers_from_words(text)
-    left, right = r"(?<=[\w)$}])", r"(?=\s+(?:[-\d(\\$]|[a-zA-Z]\b))"
-    for words, symbol in _OPERATOR_WORDS:
-        text = re.sub(rf"{left}\s+(?:{words}){right}", f" {symbol}", text)
-    text = re.sub(r"(?<=[\d)$}%])\s+of(?=\s+[-\d($\\])", " *", text)  # "$\frac{2}{3}$ of $5$", not "root of x"
-    text = re.sub(r"(?<=[\w)$}])\s+squared\b", "^2", text)
-    return re.sub(r"(?<=[\w)$}])\s+cubed\b", "^3", text)
-
-
-def _is_math(token: str, previous_math: bool) -> bool:
-    core = token.strip(".,?!:;")
-    if not core:
-        return False
-    if core.lower() in _FUNCTION_WORDS or core.startswith("\\") or (re.fullmatch(r"d[a-z]", core) and previous_math):
-        return True
-    if len(core) == 1 and core.isalpha():
-        return core not in "aAI" or token != core  # "solve for a." but not "a number"
-    runs = re.findall(r"[a-zA-Z]{2,}", core)
-    if any(len(r) > 2 and r.lower() not in _FUNCTION_WORDS or r.lower() in _SHORT_WORDS for r in runs):
-        return False
-    return bool(re.search(r"[\d^*/+=()|<>\\'-]", core))
-
-
-def _delimit_prose(prose: str) -> list[tuple[bool, str]]:
-    """Plain-text problems have no $: each run of mathematical tokens is one piece."""
-    pieces: list[tuple[bool, str]] = []
-    for token in prose.split():
-        core = token.rstrip(".,?!:;") if not re.fullmatch(r"[.,?!:;]+", token) else ""
-        math = _is_math(token, bool(pieces) and pieces[-1][0])
-        if math and core:
-            if pieces and pieces[-1][0]:
-                pieces[-1] = (True, pieces[-1][1] + " " + core)
-            else:
-                pieces.append((True, core))
-            if token != core:
-                pieces.append((False, token[len(core):]))
-        else:
-            pieces.append((False, token))
-    return pieces
-
-
-def skeleton(problem: str) -> tuple[str, list[str]]:
-    """('find the derivative of @0 and its critical points.', ['f(x) = 3x^2 + 2x - 5'])."""
-    text = _operators_from_words(" ".join(untyped(problem).split()))
-    pieces: list[tuple[bool, str]] = []
-    position = 0
-    for match in _DELIMITED.finditer(text):
-        pieces += _delimit_prose(text[position:match.start()])
-        math = next(g for g in match.groups() if g is not None).strip()
-        pieces.append((True, math.lstrip(" :").rstrip(" ,.;:?")))  # "$x = 2,$", "$56.78-43.6?$"; 5! stays
-        position = match.end()
-    pieces += _delimit_prose(text[position:])
-    maths: list[str] = []
-    words: list[str] = []
-    for is_math, piece in _merged(pieces):
-        if is_math:
-            maths.append(piece)
-            words.append(f"@{len(maths) - 1}")
-        else:
-            words.append(piece.lower())
-    prose = " ".join(words)
-    prose = re.sub(r"\s+([.,?!:;])", r"\1", prose)
-    return prose.strip(), maths
-
-
-def _merged(pieces: list[tuple[bool, str]]) -> list[tuple[bool, str]]:
-    """'$5$ * $3$' is one expression: join pieces an operator stands between."""
-    out: list[tuple[bool, str]] = []
-    for is_math, piece in pieces:
-        if is_math and out and out[-1][0] and (re.search(r"[-+*/^=]$", out[-1][1].strip())
-                                               or re.match(r"[-+*/^=]", piece.strip())):
-            out[-1] = (True, out[-1][1] + " " + piece)
-        else:
-            out.append((is_math, piece))
-    return out
-
-
 # -- what is asked -----------------------------------------------------------------------------
-_FORMAT = re.compile(r"\((?:[^()@]*)\)|(?:express|write|give|enter|leave|present|put|simplify|your answer|answer)\b"
-                     r".*(?:answer|result|fraction|form|decimal|solutions?|notation|terms of|commas|number|radical|"
-                     r"exponents?|integer|nearest [a-z ]+)")
+_FORMAT = re.compile(r"\((?:[^()@]*)\)|(?:express|write|give|enter|leave|present|put|simplify|your answer|"
+                     r"answer)\b.*(?:answer|result|fraction|form|decimal|solutions?|notation|terms of|commas|"
+                     r"number|radical|exponents?|integer|nearest [a-z ]+)")
 _ROUNDING = re.compile(r"(?:rounded |round(?:ed)? (?:your answer )?)?to the nearest (whole number|integer|"
                        r"tenth|hundredth|thousandth)")
 _PLACES = {"whole number": 0, "integer": 0, "tenth": 1, "hundredth": 2, "thousandth": 3}
@@ -172,8 +67,10 @@ _NAMED_ROOTS = re.compile(r"@\d+(?:,? and @\d+)? (?:are|be|is|denote) (?:the |tw
                           r"complex |nonzero |positive |negative )*(?:roots|solutions|zeros|zeroes)|"
                           r"(?:roots|solutions|zeros|zeroes) (?:of @\d+ )?(?:are|be) @\d+")
 _FUNCTION = re.compile(r"^\s*(?P<name>[a-zA-Z])\s*\(\s*(?P<var>[a-zA-Z])\s*\)\s*=(?P<body>[^=]+)$")
-_PRIME = re.compile(r"^\s*(?P<name>[a-zA-Z])\s*(?:'|\^\s*\{?\s*\\prime\s*\}?)\s*(?:\(\s*(?P<at>[^()]+?)\s*\))?\s*$")
-_LEIBNIZ = re.compile(r"^\s*\\[dt]?frac\s*\{\s*d\s*(?P<name>[a-zA-Z]?)\s*\}\s*\{\s*d\s*(?P<var>[a-zA-Z])\s*\}(?P<rest>.*)$", re.S)
+_PRIME = re.compile(r"^\s*(?P<name>[a-zA-Z])\s*(?:'|\^\s*\{?\s*\\prime\s*\}?)\s*"  # f'(2), f^{\prime}(x)
+                    r"(?:\(\s*(?P<at>[^()]+?)\s*\))?\s*$")
+_LEIBNIZ = re.compile(r"^\s*\\[dt]?frac\s*\{\s*d\s*(?P<name>[a-zA-Z]?)\s*\}\s*\{\s*d\s*(?P<var>[a-zA-Z])\s*\}"
+                      r"(?P<rest>.*)$", re.S)  # dy/dx, or d/dx followed by what it applies to
 
 
 def read_problem(problem: str) -> Task | Skip:
@@ -242,7 +139,8 @@ def _derivative(prose: str, maths: list[str]) -> Task | None:
         rf"(?:{_ASK} )?(?:the )?(?:first )?derivative of (?:the function:? |the expression:? )?@(?P<f>\d+)"
         rf"{_RESPECT}{at}(?:,? and (?:its|the) (?P<c>critical (?:points?|numbers?)))?",
         rf"differentiate:? (?:the function:? )?@(?P<f>\d+){_RESPECT}{at}",
-        rf"(?:{_ASK} )?(?:all )?(?:the )?(?P<c>critical (?:points|numbers|values)) of (?:the function:? )?@(?P<f>\d+)",
+        rf"(?:{_ASK} )?(?:all )?(?:the )?(?P<c>critical (?:points|numbers|values)) of "
+        r"(?:the function:? )?@(?P<f>\d+)",
     ]
     for shape in shapes:
         if match := re.fullmatch(shape + _END, prose):
@@ -272,7 +170,8 @@ def _point(piece: str) -> str:
 
 
 _BOUND = r"(?:\{[^{}]*\}|\\[a-zA-Z]+|\w)"
-_INT = re.compile(rf"^\s*\\int(?:\\limits)?\s*(?:_(?P<a>{_BOUND})\s*\^(?P<b>{_BOUND})|\^(?P<b2>{_BOUND})\s*_(?P<a2>{_BOUND}))?"
+_INT = re.compile(rf"^\s*\\int(?:\\limits)?\s*(?:_(?P<a>{_BOUND})\s*\^(?P<b>{_BOUND})"
+                  rf"|\^(?P<b2>{_BOUND})\s*_(?P<a2>{_BOUND}))?"
                   r"(?P<body>.*?)(?:\\[,;!]|\s)*(?:\\mathrm\{d\}|d)\s*(?P<var>[a-zA-Z])\s*$", re.S)
 
 
@@ -296,7 +195,8 @@ def _integral(prose: str, maths: list[str]) -> Task | None:
             return None
         trailing = re.search(r"(?:\\[,;!]|\s)+d\s*([a-z])\s*$", piece)
         expr, var = _function(piece[:trailing.start()] if trailing else piece)
-        var = (trailing.group(1) if trailing else None) or match.groupdict().get("dv") or _variable(maths, match) or var
+        named = (trailing.group(1) if trailing else None) or match.groupdict().get("dv")
+        var = named or _variable(maths, match) or var
         low, high = _math(maths, match, "a"), _math(maths, match, "b")
         return Task("integral", expr, var, bounds=(low, high) if low else None)
     return None
@@ -349,7 +249,8 @@ def _given(prose: str, maths: list[str]) -> Task | None:
     ]
     for shape in shapes:
         if match := re.fullmatch(shape + _END, prose):
-            return _defined(maths[int(match.group("d"))], _math(maths, match, "q"), bool(match.groupdict().get("c")))
+            critical = bool(match.groupdict().get("c"))
+            return _defined(maths[int(match.group("d"))], _math(maths, match, "q"), critical)
     return None
 
 
@@ -400,5 +301,7 @@ def _arithmetic(prose: str, maths: list[str]) -> Task | Skip | None:
             piece = maths[int(match.group("e"))]
             if re.fullmatch(r"\s*[a-zA-Z]\s*", piece):
                 return _asks_for_a_letter(piece)
-            return None if "=" in piece or re.search(r"[<>]|\\[lg]eq?(?![a-z])", piece) else Task("arithmetic", piece)
+            if "=" in piece or re.search(r"[<>]|\\[lg]eq?(?![a-z])", piece):
+                return None
+            return Task("arithmetic", piece)
     return None
