@@ -38,13 +38,18 @@ _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
 
 
 def _numbers_from_words(text: str) -> str:
-    """'five times three' -> '5 times 3'; 'twenty-one' -> '21'."""
+    """'five times three' -> '5 times 3', 'twenty-one squared' -> '21 squared': number words next
+    to an operator word only ("(Two points.)" and "one of the roots" stay words)."""
     words = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+    number = rf"\b(?P<n>(?P<tens>{words})(?:-(?P<ones>{words}))?)\b"
+    operator = r"(?:times|plus|minus|divided by|multiplied by|over|squared|cubed|to the power of)\b"
 
-    def number(match: re.Match) -> str:
-        tens, ones = match.group(1).lower(), (match.group(2) or "").lower()
-        return str(int(_NUMBER_WORDS[tens]) + int(_NUMBER_WORDS.get(ones, 0)))
-    return re.sub(rf"\b({words})(?:-({words}))?\b", number, text, flags=re.I)
+    def digits(match: re.Match) -> str:
+        value = int(_NUMBER_WORDS[match.group("tens").lower()]) + int(_NUMBER_WORDS.get(
+            (match.group("ones") or "").lower(), 0))
+        return match.group(0).replace(match.group("n"), str(value))
+    text = re.sub(rf"{number}(?=\s+{operator})", digits, text, flags=re.I)
+    return re.sub(rf"(?<=\s)(?:times|plus|minus|by|over|power of)\s+{number}", digits, text, flags=re.I)
 
 
 def _operators_from_words(text: str) -> str:
