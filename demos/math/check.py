@@ -323,28 +323,33 @@ def _arithmetic(task: Task, answer: str) -> Check:
 
 
 def _evaluation(task: Task, answer: str) -> Check:
-    body = read(task.expr)
-    var = _variable(task, body.expr)
-    point = _argument(task, body.expr, var)
-    notes = _problem_notes(task, body, point)
-    expected = body.expr.subs(var, point.expr)
+    """f(3), f(g(2)): each function a SymPy Lambda, the question read with them."""
+    functions, notes, header = {}, list(task.caveats), []
+    pending, names = list(task.functions), {name for name, _, _ in task.functions}
+    while pending:  # t(x) = 3 - g(x) and g(x) = sqrt(x): g first
+        ready = [f for f in pending if not _calls(f[2], names - set(functions))]
+        if not ready:
+            raise CheckError("the functions are defined in terms of each other")
+        for name, var, body in ready:
+            reading = read(body, functions)
+            notes += _problem_notes(task, reading)[len(task.caveats):]
+            functions[name] = sympy.Lambda(sympy.Symbol(var), reading.expr)
+            header.append(f"{name} = Lambda({var}, {sympy.sstr(reading.expr)})")
+        pending = [f for f in pending if f not in ready]
+    if re.search(rf"(?:{'|'.join(functions)})\s*\^", task.expr):
+        raise CheckError(f"{task.expr!r}: an inverse or a power of a function")
+    asked = read(task.expr, functions)
+    notes += _problem_notes(task, asked)[len(task.caveats):]
+    expected = asked.expr
     given = _one(answer, notes, expected.free_symbols)
-    header = [f"expected = ({sympy.sstr(body.expr)}).subs({var}, {sympy.sstr(point.expr)})   # "
-              f"{sympy.sstr(expected)}"]
-    result = compare(expected, given, task.places)
-    return _verdict("evaluation", [result], header, f"It is {sympy.sstr(expected)}.", notes)
+    header.append(f"expected = {task.expr.strip()}   # {sympy.sstr(expected)}")
+    return _verdict("evaluation", [compare(expected, given, task.places)], header,
+                    f"It is {sympy.sstr(expected)}.", notes)
 
 
-def _argument(task: Task, body: sympy.Expr, var: sympy.Symbol) -> Reading:
-    """The value f is asked at; f(f(4)) works inside out, f^{-1}(2) is refused."""
-    name = task.name or "f"
-    inner = re.fullmatch(rf"\s*{name}\s*\((.+)\)\s*", task.point)
-    if inner:
-        point = _argument(Task("evaluation", task.expr, task.var, point=inner.group(1), name=name), body, var)
-        return Reading(body.subs(var, point.expr), point.notes)
-    if re.search(rf"(?<![a-zA-Z\\]){name}(?![a-zA-Z])", task.point):
-        raise CheckError(f"{task.point!r} uses {name} itself (an inverse or a composition)")
-    return read(task.point)
+def _calls(text: str, names: set[str]) -> bool:
+    """Whether `text` calls one of the functions `names`: g(x), g\\left(x\\right)."""
+    return bool(names) and bool(re.search(rf"(?<![a-zA-Z\\])(?:{'|'.join(names)})\s*(?:\\left\s*)?\(", text))
 
 
 _CHECKS = {"derivative": _derivative, "integral": _integral, "roots": _roots,

@@ -73,8 +73,9 @@ def to_sympy(latex: str) -> sympy.Expr:
     return read(latex).expr
 
 
-def read(latex: str) -> Reading:
-    """The expression and the guesses made reading it; CheckError where it cannot be read."""
+def read(latex: str, functions: dict | None = None) -> Reading:
+    """The expression and the guesses made reading it; CheckError where it cannot be read.
+    `functions`: letters that name functions (f -> Lambda(x, x**2)), so that f(g(2)) works out."""
     notes: list[str] = []
     prepared = _prepared(latex, notes)
     text = _converted(prepared, notes)
@@ -82,7 +83,8 @@ def read(latex: str) -> Reading:
     if re.search(r"/\s*(?:\d+(?:\.\d+)?(?![\d.])|[a-zA-Z](?![a-zA-Z]))\s*(?=[a-zA-Z(\d])", text):
         notes.append("a/bc: where the denominator ends")
     try:
-        expr = parse_expr(text, local_dict=dict(_NAMES), transformations=_TRANSFORMS, evaluate=False)
+        expr = parse_expr(text, local_dict={**_NAMES, **(functions or {})}, transformations=_TRANSFORMS,
+                          evaluate=False)
     except (SyntaxError, TypeError, ValueError, AttributeError, sympy.SympifyError, TokenError) as exc:
         raise CheckError(f"cannot read {latex!r}: {type(exc).__name__}") from None
     if isinstance(expr, tuple):

@@ -41,7 +41,7 @@ class Task:
     parametric: bool = False   # "solve for a": other letters are parameters, the answer may use them
     places: int | None = None  # the answer is rounded to this many decimal places
     caveats: tuple[str, ...] = ()
-    name: str | None = None    # the function's name, for f(a)
+    functions: tuple[tuple[str, str, str], ...] = ()  # (name, variable, body) defined, for f(g(2))
 
 
 @dataclass(frozen=True)
@@ -238,23 +238,43 @@ def _roots(prose: str, maths: list[str]) -> Task | None:
     return None
 
 
+_DEFINITIONS = r"(?P<d>@\d+(?:(?:,| and|, and) @\d+)*)"
+
+
 def _given(prose: str, maths: list[str]) -> Task | None:
-    """'Let f(x) = ...; find f'(2)' / 'find f(3) if f(x) = ...' / 'if 2^8 = 4^x, what is x?'."""
+    """'Let f(x) = ...; find f'(2)' / 'find f(3) if f(x) = ...' / 'if 2^8 = 4^x, what is x?' /
+    'Let f(x) = ... and g(x) = ... . What is f(g(2))?'."""
     shapes = [
-        rf"(?:let|if|given|suppose|for|consider|define)(?: that)? @(?P<d>\d+)[,.;]? (?:then )?(?:{_ASK}) "
+        rf"(?:let|if|given|suppose|for|consider|define)(?: that)? {_DEFINITIONS}[,.;]? (?:then )?(?:{_ASK}) "
         rf"(?:the value of )?@(?P<q>\d+)",
-        rf"(?:{_ASK}) (?:the value of )?@(?P<q>\d+),? (?:if|for|where|when|given(?: that)?) @(?P<d>\d+)",
+        rf"(?:{_ASK}) (?:the value of )?@(?P<q>\d+),? (?:if|for|where|when|given(?: that)?) {_DEFINITIONS}",
         rf"(?:let|if|given|suppose|consider)(?: that)? @(?P<d>\d+)[,.;]? (?:then )?(?:{_ASK}) (?:the |its )?"
         rf"(?:first )?derivative(?: of @\d+| of f)?(?P<c>,? and (?:its|the) critical points)?",
     ]
     for shape in shapes:
         if match := re.fullmatch(shape + _END, prose):
-            critical = bool(match.groupdict().get("c"))
-            return _defined(maths[int(match.group("d"))], _math(maths, match, "q"), critical)
+            definitions = [maths[int(i)] for i in re.findall(r"@(\d+)", match.group("d"))]
+            asked, critical = _math(maths, match, "q"), bool(match.groupdict().get("c"))
+            if len(definitions) == 1 and (task := _defined(definitions[0], asked, critical)):
+                return task
+            return _evaluated(definitions, asked)
     return None
 
 
+def _evaluated(definitions: list[str], asked: str | None) -> Task | None:
+    """f(3), f(g(2)), f(2) + g(1): every definition a function, and the question built from them."""
+    functions = [_FUNCTION.match(d) for d in definitions]
+    names = [f.group("name") for f in functions if f]
+    if asked is None or not all(functions) or len(set(names)) != len(names):
+        return None
+    if not re.search(rf"(?:{'|'.join(names)})\s*(?:\\left\s*)?\(", asked) or "=" in asked:
+        return None
+    return Task("evaluation", asked, functions=tuple((f.group("name"), f.group("var"), f.group("body"))
+                                                   for f in functions))
+
+
 def _defined(definition: str, asked: str | None, critical: bool) -> Task | None:
+    """One definition and what is asked of it: a derivative, or the letter an equation settles."""
     function = _FUNCTION.match(definition)
     leibniz_form = re.match(r"^\s*y\s*=([^=]+)$", definition)
     if asked is None:  # "..., find its derivative"
@@ -266,10 +286,6 @@ def _defined(definition: str, asked: str | None, critical: bool) -> Task | None:
     if (leibniz := _LEIBNIZ.match(asked)) and leibniz_form and leibniz.group("name") in ("y", "") \
             and not leibniz.group("rest").strip():
         return Task("derivative", leibniz_form.group(1), leibniz.group("var"))
-    call = re.match(r"^\s*(?P<name>[a-zA-Z])\s*\((?P<arg>.+)\)\s*$", asked)
-    if call and function and call.group("name") == function.group("name"):
-        return Task("evaluation", function.group("body"), function.group("var"), point=call.group("arg"),
-                    name=function.group("name"))
     if re.fullmatch(r"\s*[a-zA-Z]\s*", asked) and _equation(definition) and not function:
         return Task("roots", definition, asked.strip())
     return None
