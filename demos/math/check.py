@@ -51,8 +51,9 @@ def check(problem: str, answer: str | None) -> Check:
         return _CHECKS[task.kind](task, answer)
     except CheckError as exc:
         return Check("unchecked", task.kind, detail=f"SymPy could not read it: {exc}")
-    except (TypeError, ValueError, AttributeError, IndexError, KeyError, NotImplementedError,
-            ZeroDivisionError, RecursionError, OverflowError) as exc:
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError, NotImplementedError, ZeroDivisionError,
+            RecursionError, OverflowError, sympy.polys.polyerrors.BasePolynomialError) as exc:
+        # SymPy gives up in these ways on odd input; the learner is told, the app carries on
         return Check("unchecked", task.kind, detail=f"SymPy could not decide: {type(exc).__name__} {exc}")
 
 
