@@ -18,7 +18,7 @@ import sympy
 from demos.math.answer import is_set_or_tuple, parts, split_top, values, with_plus_minus
 from demos.math.compare import SAME, compare, equal, number, rounded
 from demos.math.extract import boxed_answers, final_answer, missing_answer  # noqa: F401 (the demo's API)
-from demos.math.latex import DEGREES, CheckError, Reading, read, to_sympy  # noqa: F401
+from demos.math.latex import DEGREES, CheckError, Reading, read, reread, to_sympy  # noqa: F401
 from demos.math.problem import Skip, Task, read_problem
 
 
@@ -28,6 +28,7 @@ class Check:
     kind: str            # derivative | critical points | integral | roots | simplification | arithmetic | ...
     code: str = ""       # the SymPy it ran
     detail: str = ""
+    guesses: tuple[str, ...] = ()  # unchecked because it fails only under these readings
 
     def markdown(self) -> str:
         verdict = {"holds": "✅ SymPy agrees", "fails": "❌ SymPy disagrees",
@@ -47,6 +48,20 @@ def check(problem: str, answer: str | None) -> Check:
     task = read_problem(problem)
     if isinstance(task, Skip):
         return Check("unchecked", task.kind, detail=task.reason)
+    result = _run(task, answer)
+    if result.guesses:  # wrong under the other reading too: then it is sure
+        other = (reread(problem, list(result.guesses)), reread(answer, list(result.guesses)))
+        if None not in other and other != (problem, answer) and isinstance(task := read_problem(other[0]), Task):
+            again = _run(task, other[1])
+            if again.status == "fails":
+                base = result.detail.removeprefix(_guessed(result.guesses))
+                return Check("fails", result.kind, result.code,
+                             f"SymPy disagrees under each reading it tried ({'; '.join(result.guesses)}, and the "
+                             f"other way). {base}".strip())
+    return result
+
+
+def _run(task: Task, answer: str) -> Check:
     try:
         return _CHECKS[task.kind](task, answer)
     except CheckError as exc:
@@ -62,12 +77,16 @@ def _verdict(kind: str, results: list[tuple[bool | None, str]], header: list[str
     code = "\n".join(header + [line for _, line in results])
     if any(ok is False for ok, _ in results):
         if notes:
-            return Check("unchecked", kind, code, f"SymPy disagrees, but only under a guess about what was "
-                                                  f"meant ({'; '.join(dict.fromkeys(notes))}). {detail}")
+            guesses = tuple(dict.fromkeys(notes))
+            return Check("unchecked", kind, code, _guessed(guesses) + detail, guesses)
         return Check("fails", kind, code, detail)
     if any(ok is None for ok, _ in results) or not results:
         return Check("unchecked", kind, code, f"SymPy could not decide. {detail}")
     return Check("holds", kind, code, detail)
+
+
+def _guessed(guesses: tuple[str, ...]) -> str:
+    return f"SymPy disagrees, but only under a guess about what was meant ({'; '.join(guesses)}). "
 
 
 def _problem_notes(task: Task, *readings: Reading) -> list[str]:

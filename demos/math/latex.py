@@ -26,6 +26,18 @@ from demos.math.skeleton import untyped
 from qwenlab.errors import QwenLabError
 
 # rationalize: 0.1 is 1/10 exactly, so a decimal answer compares exactly
+def _evaluated(function):
+    """gcd, lcm and roots are Python functions, not SymPy ones: they act at once, on the unevaluated
+    arguments parse_expr(evaluate=False) gives them (gcd(6**2*10**2, 15**4) came out 1)."""
+    return lambda *args: function(*(sympy.sympify(a).doit() for a in args))
+
+
+def _real_root(radicand: sympy.Expr, n: sympy.Expr) -> sympy.Expr:
+    """The cube root of -8 is -2; of x, SymPy's x**(1/3) (the same for positive x, where checks
+    decide, and far faster to compare than a Piecewise)."""
+    return sympy.real_root(radicand, n) if radicand.is_number else sympy.root(radicand, n)
+
+
 _TRANSFORMS = standard_transformations + (implicit_multiplication_application, convert_xor, rationalize)
 _GREEK = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi rho sigma tau "
           "upsilon phi chi psi omega").split()
@@ -35,7 +47,8 @@ _NAMES = {**{c: sympy.Symbol(c) for c in "abcdfghjklmnopqrstuvwxyzABCDEFGHIJKLMN
           **{g: sympy.Symbol(g) for g in _GREEK}, "e": sympy.E, "i": sympy.I, "pi": sympy.pi,
           "oo": sympy.oo, "ln": sympy.log, "log": sympy.log, "exp": sympy.exp, "sqrt": sympy.sqrt,
           "Abs": sympy.Abs, "floor": sympy.floor, "ceiling": sympy.ceiling, "binomial": sympy.binomial,
-          "gcd": sympy.gcd, "lcm": sympy.lcm, "root": sympy.root, "realroot": sympy.real_root}
+          **{name: _evaluated(f) for name, f in (("gcd", sympy.gcd), ("lcm", sympy.lcm), ("root", sympy.root),
+                                                  ("realroot", _real_root))}}
 _FUNCTIONS = {"sin": "sin", "cos": "cos", "tan": "tan", "sec": "sec", "csc": "csc", "cot": "cot",
               "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arccot": "acot", "arcsec": "asec",
               "arccsc": "acsc", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "ln": "ln", "log": "log",
@@ -52,6 +65,25 @@ _REFUSED = {"pm": "several values (±)", "mp": "several values (∓)", "le": "an
             "mod": "a congruence", "begin": "a matrix or an array", "angle": "an angle",
             "triangle": "a figure", "overrightarrow": "a vector", "vec": "a vector"}
 DEGREES = "a degree sign (read as π/180)"  # sure in a problem's expression, a guess in an answer
+LOG_BASE = "\\log without a base (read as ln)"
+# Guesses that have one other reading, as a rewrite of the text: a check that fails under both
+# readings is sure after all (\log x as ln x and as log10 x; 2\frac{1}{2} as 5/2 and as 2 * 1/2).
+REREADINGS = {LOG_BASE: (r"\\log(?![_a-zA-Z])", r"\\log_{10}"),
+              "read as a mixed number": (r"(\d)\s*\\([dt]?frac)", r"\1\\cdot\\\2"),
+              "TeX takes only the first digit": (r"\\(sqrt|frac)\s*(\d)(\d+)", lambda m: (  # \sqrt{16}, \frac{1}{23}
+                  rf"\sqrt{{{m[2]}{m[3]}}}" if m[1] == "sqrt" else rf"\frac{{{m[2]}}}{{{m[3]}}}")),
+              "read as ^{": (r"\^(\d)(?=\d)", r"^{\1}")}
+
+
+def reread(text: str, notes: list[str]) -> str | None:
+    """`text` read the other way for every guess in `notes`; None if one of them has no other way."""
+    for note in dict.fromkeys(notes):
+        key = next((k for k in REREADINGS if k in note), None)
+        if key is None:
+            return None
+        pattern, replacement = REREADINGS[key]
+        text = re.sub(pattern, replacement, text)
+    return text
 MAX_EXPONENT = 10_000  # 2^(10^10) would hang the app: refuse rather than compute
 
 
@@ -341,7 +373,8 @@ class _Converter:
             power = self.argument()
             if power.strip("()") == "-1":
                 raise CheckError(f"\\{name}^{{-1}}: an inverse function")
-        if self.peek() in "({[|":
+        bracketed = self.peek() in "({[|"
+        if bracketed:
             arg = self.group()
         else:
             arg = self.operand()
@@ -351,8 +384,10 @@ class _Converter:
                     rf"\\(?:cdot|times|div|{'|'.join(_FUNCTIONS)})(?![a-zA-Z])", rest))):
                 self.notes.append(f"where the argument of \\{name} ends")
         if name == "log" and base is None:
-            self.notes.append("\\log without a base (read as ln)")
-        call = f"log({arg}, {base})" if base is not None else f"{_FUNCTIONS[name]}({arg})"
+            self.notes.append(LOG_BASE)
+        # gcd(12, 18): the bracket is the call's own, not a tuple inside it
+        call = f"log({arg}, {base})" if base is not None else \
+            f"{_FUNCTIONS[name]}{arg}" if bracketed and arg.startswith("(") else f"{_FUNCTIONS[name]}({arg})"
         return f"({call})**({power})" if power else call
 
     def operand(self) -> str:
