@@ -25,7 +25,7 @@ from sympy.parsing.sympy_parser import (
 from demos.math.skeleton import untyped
 from qwenlab.errors import QwenLabError
 
-# rationalize: 0.1 is 1/10 exactly, so a decimal answer compares exactly
+
 def _evaluated(function):
     """gcd, lcm and roots are Python functions, not SymPy ones: they act at once, on the unevaluated
     arguments parse_expr(evaluate=False) gives them (gcd(6**2*10**2, 15**4) came out 1)."""
@@ -38,6 +38,7 @@ def _real_root(radicand: sympy.Expr, n: sympy.Expr) -> sympy.Expr:
     return sympy.real_root(radicand, n) if radicand.is_number else sympy.root(radicand, n)
 
 
+# rationalize: 0.1 is 1/10 exactly, so a decimal answer compares exactly
 _TRANSFORMS = standard_transformations + (implicit_multiplication_application, convert_xor, rationalize)
 _GREEK = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi rho sigma tau "
           "upsilon phi chi psi omega").split()
@@ -70,7 +71,7 @@ LOG_BASE = "\\log without a base (read as ln)"
 # readings is sure after all (\log x as ln x and as log10 x; 2\frac{1}{2} as 5/2 and as 2 * 1/2).
 REREADINGS = {LOG_BASE: (r"\\log(?![_a-zA-Z])", r"\\log_{10}"),
               "read as a mixed number": (r"(\d)\s*\\([dt]?frac)", r"\1\\cdot\\\2"),
-              "TeX takes only the first digit": (r"\\(sqrt|frac)\s*(\d)(\d+)", lambda m: (  # \sqrt{16}, \frac{1}{23}
+              "TeX takes only the first digit": (r"\\(sqrt|frac)\s*(\d)(\d+)", lambda m: (  # \sqrt{16}
                   rf"\sqrt{{{m[2]}{m[3]}}}" if m[1] == "sqrt" else rf"\frac{{{m[2]}}}{{{m[3]}}}")),
               "read as ^{": (r"\^(\d)(?=\d)", r"^{\1}")}
 
