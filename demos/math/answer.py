@@ -30,7 +30,7 @@ def cleaned(answer: str) -> str:
     """Without $ signs, \\left/\\right, a final full stop or a leading 'x \\in'."""
     text = answer.replace("$", " ").strip()
     text = re.sub(r"\\(?:left|right)(?=[(\[|.]|\\[{}|])", "", text)
-    text = re.sub(r"\\(?:displaystyle|,|;)", " ", text).replace("\\!", "").strip()
+    text = re.sub(r"\\(?:displaystyle|[,; ])", " ", text).replace("\\!", "").strip()
     text = re.sub(r"^[a-zA-Z]\s*\\in\s*", "", text)
     return re.sub(r"\s*\.$", "", text).strip()
 

@@ -172,7 +172,9 @@ def _derivative_part(role: str, text: str, at: str | None, calculus: tuple, plac
         expected = fprime.subs(var, point)
         ok = compare(expected, Reading(value, given.notes, given.places), places)[0]
         return ok, f"fprime.subs({var}, {sympy.sstr(point)}) == {sympy.sstr(value)}   # {ok}"
-    zero = equal(fprime.subs(var, value), sympy.Integer(0))[0]
+    # a critical point is a root of f' (and -0.333 one that rounds to -1/3)
+    zero = _is_root(fprime, var, Reading(value, given.notes, given.places),
+                    _solutions(fprime, var) if given.places is not None else None)[0]
     return zero, f"fprime.subs({var}, {sympy.sstr(value)}) == 0   # {zero}"
 
 

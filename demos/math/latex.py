@@ -153,9 +153,12 @@ def _prepared(latex: str, notes: list[str]) -> str:
 
 
 def _units_removed(text: str, notes: list[str]) -> str:
-    """\\text{ cm}^2, \\mbox{dollars}: words in text are units or prose and go; one letter is a
-    variable. \\mathrm{ab} or \\operatorname{arccot} must be read, never dropped: an unknown
-    name is refused."""
+    """\\text{ cm}^2, \\mbox{dollars}: words in text are units or prose and go, at the start or
+    the end only ('6x + 2 \\text{ for all } x' is not 6x + 2x); one letter is a variable;
+    \\mathbf{391} is 391. \\mathrm{ab} or \\operatorname{arccot} must be read, never dropped: an
+    unknown name is refused."""
+    text = re.sub(r"\\(?:mathbf|textbf|boldsymbol|bm|mathit)\s*\{([^{}]*[\d+\-*/^=][^{}]*)\}", r"{\1}", text)
+
     def replace(match: re.Match) -> str:
         command, inner, power = match.group(1), match.group(2).strip(), match.group(3) or ""
         if re.fullmatch(r"[a-zA-Z]", inner):
@@ -163,6 +166,9 @@ def _units_removed(text: str, notes: list[str]) -> str:
         if inner in FUNCTIONS:
             return f"\\{inner}{power} "
         if command.startswith(("text", "mbox")) and re.fullmatch(r"[a-zA-Z .,']*", inner):
+            before, after = text[:match.start()].strip(), text[match.end():].strip(" .,;")
+            if before and after and inner.strip(" .,"):
+                raise CheckError(f"words in the middle of the answer: {inner!r}")
             return " "
         raise CheckError(f"\\{command}{{{inner}}} is not something this checker reads")
     text = re.sub(r"\\(textbf|textit|textrm|text|mbox|mathrm|mathit|mathbf|operatorname|rm)\s*\{([^{}]*)\}"
@@ -182,7 +188,7 @@ def _thousands_joined(text: str, notes: list[str]) -> str:
         if "," in rest or re.search(r"[(\[{]", rest):
             notes.append("1,234 read as a number, not a list")
         text = bare.sub(lambda m: m.group(0).replace(",", ""), text)
-    if re.search(r"(?<![\d.])\d{1,3}(?:\.\d{3})+(?![\d.])", text):
+    if re.search(r"(?<![\d.])[1-9]\d{0,2}(?:\.\d{3})+(?![\d.])", text):
         notes.append("1.234 read as a decimal (a thousands point in some countries)")
     spaced = re.search(r"(?<![\d.^_])(\d+)\s+(?=\d)", text)
     if spaced:
