@@ -52,6 +52,8 @@ class Skip:
     reason: str
 
 
+NOT_SURE = ("SymPy checks a problem only when it can read all of it; this one says more than that (a "
+            "condition, a second question, a form of answer), so it is not sure what is asked.")
 WORD_PROBLEM = ("SymPy checks derivatives, integrals, equations, simplifications and arithmetic; "
                 "a word problem needs a person to set up the equation first.")
 
@@ -95,6 +97,9 @@ def read_problem(problem: str) -> Task | Skip:
     if asked := re.search(rf"(?:^|\W)(?:{_ASK}) (?:the value of )?@(\d+){_END}", prose):
         if re.fullmatch(r"[a-zA-Z]", maths[int(asked.group(1))].strip()):
             return _asks_for_a_letter(maths[int(asked.group(1))])
+    if re.search(r"derivative|differentiate|integra|antiderivative|solv|solution|roots?\b|zeros?\b|simplify|"
+                 r"critical", prose):
+        return Skip("none", NOT_SURE)
     return Skip("none", WORD_PROBLEM)
 
 
