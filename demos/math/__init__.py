@@ -49,10 +49,11 @@ def solve(pool, problem: str, style: str = "Chain of thought (CoT)", model: str 
         yield update.loading or update.answer, "", "", ""
     if update is None or update.final is None:
         return
-    from demos.math.check import check, final_answer  # sympy: loaded on first use, not at start
+    from demos.math.check import check, final_answer, missing_answer  # sympy: loaded on first use
 
     boxed = final_answer(update.answer)
-    shown = f"**Final answer:** \\({boxed}\\)" if boxed else "No \\boxed{} answer in the solution."
+    # a stream cut off inside its last box has no final answer, whatever boxes came before
+    shown = f"**Final answer:** \\({boxed}\\)" if boxed else missing_answer(update.answer)
     yield update.answer, shown, check(problem, boxed).markdown(), update.final.summary()
 
 

@@ -1,39 +1,34 @@
-"""Pull the final \\boxed{} answer out of a solution, and check it with SymPy where a problem's
-kind allows: a derivative, an integral, an equation's roots, a simplification, arithmetic.
+"""Check a boxed answer against its problem with SymPy: a derivative (also at a point, and
+critical points), an integral, an equation's roots, a simplification, arithmetic, f(a).
 
-Plain logic over strings, no model and no Gradio: the math demo and its tests call it. A check
-says what it ran (as SymPy code), so the learner can see why it holds or does not.
+Reading the problem is demos/math/problem.py, reading the answer demos/math/answer.py and
+latex.py, finding the box extract.py. A check says what it ran (as SymPy code), so the learner
+can see why it holds or does not. It says "fails" only when it is sure: the two sides differ
+at a point where both are real numbers, and no reading of problem or answer was a guess (a
+check that fails under a guess is "not checked", with the guess as the reason).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from tokenize import TokenError
 
 import sympy
-from sympy.parsing.sympy_parser import (
-    convert_xor,
-    implicit_multiplication_application,
-    parse_expr,
-    standard_transformations,
-)
 
-X = sympy.Symbol("x")
-_TRANSFORMS = standard_transformations + (implicit_multiplication_application, convert_xor)
-_NAMES = {"x": X, "e": sympy.E, "pi": sympy.pi, "ln": sympy.log, "C": sympy.Symbol("C")}
-
-
-class CheckError(ValueError):
-    """Text that cannot be read as mathematics."""
+from demos.math.answer import is_set_or_tuple, parts, split_top, values, with_plus_minus
+from demos.math.compare import SAME, compare, equal, number, rounded
+from demos.math.extract import boxed_answers, final_answer, missing_answer  # noqa: F401 (the demo's API)
+from demos.math.latex import DEGREES, CheckError, Reading, read, reread, to_sympy  # noqa: F401
+from demos.math.problem import Skip, Task, read_problem
 
 
 @dataclass(frozen=True)
 class Check:
     status: str          # holds | fails | unchecked
-    kind: str            # derivative | critical points | integral | roots | simplification | arithmetic | none
+    kind: str            # derivative | critical points | integral | roots | simplification | arithmetic | ...
     code: str = ""       # the SymPy it ran
     detail: str = ""
+    guesses: tuple[str, ...] = ()  # unchecked because it fails only under these readings
 
     def markdown(self) -> str:
         verdict = {"holds": "✅ SymPy agrees", "fails": "❌ SymPy disagrees",
@@ -42,195 +37,342 @@ class Check:
         return body + (f"\n\n```python\n{self.code}\n```" if self.code else "")
 
 
-# -- \boxed{} --------------------------------------------------------------------------------
-def _braced(text: str, start: int) -> tuple[str, int] | None:
-    """The contents of the {...} group opening at text[start], nested braces respected."""
-    depth = 0
-    for i in range(start, len(text)):
-        if text[i] == "{" and (i == 0 or text[i - 1] != "\\"):
-            depth += 1
-        elif text[i] == "}" and text[i - 1] != "\\":
-            depth -= 1
-            if depth == 0:
-                return text[start + 1:i], i + 1
-    return None
-
-
-def boxed_answers(text: str) -> list[str]:
-    """Every \\boxed{...} in order; an unclosed box (cut-off output) is left out."""
-    answers, index = [], 0
-    while (match := re.compile(r"\\(?:boxed|fbox)\s*\{").search(text, index)):
-        group = _braced(text, match.end() - 1)
-        if group is None:
-            break
-        answers.append(group[0].strip())
-        index = group[1]
-    return answers
-
-
-def final_answer(text: str) -> str | None:
-    """The last box is the final answer, as Qwen2.5-Math's prompt asks."""
-    answers = boxed_answers(text)
-    return answers[-1] if answers else None
-
-
-# -- LaTeX to SymPy ---------------------------------------------------------------------------
-def _unfrac(text: str) -> str:
-    """\\frac{a}{b} -> ((a)/(b)) and \\sqrt{a} -> sqrt(a), innermost groups first."""
-    while (match := re.search(r"\\[dt]?frac\s*\{|\\sqrt\s*(\[[^\]]*\])?\s*\{", text)):
-        first = _braced(text, match.end() - 1)
-        if first is None:
-            raise CheckError(f"unbalanced braces in {text!r}")
-        inner, after = first
-        if "frac" in match.group(0):
-            second = _braced(text, after) if after < len(text) and text[after] == "{" else None
-            if second is None:
-                raise CheckError(f"\\frac needs two groups in {text!r}")
-            replacement, end = f"(({inner})/({second[0]}))", second[1]
-        else:
-            root = match.group(1)
-            replacement = f"(({inner})**(1/({root[1:-1]})))" if root else f"sqrt({inner})"
-            end = after
-        text = text[:match.start()] + replacement + text[end:]
-    return text
-
-
-def to_sympy(latex: str) -> sympy.Expr:
-    """Read an answer or expression written in LaTeX or plain text."""
-    text = latex.strip().strip("$").strip()
-    text = re.sub(r"\\text\{[^}]*\}|\\[,;!: ]|\\left|\\right|\\displaystyle", " ", text)
-    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,234 -> 1234
-    text = _unfrac(text)
-    for latex_name, plain in [(r"\cdot", "*"), (r"\times", "*"), (r"\div", "/"), (r"\pi", " pi "),
-                              (r"\ln", " ln"), (r"\log", " log"), (r"\sin", " sin"), (r"\cos", " cos"),
-                              (r"\tan", " tan"), (r"\exp", " exp"), ("×", "*"), ("÷", "/"), ("−", "-")]:
-        text = text.replace(latex_name, plain)
-    text = re.sub(r"\|([^|]+)\|", r"Abs(\1)", text).replace("{", "(").replace("}", ")")
-    if "\\" in text:
-        raise CheckError(f"cannot read {latex!r}")
-    try:
-        expr = parse_expr(text, local_dict=_NAMES, transformations=_TRANSFORMS)
-    except (SyntaxError, TypeError, ValueError, sympy.SympifyError, TokenError) as exc:
-        raise CheckError(f"cannot read {latex!r}: {exc}") from None
-    if not isinstance(expr, sympy.Basic):
-        raise CheckError(f"{latex!r} is several values, not one expression")
-    return expr
-
-
-def _rhs(answer: str) -> str:
-    """'f'(x) = 6x + 2' -> '6x + 2'."""
-    return answer.split("=")[-1]
-
-
-def _values(answer: str) -> list[sympy.Expr]:
-    """'x = 2 \\text{ or } x = 3', '\\{2, 3\\}', '2, 3' -> [2, 3]."""
-    text = re.sub(r"\\text\{\s*(or|and)\s*\}", ",", answer)
-    text = re.sub(r"\\[{}]|\\quad|\bor\b|\band\b", ",", text)
-    parts = [p for p in re.split(r",|;", text) if p.strip()]
-    return [to_sympy(_rhs(p)) for p in parts]
-
-
-# -- recognising the problem ------------------------------------------------------------------
-_STOP = r"(?=\s+(?:with respect to|and|at|for|from)\b|[?;]|,\s|\.\s|\.$|$)"
-_EXPR = r"(?:the function\s+)?(?:[a-z]\(x\)\s*=\s*)?\$?(?P<e>[^?;$]+?)\$?"
-PATTERNS = [
-    ("derivative", re.compile(r"(?:derivative of|differentiate)\s+" + _EXPR + _STOP, re.I)),
-    ("integral", re.compile(r"(?:integral of|integrate|antiderivative of)\s+" + _EXPR
-                            + r"(?:\s*d\s*x)?" + _STOP, re.I)),
-    ("roots", re.compile(r"(?:solve|roots of|zeros of)\s+(?:the equation\s+)?\$?(?P<e>[^?;$]+?=[^?;,$]+?)\$?"
-                         r"(?=\s+for\b|[?;]|,\s|\.\s|\.$|$)", re.I)),
-    ("simplification", re.compile(r"simplify\s+" + _EXPR + _STOP, re.I)),
-    ("arithmetic", re.compile(r"(?:what is|compute|calculate|evaluate)\s+\$?(?P<e>[-\d\s+*/^().×÷,\\cdotimes]+?)\$?"
-                              r"\s*(?:\?|\.?$)", re.I)),
-]
-
-
 def check(problem: str, answer: str | None) -> Check:
     """Does `answer` (the boxed text) solve `problem`? holds, fails, or unchecked with why."""
     if answer is None:
-        return Check("unchecked", "none", detail="There is no \\boxed{} answer to check.")
-    for kind, pattern in PATTERNS:
-        match = pattern.search(problem)
-        if not match:
-            continue
-        try:
-            return _CHECKS[kind](to_sympy(match.group("e")) if kind != "roots" else match.group("e"),
-                                 answer, problem)
-        except CheckError as exc:
-            return Check("unchecked", kind, detail=f"SymPy could not read it: {exc}")
-        except (TypeError, ValueError, NotImplementedError, ZeroDivisionError, RecursionError) as exc:
-            return Check("unchecked", kind, detail=f"SymPy could not decide: {exc}")
-    return Check("unchecked", "none",
-                 detail="SymPy checks derivatives, integrals, equations, simplifications and "
-                        "arithmetic; a word problem needs a person to set up the equation first.")
+        return Check("unchecked", "none", detail="There is no complete \\boxed{} answer to check.")
+    if "boxed" in answer:  # a learner may paste the box itself
+        answer = final_answer(answer)
+        if answer is None:
+            return Check("unchecked", "none", detail="There is no complete \\boxed{} answer to check.")
+    task = read_problem(problem)
+    if isinstance(task, Skip):
+        return Check("unchecked", task.kind, detail=task.reason)
+    result = _run(task, answer)
+    if result.guesses:  # wrong under the other reading too: then it is sure
+        other = (reread(problem, list(result.guesses)), reread(answer, list(result.guesses)))
+        if None not in other and other != (problem, answer) and isinstance(task := read_problem(other[0]), Task):
+            again = _run(task, other[1])
+            if again.status == "fails":
+                base = result.detail.removeprefix(_guessed(result.guesses))
+                return Check("fails", result.kind, result.code,
+                             f"SymPy disagrees under each reading it tried ({'; '.join(result.guesses)}, and the "
+                             f"other way). {base}".strip())
+    return result
 
 
-def _same(a: sympy.Expr, b: sympy.Expr) -> bool:
-    return sympy.simplify(a - b) == 0
+def _run(task: Task, answer: str) -> Check:
+    try:
+        return _CHECKS[task.kind](task, answer)
+    except CheckError as exc:
+        return Check("unchecked", task.kind, detail=f"SymPy could not read it: {exc}")
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError, NotImplementedError, ZeroDivisionError,
+            RecursionError, OverflowError, sympy.polys.polyerrors.BasePolynomialError) as exc:
+        # SymPy gives up in these ways on odd input; the learner is told, the app carries on
+        return Check("unchecked", task.kind, detail=f"SymPy could not decide: {type(exc).__name__} {exc}")
 
 
-def _derivative(f, answer, problem) -> Check:
-    expected = sympy.diff(f, X)
-    points = _values(answer) if "critical" in problem.lower() else []
-    if points and not any(X in p.free_symbols for p in points):
-        holds = all(sympy.simplify(expected.subs(X, p)) == 0 for p in points)
-        code = f"fprime = diff({sympy.sstr(f)}, x)   # {sympy.sstr(expected)}\n" + "\n".join(
-            f"fprime.subs(x, {sympy.sstr(p)}) == 0   # {sympy.simplify(expected.subs(X, p)) == 0}"
-            for p in points)
-        return Check("holds" if holds else "fails", "critical points", code,
-                     f"f'(x) = {sympy.sstr(expected)} is zero at x = {sympy.sstr(sympy.solve(expected, X))}.")
-    given = to_sympy(_rhs(answer))
-    holds = _same(expected, given)
-    code = (f"expected = diff({sympy.sstr(f)}, x)   # {sympy.sstr(expected)}\n"
-            f"simplify(expected - ({sympy.sstr(given)})) == 0   # {holds}")
-    return Check("holds" if holds else "fails", "derivative", code,
-                 f"The derivative is {sympy.sstr(expected)}.")
+def _verdict(kind: str, results: list[tuple[bool | None, str]], header: list[str], detail: str,
+             notes: list[str]) -> Check:
+    code = "\n".join(header + [line for _, line in results])
+    if any(ok is False for ok, _ in results):
+        if notes:
+            guesses = tuple(dict.fromkeys(notes))
+            return Check("unchecked", kind, code, _guessed(guesses) + detail, guesses)
+        return Check("fails", kind, code, detail)
+    if any(ok is None for ok, _ in results) or not results:
+        return Check("unchecked", kind, code, f"SymPy could not decide. {detail}")
+    return Check("holds", kind, code, detail)
 
 
-def _integral(f, answer, problem) -> Check:
-    number = r"\$?(-?[\w/\\{}^]+(?:\.\d+)?)\$?"  # no trailing full stop
-    bounds = re.search(rf"from\s+{number}\s+to\s+{number}", problem, re.I)
-    if bounds:
-        a, b = to_sympy(bounds.group(1)), to_sympy(bounds.group(2))
-        expected, given = sympy.integrate(f, (X, a, b)), to_sympy(_rhs(answer))
-        holds = _same(expected, given)
-        code = (f"expected = integrate({sympy.sstr(f)}, (x, {a}, {b}))   # {sympy.sstr(expected)}\n"
-                f"simplify(expected - ({sympy.sstr(given)})) == 0   # {holds}")
-        return Check("holds" if holds else "fails", "definite integral", code,
-                     f"The integral is {sympy.sstr(expected)}.")
-    given = to_sympy(_rhs(answer))
-    holds = _same(sympy.diff(given, X), f)  # any antiderivative differs by a constant
-    code = (f"antiderivative = {sympy.sstr(given)}\n"
-            f"simplify(diff(antiderivative, x) - ({sympy.sstr(f)})) == 0   # {holds}")
-    return Check("holds" if holds else "fails", "integral", code,
-                 "An antiderivative is right when its derivative gives back the integrand.")
+def _guessed(guesses: tuple[str, ...]) -> str:
+    return f"SymPy disagrees, but only under a guess about what was meant ({'; '.join(guesses)}). "
 
 
-def _roots(equation: str, answer, problem) -> Check:
-    left, right = equation.split("=", 1)
-    lhs, rhs = to_sympy(left), to_sympy(right)
-    expected = sorted(set(sympy.solve(sympy.Eq(lhs, rhs), X)), key=sympy.default_sort_key)
-    given = sorted(set(_values(answer)), key=sympy.default_sort_key)
-    holds = len(expected) == len(given) and all(_same(a, b) for a, b in zip(expected, given))
-    code = (f"expected = solve(Eq({sympy.sstr(lhs)}, {sympy.sstr(rhs)}), x)   # {expected}\n"
-            f"sorted(expected) == sorted({given})   # {holds}")
-    return Check("holds" if holds else "fails", "roots", code, f"The solutions are {expected}.")
+def _problem_notes(task: Task, *readings: Reading) -> list[str]:
+    """The guesses that make a 'fails' unsure: the problem's caveats and its readings' notes
+    (a degree sign in the problem is no guess: sin 30° is 1/2)."""
+    return list(task.caveats) + [n for r in readings for n in r.notes if n != DEGREES]
 
 
-def _simplification(expr, answer, problem) -> Check:
-    given = to_sympy(_rhs(answer))
-    holds = _same(expr, given)
-    code = f"simplify(({sympy.sstr(expr)}) - ({sympy.sstr(given)})) == 0   # {holds}"
-    return Check("holds" if holds else "fails", "simplification", code,
-                 f"Simplified, it is {sympy.sstr(sympy.simplify(expr))}.")
+def _variable(task: Task, *exprs: sympy.Expr) -> sympy.Symbol:
+    """The named variable, else x, else the one letter in the expression."""
+    if task.var:
+        return sympy.Symbol(task.var)
+    letters = set().union(*(e.free_symbols for e in exprs))
+    if sympy.Symbol("x") in letters or not letters:
+        return sympy.Symbol("x")
+    if len(letters) == 1:
+        return letters.pop()
+    raise CheckError(f"which letter is the variable: {', '.join(sorted(map(str, letters)))}?")
 
 
-def _arithmetic(expr, answer, problem) -> Check:
-    given = to_sympy(_rhs(answer))
-    holds = _same(expr, given)
-    code = f"({sympy.sstr(expr)}) - ({sympy.sstr(given)}) == 0   # {holds}"
-    return Check("holds" if holds else "fails", "arithmetic", code, f"It is {sympy.sstr(expr)}.")
+def _one(answer: str, notes: list[str], letters: set) -> Reading:
+    """The answer as one value ('f(x) = ...' or 'x = ...' labels dropped), in the problem's letters."""
+    pieces = parts(answer)
+    if len(pieces) != 1:
+        raise CheckError(f"{answer!r} is several values, not one expression")
+    reading = read(pieces[0].body)
+    _same_letters(reading.expr, letters)
+    notes += reading.notes
+    return reading
+
+
+def _same_letters(given: sympy.Expr, letters: set) -> None:
+    """'12 m' is twelve metres, not 12 times m: letters the problem does not have are refused."""
+    names = {s.name for s in letters}
+    extra = sorted(s.name for s in given.free_symbols if s.name not in names)
+    if extra:
+        raise CheckError(f"the answer has {', '.join(extra)}, which the problem does not (a unit, or a name?)")
+
+
+def _real(*exprs: sympy.Expr) -> list[sympy.Expr]:
+    """Letters as real variables, as calculus means them (d/dx |x| is then sign(x))."""
+    letters = set().union(*(e.free_symbols for e in exprs))
+    real = {s: sympy.Symbol(s.name, real=True) for s in letters}
+    return [e.xreplace(real) for e in exprs]
+
+
+# -- the checks, one per kind of problem ------------------------------------------------------
+_PRIME_LABEL = (r"^\s*(?:[a-zA-Z]\s*(?:'|\^\s*\{?\s*\\prime\s*\}?)\s*(?:\((?P<at>[^()]*)\))?"  # f'(x), f'(2), y'
+                r"|\\[dt]?frac\s*\{\s*d\s*[a-zA-Z]?\s*\}.*)\s*$")  # dy/dx
+
+
+def _derivative(task: Task, answer: str) -> Check:
+    function = read(task.expr)
+    notes = _problem_notes(task, function)
+    var = sympy.Symbol(_variable(task, function.expr).name, real=True)
+    f, = _real(function.expr)
+    fprime = sympy.diff(f, var)
+    header = [f"fprime = diff({sympy.sstr(function.expr)}, {var})   # {sympy.sstr(fprime)}"]
+    results, kinds = [], []
+    for role, text, at in _derivative_parts(task, answer, var.name):
+        results.append(_derivative_part(role, text, at, (f, fprime, var), task.places, notes))
+        kinds.append({"derivative": "derivative", "at": "derivative at a point"}.get(role, "critical points"))
+    kind = " and ".join(dict.fromkeys(kinds)) or "derivative"
+    return _verdict(kind, results, header, _derivative_detail(fprime, var, task), notes)
+
+
+def _derivative_part(role: str, text: str, at: str | None, calculus: tuple, places: int | None,
+                     notes: list[str]) -> tuple[bool | None, str]:
+    """One piece of a derivative answer: the derivative, its value at a point, a critical point
+    (x), or a critical point written as (x, f(x))."""
+    f, fprime, var = calculus
+    if role == "point":
+        return _critical_pair(text, f, fprime, var, notes)
+    given = read(text)
+    _same_letters(given.expr, f.free_symbols if role == "derivative" else f.free_symbols - {var})
+    notes += given.notes
+    value, = _real(given.expr)
+    if role == "derivative":
+        ok, line = equal(fprime, value)
+        return ok, f"expected = fprime; given = {sympy.sstr(value)}\n{line}"
+    if role == "at":
+        point, = _real(read(at).expr)
+        expected = fprime.subs(var, point)
+        ok = compare(expected, Reading(value, given.notes, given.places), places)[0]
+        return ok, f"fprime.subs({var}, {sympy.sstr(point)}) == {sympy.sstr(value)}   # {ok}"
+    # a critical point is a root of f' (and -0.333 one that rounds to -1/3)
+    zero = _is_root(fprime, var, Reading(value, given.notes, given.places),
+                    _solutions(fprime, var) if given.places is not None else None)[0]
+    return zero, f"fprime.subs({var}, {sympy.sstr(value)}) == 0   # {zero}"
+
+
+def _critical_pair(text: str, f: sympy.Expr, fprime: sympy.Expr, var: sympy.Symbol,
+                   notes: list[str]) -> tuple[bool | None, str]:
+    """(a, b): the point (a, f(a)) if f'(a) = 0 and f(a) = b; else perhaps two critical points.
+    Right under either reading holds; wrong under both fails."""
+    first, second = (read(t) for t in split_top(text.strip()[1:-1]))
+    notes += first.notes + second.notes
+    a, b = _real(first.expr, second.expr)
+    zero_a, zero_b = (equal(fprime.subs(var, v), sympy.Integer(0))[0] for v in (a, b))
+    on_curve = equal(f.subs(var, a), b)[0]
+    ok = True if (zero_a and on_curve) or (zero_a and zero_b) else \
+        False if zero_a is False or (on_curve is False and zero_b is False) else None
+    return ok, (f"fprime.subs({var}, {sympy.sstr(a)}) == 0 and f.subs({var}, {sympy.sstr(a)}) == {sympy.sstr(b)}"
+                f"   # {ok}")
+
+
+def _derivative_parts(task: Task, answer: str, var: str) -> list[tuple[str, str, str | None]]:
+    """Each piece of the answer as (derivative | at | critical | point, its text, the point for
+    'at'): f'(x) = 6x + 2, f'(2) = 14, x = -1/3, (-1/3, -16/3), or unlabelled and told apart by
+    having x in it."""
+    found = []
+    for piece in parts(answer):
+        label, has_var = piece.label.strip(), bool(re.search(rf"(?<![a-zA-Z\\]){var}(?![a-zA-Z])", piece.body))
+        prime = re.match(_PRIME_LABEL, label) if label else None
+        if prime and prime.group("at") and prime.group("at").strip() != var:
+            found.append(("at", piece.body, prime.group("at")))
+        elif prime or (not label and has_var):
+            found.append(("derivative", piece.body, None))
+        elif task.critical and not label and is_set_or_tuple(piece.body) == "bracketed" \
+                and len(split_top(piece.body.strip()[1:-1])) == 2:
+            found.append(("point", piece.body, None))
+        elif task.critical and (not label or re.fullmatch(rf"{var}(?:_\{{?\d+\}}?)?", label)):
+            found += [("critical", body, None) for body in with_plus_minus(piece.body)]
+        elif task.point and not label:
+            found.append(("at", piece.body, task.point))
+        elif label:
+            raise CheckError(f"{label} = ...: neither the derivative nor a point")
+        else:
+            found.append(("number", piece.body, None))
+    if [role for role, _, _ in found].count("number") > 1 or len(found) > 1 and not task.critical:
+        raise CheckError(f"{answer!r} is several values, not one expression")
+    if found[0][0] == "number":
+        raise CheckError(f"{answer!r} is a number; the derivative is an expression")
+    if task.point and not task.critical and found[0][0] == "derivative":
+        raise CheckError("the problem asks for the derivative at a point; the answer is an expression")
+    return found
+
+
+def _derivative_detail(fprime: sympy.Expr, var: sympy.Symbol, task: Task) -> str:
+    detail = f"The derivative is {sympy.sstr(fprime)}."
+    numerator = sympy.together(fprime).as_numer_denom()[0]
+    if task.critical and numerator.is_polynomial(var) and sympy.degree(numerator, var) <= 4:
+        zeros = [z for z in sympy.solve(fprime, var) if z.is_real]
+        detail += f" It is zero at {var} = {sympy.sstr(zeros)}."
+    return detail
+
+
+_CONSTANTS = {sympy.Symbol(name) for name in ("C", "K", "c", "k", "C_1")}  # of integration
+
+
+def _integral(task: Task, answer: str) -> Check:
+    function = read(task.expr)
+    notes = _problem_notes(task, function)
+    var = _variable(task, function.expr)
+    given = _one(answer, notes, function.expr.free_symbols | _CONSTANTS)
+    f, value = _real(function.expr, given.expr)
+    var = sympy.Symbol(var.name, real=True)
+    if task.bounds:
+        low, high = (read(b) for b in task.bounds)
+        notes += _problem_notes(task, low, high)[len(task.caveats):]
+        exact = f.as_numer_denom()[0].is_polynomial(var) and f.as_numer_denom()[1].is_polynomial(var)
+        integral = sympy.Integral(f, (var, low.expr, high.expr))
+        expected = integral.doit() if f.is_polynomial(var) else integral
+        header = [f"expected = integrate({sympy.sstr(function.expr)}, ({var}, {sympy.sstr(low.expr)}, "
+                  f"{sympy.sstr(high.expr)}))   # {sympy.sstr(expected if exact else sympy.N(integral, 8))}"]
+        result = compare(expected, Reading(value, given.notes, given.places), task.places)
+        value_text = sympy.sstr(expected) if exact else f"about {sympy.N(integral, 8)}"
+        return _verdict("definite integral", [result], header, f"The integral is {value_text}.", notes)
+    derivative = sympy.diff(value, var)
+    header = [f"antiderivative = {sympy.sstr(given.expr)}",
+              f"expected = {sympy.sstr(function.expr)}; given = diff(antiderivative, {var})   "
+              f"# {sympy.sstr(derivative)}"]
+    return _verdict("integral", [equal(f, derivative)], header,
+                    "An antiderivative is right when its derivative gives back the integrand.", notes)
+
+
+def _roots(task: Task, answer: str) -> Check:
+    left, right = (read(side) for side in task.expr.split("="))
+    notes = _problem_notes(task, left, right)
+    equation = left.expr - right.expr
+    var = _variable(task, equation)
+    others = equation.free_symbols - {var}
+    if others and not task.parametric:
+        letters = ", ".join(sorted(map(str, equation.free_symbols)))
+        raise CheckError(f"the equation has {letters}: " + ("which one to solve for?" if not task.var else
+                         f"the others' values come from elsewhere, so it does not settle {var}"))
+    given = values(answer, var.name)
+    for reading in given:
+        notes += reading.notes
+        if reading.expr.free_symbols - others:
+            raise CheckError(f"the answer uses {sympy.sstr(reading.expr)}, with letters the problem does not have")
+    solved = _solutions(equation, var)
+    header = [f"solve(Eq({sympy.sstr(left.expr)}, {sympy.sstr(right.expr)}), {var})   # "
+              f"{sympy.sstr(solved) if solved is not None else 'not solved: each answer is substituted'}"]
+    results = [_is_root(equation, var, reading, solved) for reading in given]
+    results += _missing(solved, given, var) if task.all_roots and solved is not None else []
+    detail = (f"The solutions are {sympy.sstr(solved)}." if solved is not None else
+              "SymPy cannot list every solution here, so it substitutes each value of the answer.")
+    return _verdict("roots", results, header, detail, notes)
+
+
+def _solutions(equation: sympy.Expr, var: sympy.Symbol) -> list[sympy.Expr] | None:
+    """Every solution, where SymPy can be sure it has them all (a polynomial once the
+    denominators are cleared, degree 4 at most); None otherwise."""
+    numerator, denominator = sympy.together(equation).as_numer_denom()
+    if not (numerator.is_polynomial(var) and denominator.is_polynomial(var)):
+        return None
+    if sympy.degree(numerator, var) > (2 if equation.free_symbols - {var} else 4):  # letters: quartic formula
+        return None
+    return sorted(set(sympy.solve(equation, var)), key=sympy.default_sort_key)
+
+
+def _is_root(equation: sympy.Expr, var: sympy.Symbol, given: Reading,
+             solved: list[sympy.Expr] | None) -> tuple[bool | None, str]:
+    """Substituted, the answer makes the equation hold. A decimal (0.43) is near a root rather
+    than one: it is right when a root rounds to it."""
+    residual, _ = equal(equation.subs(var, given.expr), sympy.Integer(0))
+    if residual or given.places is None:
+        return residual, f"({sympy.sstr(equation)}).subs({var}, {sympy.sstr(given.expr)}) == 0   # {residual}"
+    close = [rounded(s, given, None) for s in solved or []]
+    ok = True if any(c and c[0] for c in close) else False if close and all(close) else None
+    return ok, f"any(round(N(s), {given.places}) == {sympy.sstr(given.expr)} for s in solutions)   # {ok}"
+
+
+def _missing(solved: list[sympy.Expr], given: list[Reading], var: sympy.Symbol) -> list[tuple[bool | None, str]]:
+    """Roots the answer leaves out (only real ones, when the answer gives only real ones)."""
+    complex_given = any(number(g.expr) is not None and abs(number(g.expr).imag) > SAME for g in given)
+    wanted = [s for s in solved if complex_given or (number(s) is not None and abs(number(s).imag) <= SAME)]
+    missing = [s for s in wanted if not any(compare(s, g)[0] for g in given)]
+    ok = None if any(number(s) is None for s in wanted) else not missing
+    line = f"set(given) == set(solutions)   # {ok}" + (f": {sympy.sstr(missing)} missing" if missing else "")
+    return [(ok, line)]
+
+
+def _simplification(task: Task, answer: str) -> Check:
+    expression = read(task.expr)
+    notes = _problem_notes(task, expression)
+    given = _one(answer, notes, expression.expr.free_symbols)
+    header = [f"expected = {sympy.sstr(expression.expr)}; given = {sympy.sstr(given.expr)}"]
+    return _verdict("simplification", [compare(expression.expr, given, task.places)], header,
+                    f"Simplified, it is {sympy.sstr(sympy.simplify(expression.expr))}; SymPy checks the value, "
+                    "not the form.", notes)
+
+
+def _arithmetic(task: Task, answer: str) -> Check:
+    expression = read(task.expr)
+    if expression.expr.free_symbols:
+        letters = ", ".join(sorted(map(str, expression.expr.free_symbols)))
+        raise CheckError(f"{task.expr!r} has letters in it ({letters}), "
+                         "whose values come from the rest of the problem")
+    notes = _problem_notes(task, expression)
+    given = _one(answer, notes, set())
+    header = [f"expected = {sympy.sstr(expression.expr)}; given = {sympy.sstr(given.expr)}"]
+    result = compare(expression.expr, given, task.places)
+    return _verdict("arithmetic", [result], header, f"It is {sympy.sstr(expression.expr)}.", notes)
+
+
+def _evaluation(task: Task, answer: str) -> Check:
+    """f(3), f(g(2)): each function a SymPy Lambda, the question read with them."""
+    functions, notes, header = {}, list(task.caveats), []
+    pending, names = list(task.functions), {name for name, _, _ in task.functions}
+    while pending:  # t(x) = 3 - g(x) and g(x) = sqrt(x): g first
+        ready = [f for f in pending if not _calls(f[2], names - set(functions))]
+        if not ready:
+            raise CheckError("the functions are defined in terms of each other")
+        for name, var, body in ready:
+            reading = read(body, functions)
+            notes += _problem_notes(task, reading)[len(task.caveats):]
+            functions[name] = sympy.Lambda(sympy.Symbol(var), reading.expr)
+            header.append(f"{name} = Lambda({var}, {sympy.sstr(reading.expr)})")
+        pending = [f for f in pending if f not in ready]
+    if re.search(rf"(?:{'|'.join(functions)})\s*\^", task.expr):
+        raise CheckError(f"{task.expr!r}: an inverse or a power of a function")
+    asked = read(task.expr, functions)
+    notes += _problem_notes(task, asked)[len(task.caveats):]
+    expected = asked.expr
+    given = _one(answer, notes, expected.free_symbols)
+    header.append(f"expected = {task.expr.strip()}   # {sympy.sstr(expected)}")
+    return _verdict("evaluation", [compare(expected, given, task.places)], header,
+                    f"It is {sympy.sstr(expected)}.", notes)
+
+
+def _calls(text: str, names: set[str]) -> bool:
+    """Whether `text` calls one of the functions `names`: g(x), g\\left(x\\right)."""
+    return bool(names) and bool(re.search(rf"(?<![a-zA-Z\\])(?:{'|'.join(names)})\s*(?:\\left\s*)?\(", text))
 
 
 _CHECKS = {"derivative": _derivative, "integral": _integral, "roots": _roots,
-           "simplification": _simplification, "arithmetic": _arithmetic}
+           "simplification": _simplification, "arithmetic": _arithmetic, "evaluation": _evaluation}
