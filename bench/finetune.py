@@ -26,7 +26,7 @@ def examples(count: int, length: int):
     from qwenlab.finetune import Example
 
     words = " ".join(["word"] * length)  # longer than the limit: every row is cut to --length
-    return [Example(f"Question {i}: {words}", f"Answer {i}: {words}") for i in range(count)]
+    return [Example(f"Question {i}?", f"Answer {i}: {words}") for i in range(count)]
 
 
 def measure(pool, key: str, precision: str, args) -> dict:

@@ -11,16 +11,17 @@ import gradio as gr
 
 from qwenlab.errors import BadRequest
 from qwenlab.registry import DEVICES, KV_SPARE, MODELS, Device, ModelSpec
-from webui.ui import (Check, answer_stream, answered, chat_turn, check_prompt, clear_if_asked,
-                      learner_of, markdown_table, run_output, user_errors)
+from webui.i18n import N_, lang_of, t
+from webui.ui import (Check, answer_in, answer_stream, answered, chat_turn, check_prompt,
+                      clear_if_asked, learner_of, markdown_table, run_output, user_errors)
 
 TASKS = {
-    "chat": "everyday chat and writing",
-    "math": "step-by-step maths",
-    "code": "writing and fixing code",
-    "vision": "questions about images",
-    "many languages": "answers in many languages",
-    "hard reasoning": "multi-step reasoning (thinking mode)",
+    "chat": N_("everyday chat and writing"),
+    "math": N_("step-by-step maths"),
+    "code": N_("writing and fixing code"),
+    "vision": N_("questions about images"),
+    "many languages": N_("answers in many languages"),
+    "hard reasoning": N_("multi-step reasoning (thinking mode)"),
 }
 PRIORITIES = ("quality", "speed")
 _QUALITY = {"bf16": 1.0, "fp16": 1.0, "int8": 0.97, "nf4": 0.9}
@@ -30,17 +31,17 @@ def _candidates(task: str) -> list[tuple[ModelSpec, str]]:
     """(spec, why it suits the task) for the registry models that do the task."""
     general = [s for s in MODELS.values() if s.capabilities == {"chat"} or s.has_thinking]
     by_task = {
-        "chat": [(s, "general instruct model") for s in general],
-        "math": [(s, "Math specialist: chain-of-thought prompt, English and Chinese, 4K context")
-                 if "math" in s.capabilities and not s.has_thinking else (s, "thinks through maths")
+        "chat": [(s, N_("general instruct model")) for s in general],
+        "math": [(s, N_("Math specialist: chain-of-thought prompt, English and Chinese, 4K context"))
+                 if "math" in s.capabilities and not s.has_thinking else (s, N_("thinks through maths"))
                  for s in MODELS.values() if "math" in s.capabilities],
-        "code": [(s, "Coder specialist, trained mostly on code") if not s.has_thinking
-                 else (s, "general model that codes and can think") for s in MODELS.values()
+        "code": [(s, N_("Coder specialist, trained mostly on code")) if not s.has_thinking
+                 else (s, N_("general model that codes and can think")) for s in MODELS.values()
                  if "code" in s.capabilities],
-        "vision": [(s, "vision-language model") for s in MODELS.values() if s.is_vision],
-        "many languages": [(s, "Qwen3: 119 languages and dialects") if s.has_thinking
-                           else (s, "Qwen2.5: over 29 languages") for s in general],
-        "hard reasoning": [(s, "hybrid thinking: reasons before answering") for s in MODELS.values()
+        "vision": [(s, N_("vision-language model")) for s in MODELS.values() if s.is_vision],
+        "many languages": [(s, N_("Qwen3: 119 languages and dialects")) if s.has_thinking
+                           else (s, N_("Qwen2.5: over 29 languages")) for s in general],
+        "hard reasoning": [(s, N_("hybrid thinking: reasons before answering")) for s in MODELS.values()
                            if s.has_thinking],
     }
     if task not in by_task:
@@ -51,11 +52,11 @@ def _candidates(task: str) -> list[tuple[ModelSpec, str]]:
 def precisions_for(device: Device) -> list[tuple[str, str]]:
     """(registry precision, how to label it) in order of preference on this device."""
     if device.kind == "phone":
-        return [("nf4", "4-bit (a GGUF or ONNX int4 build)")]
+        return [("nf4", N_("4-bit (a GGUF or ONNX int4 build)"))]
     if device.kind == "cpu":
-        return [("bf16", "bf16"), ("nf4", "4-bit (GGUF or ONNX int4 runs fastest on a CPU)")]
+        return [("bf16", "bf16"), ("nf4", N_("4-bit (GGUF or ONNX int4 runs fastest on a CPU)"))]
     half = "bf16" if device.bf16 else "fp16"
-    return [(half, half), ("int8", "int8 (bitsandbytes)"), ("nf4", "nf4 (bitsandbytes)")]
+    return [(half, half), ("int8", N_("int8 (bitsandbytes)")), ("nf4", N_("nf4 (bitsandbytes)"))]
 
 
 def pick(task: str, device_name: str, priority: str = "quality") -> list[dict]:
@@ -74,7 +75,8 @@ def pick(task: str, device_name: str, priority: str = "quality") -> list[dict]:
                 rows.append({"model": spec.key, "hub_id": spec.hub_id, "precision": label,
                              "registry_precision": precision,
                              "needs_gb": round(need, 2), "params_b": spec.params_b,
-                             "why": f"{why}; {need:.1f} of {room:.1f} GB usable",
+                             "why": N_("{reason}; {need} of {room} GB usable").format(
+                                 reason=why, need=f"{need:.1f}", room=f"{room:.1f}"),
                              "_score": spec.params_b * _QUALITY[precision]})
                 break
     if priority == "quality":
@@ -87,21 +89,25 @@ def pick(task: str, device_name: str, priority: str = "quality") -> list[dict]:
 COLUMNS = ["rank", "model", "hub_id", "precision", "needs_gb", "why"]
 
 
-def pick_view(task: str, device_name: str, priority: str):
+def pick_view(task: str, device_name: str, priority: str, lang: str = "en"):
     """What the tab (and the `family_pick` API) returns: table rows, a summary, the top key."""
-    with user_errors():
+    with user_errors(lang):
         rows = pick(task, device_name, priority)
     if not rows:
         device = DEVICES[device_name]
-        return [], (f"Nothing in Qwen Lab's registry fits in {device.memory_gb * device.usable:.1f} GB "
-                    f"for {task}. Try a larger device or another task."), None
+        return [], t(N_("Nothing in Qwen Lab's registry fits in {gb} GB for {task}. Try a larger "
+                        "device or another task."), lang,
+                     gb=f"{device.memory_gb * device.usable:.1f}", task=t(task, lang)), None
     top = rows[0]
-    summary = (f"**Best fit for {TASKS[task]} on {device_name}, {priority} first:** "
-               f"`{top['hub_id']}` at {top['precision']}, about {top['needs_gb']} GB with room for "
-               f"the KV cache. {len(rows)} checkpoint(s) fit.")
+    summary = t(N_("**Best fit for {task} on {device}, {priority} first:** `{hub_id}` at "
+                   "{precision}, about {gb} GB with room for the KV cache. {count} checkpoint(s) "
+                   "fit."), lang, task=t(TASKS[task], lang), device=t(device_name, lang),
+                priority=t(priority, lang), hub_id=top["hub_id"], precision=t(top["precision"], lang),
+                gb=top["needs_gb"], count=len(rows))
     picked = {"model": top["model"], "precision": top["registry_precision"], "task": task,
               "device": device_name}
-    return [[r[c] for c in COLUMNS] for r in rows], summary, picked
+    shown = [[t(r[c], lang) if c in ("precision", "why") else r[c] for c in COLUMNS] for r in rows]
+    return shown, summary, picked
 
 
 # -- lesson cell runners: the same functions the tab uses -------------------------------------
@@ -131,7 +137,11 @@ def build(pool) -> None:
     summary = gr.Markdown(elem_id="family-summary")
     table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, elem_id="family-table")
     picked = gr.State(None)
-    go.click(pick_view, [task, device, priority], [table, summary, picked], api_name="family_pick")
+    def picked_view(task, device, priority, request: gr.Request):
+        return pick_view(task, device, priority, lang_of(request))
+
+    go.click(picked_view, [task, device, priority], [table, summary, picked],
+             api_name="family_pick")
 
     gr.Markdown("### Chat with the pick\nThe top pick answers here, at the precision the picker "
                 "chose, on this server's device; until you pick, Qwen2.5-0.5B-Instruct answers.")
@@ -145,10 +155,10 @@ def build(pool) -> None:
     stats = gr.Markdown(elem_id="family-stats")
 
     def respond(history, message, choice, request: gr.Request):
-        choice = choice or {"model": "qwen2.5-0.5b", "precision": None}
-        yield from chat_turn(pool, choice["model"], history, check_prompt(message),
-                             max_new_tokens=256, precision=choice["precision"],
-                             learner=learner_of(request))
+        choice, learner = choice or {"model": "qwen2.5-0.5b", "precision": None}, learner_of(request)
+        yield from chat_turn(pool, choice["model"], history, check_prompt(message, learner),
+                             max_new_tokens=256, precision=choice["precision"], learner=learner,
+                             system=answer_in(learner))
 
     event = gr.on([send.click, text.submit], respond, [chatbot, text, picked], [chatbot, stats],
                   api_visibility="private")
@@ -162,10 +172,12 @@ def build(pool) -> None:
 def picked_and_asked(picked, history, task: str, device: str) -> tuple[bool, str]:
     """The learner ran the picker for `task` on `device` and asked the top pick something."""
     if not picked or (picked["task"], picked["device"]) != (task, device):
-        return False, f"Pick a model for *{task}* on *{device}* first."
+        return False, N_("Pick a model for *{task}* on *{device}* first.").format(task=task,
+                                                                                  device=device)
     if not answered(history):
-        return False, f"Now ask `{picked['model']}` something in the chat."
-    return True, f"`{picked['model']}` at {picked['precision']} fits and answered."
+        return False, N_("Now ask `{model}` something in the chat.").format(model=picked["model"])
+    return True, N_("`{model}` at {precision} fits and answered.").format(
+        model=picked["model"], precision=picked["precision"])
 
 
 CHECKS = {"picked_and_asked": Check(("picked", "chat"), picked_and_asked)}

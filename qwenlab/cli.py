@@ -13,7 +13,7 @@ import logging
 import sys
 from importlib.metadata import entry_points
 
-from qwenlab.errors import QwenLabError
+from qwenlab.errors import BadRequest, QwenLabError
 from qwenlab.registry import MODELS, PRECISIONS
 
 PLUGIN_GROUP = "qwenlab.commands"  # each entry point: a function that adds subcommands
@@ -72,13 +72,18 @@ def cmd_lessons(args) -> int:
 
     from qwenlab.lessons import load_lessons
 
+    from qwenlab.languages import LANGUAGES
+
+    if args.lang not in LANGUAGES:
+        raise BadRequest(f"--lang is one of {', '.join(LANGUAGES)}, not {args.lang!r}")
     rows = [{"id": lesson.id, "order": lesson.order, "title": lesson.title, "demo": lesson.demo,
-             "models": lesson.models, **lesson.counts()} for lesson in load_lessons()]
+             "models": lesson.models, "lang": lesson.lang, "stale": lesson.stale,
+             "fallback": lesson.fallback, **lesson.counts()} for lesson in load_lessons(args.lang)]
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
-    columns = ["order", "id", "cells", "code_cells", "run_bindings", "quiz_questions",
-               "takeaways", "links", "tasks", "checked_tasks"]
+    columns = ["order", "id", "lang", "stale", "fallback", "cells", "code_cells", "run_bindings",
+               "quiz_questions", "takeaways", "links", "tasks", "checked_tasks"]
     table = [[str(row[c]) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(columns)]
     for row in [columns] + table:
@@ -140,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     lessons = sub.add_parser("lessons", help="every lesson with its cells, Run bindings, quiz, "
                                              "takeaways, links and tasks counted")
     lessons.add_argument("--json", action="store_true", help="one JSON object per lesson")
+    lessons.add_argument("--lang", default="en", help="mr, ur, my, pa, sw or en (default): "
+                                                       "which are translated, stale or English")
     lessons.set_defaults(func=cmd_lessons)
 
     tiny = sub.add_parser("tiny", help="write tiny random checkpoints of every registry model")

@@ -1,7 +1,9 @@
 """Lesson files -> Lesson objects made of notebook cells, quiz, tasks, takeaways and links.
 
 A lesson is `lessons/en/NN-<id>.md`: YAML front matter (id, title, order, demo, models,
-outcomes), then markdown. Fenced code becomes a code cell; a fence may carry a run binding,
+outcomes), then markdown. A translation is `lessons/<lang>/NN-<id>.md`, whose front matter also
+records `source:`, the hash of the English file it was made from: when the English changes the
+translation is *stale*, and a language without the file falls back to English (`load_lessons`). Fenced code becomes a code cell; a fence may carry a run binding,
 `python {run=family.chat model=qwen2.5-0.5b prompt="..."}`, which the app turns into a Run
 button served by that demo's runner. A ```task block (YAML) is a try-it task and a ```quiz
 block the lesson's quiz (quiz.py). Headings may carry a section marker that survives
@@ -14,10 +16,11 @@ Gradio or of the demos.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -28,7 +31,9 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from qwenlab.errors import LessonError
 from qwenlab.quiz import Question, Task, parse_quiz, parse_tasks
 
-LESSON_DIR = Path(__file__).resolve().parent.parent / "lessons" / "en"
+LESSON_ROOT = Path(__file__).resolve().parent.parent / "lessons"
+LESSON_DIR = LESSON_ROOT / "en"
+LESSON_FILE = "[0-9][0-9]-*.md"   # not GLOSSARY.md
 REQUIRED = ("id", "title", "order", "demo", "models", "outcomes")
 KATEX_DELIMITERS = [{"left": "\\(", "right": "\\)", "display": False},
                     {"left": "\\[", "right": "\\]", "display": True}]
@@ -64,6 +69,11 @@ class Lesson:
     takeaways: list[str] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)    # (text, URL) under {#reading}
     gpu: str = ""                      # where a GPU is needed, if anywhere (the notebook says so)
+    short: str = ""                    # the tab's label (default: the id, capitalised)
+    lang: str = "en"                   # the language its text is in
+    source: str = ""                   # a translation: hash of the English file it came from
+    stale: bool = False                # a translation of an earlier version of the English
+    fallback: bool = False             # English shown because the language has no translation
 
     def counts(self) -> dict:
         """What the lesson holds, for `qwenlab lessons` (teachers) and the tests."""
@@ -119,7 +129,8 @@ def parse_lesson(text: str, path: Path | None = None) -> Lesson:
                   quiz=[q for c in cells if c.kind == "quiz" for q in parse_quiz(_yaml(c.source, name), name)],
                   tasks=[t for c in cells if c.kind == "task" for t in parse_tasks(_yaml(c.source, name), name)],
                   takeaways=_bullets(cells, "takeaways"), links=_links(cells, "reading"),
-                  gpu=str(meta.get("gpu", "")))
+                  gpu=str(meta.get("gpu", "")), source=str(meta.get("source", "")),
+                  short=str(meta.get("short", "")))
 
 
 def _yaml(source: str, where: str):
@@ -189,6 +200,24 @@ def parse_info(info: str, name: str = "<lesson>") -> tuple[str, dict | None]:
     return language.strip(), args
 
 
-def load_lessons(folder: Path = LESSON_DIR) -> list[Lesson]:
-    lessons = [parse_lesson(p.read_text(encoding="utf-8"), p) for p in sorted(folder.glob("*.md"))]
+def load_lessons(lang: str = "en", root: Path = LESSON_ROOT) -> list[Lesson]:
+    """Every lesson in `lang`, in order: the translation where there is one (marked stale when
+    its English source has changed since), else the English one marked as a fallback."""
+    english = [(p, parse_lesson(p.read_text(encoding="utf-8"), p))
+               for p in sorted((root / "en").glob(LESSON_FILE))]
+    lessons = []
+    for path, lesson in english:
+        translated = root / lang / path.name
+        if lang == "en":
+            lessons.append(lesson)
+        elif translated.is_file():
+            found = parse_lesson(translated.read_text(encoding="utf-8"), translated)
+            lessons.append(replace(found, lang=lang, stale=found.source != source_hash(path)))
+        else:
+            lessons.append(replace(lesson, fallback=True))
     return sorted(lessons, key=lambda lesson: lesson.order)
+
+
+def source_hash(path: Path) -> str:
+    """What a translation records of the English file it was made from."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]

@@ -43,6 +43,18 @@ def cuda_available() -> bool:
     return count.value > 0
 
 
+@lru_cache(maxsize=1)
+def cpu_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AVX-512 BF16 or AMX): there bf16 trains and
+    prefills faster than fp32; on AVX2-only CPUs it is slower (bench/finetune.py, NOTES.md)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def installed(package: str) -> bool:
     """Whether `package` can be imported, without importing it."""
     try:

@@ -15,12 +15,17 @@ from pathlib import Path
 
 import gradio as gr
 
-from qwenlab.lessons import Lesson, load_lessons
+from qwenlab.languages import language
+from qwenlab.lessons import Lesson
+from qwenlab.notebook import WORDS as NOTEBOOK_WORDS
 from qwenlab.notebook import to_notebook
 from qwenlab.pool import ModelPool
 from qwenlab.quiz import mark_all
 from webui import progress as prog
-from webui.page import demo_module, render_cells, render_try_it, restore_quiz, task_line
+from webui.i18n import font_css, head_js, lang_of, picker_choices, t
+from webui.localize import collect, updates
+from webui.page import (LessonView, demo_module, lessons_in, marker_words, render_page,
+                        render_try_it, tab_label)
 from webui.ui import pool_markdown, user_errors
 
 log = logging.getLogger(__name__)
@@ -37,12 +42,21 @@ button.run-cell { max-width: 160px; }
 """
 
 
+_NOTEBOOKS: dict[tuple[str, str], str] = {}
+
+
 def notebook_file(lesson: Lesson, folder: Path) -> str:
+    """The lesson as a .ipynb in its own language, written once per lesson and language."""
     import nbformat
 
-    path = folder / f"qwenlab-{lesson.id}.ipynb"
-    nbformat.write(to_notebook(lesson, notebook_files(lesson)), str(path))
-    return str(path)
+    key = (lesson.id, lesson.lang)
+    if key not in _NOTEBOOKS:
+        path = folder / lesson.lang / f"qwenlab-{lesson.id}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        words = {k: t(v, lesson.lang) for k, v in NOTEBOOK_WORDS.items()}
+        nbformat.write(to_notebook(lesson, notebook_files(lesson), words), str(path))
+        _NOTEBOOKS[key] = str(path)
+    return _NOTEBOOKS[key]
 
 
 def notebook_files(lesson: Lesson) -> dict[str, bytes]:
@@ -54,42 +68,37 @@ def notebook_files(lesson: Lesson) -> dict[str, bytes]:
     return {name: Path(path).read_bytes() for name, path in (files() if files else {}).items()}
 
 
-def render_lesson(lesson: Lesson, pool: ModelPool, folder: Path, progress: gr.BrowserState):
-    """The page; returns its quiz view and the Mark-done button."""
-    outcomes = "\n".join(f"- {item}" for item in lesson.outcomes)
-    gr.Markdown(f"# {lesson.title}\n\n**In this lesson you will learn to:**\n\n{outcomes}",
-                elem_classes=["prose-cell"])
-    quiz = render_cells(lesson, pool, progress)
+def render_lesson(view: LessonView, pool: ModelPool, folder: Path, progress) -> gr.Button:
+    """The page, built into `view`; returns its Mark-done button."""
     with gr.Row():
-        gr.DownloadButton("Download as notebook (.ipynb)", value=notebook_file(lesson, folder),
-                          size="sm")
-        done = gr.Button("Mark lesson done ✓", size="sm", elem_id=f"done-{lesson.id}")
-    return quiz, done
+        view.download = gr.DownloadButton("Download as notebook (.ipynb)", size="sm",
+                                          value=notebook_file(view.lesson, folder))
+        done = gr.Button("Mark lesson done ✓", size="sm", elem_id=f"done-{view.lesson.id}")
+    return done
 
 
-def render_demo(lesson: Lesson, pool: ModelPool, progress: gr.BrowserState) -> list:
-    """The live demo and its try-it panel; returns the panel's task status components."""
+def render_demo(view: LessonView, pool: ModelPool, progress: gr.BrowserState) -> None:
+    """The live demo, with its try-it panel on top."""
     slot = gr.Column()  # the try-it panel goes first on the page, though it is made last
     try:
-        module = demo_module(lesson.demo)
+        module = demo_module(view.lesson.demo)
         ui = module.build(pool) or {}
     except Exception as exc:  # one broken demo must not take the app down
-        log.exception("demo %s failed to build", lesson.demo)
+        log.exception("demo %s failed to build", view.lesson.demo)
         gr.Markdown(f"⚠️ **This demo could not be built**: {exc}")
-        return []
+        return
     with slot:
-        return render_try_it(lesson, module, ui, progress)
+        render_try_it(view, module, ui, progress)
 
 
-def nav_choices(lessons: list[Lesson], state) -> list[tuple[str, str]]:
+def nav_choices(lessons, state) -> list[tuple[str, str]]:
     return [(prog.nav_label(state, lesson), lesson.id) for lesson in lessons]
 
 
 def build_app(pool: ModelPool | None = None) -> gr.Blocks:
     pool = pool or ModelPool()
-    lessons = load_lessons()
+    lessons = list(lessons_in("en").values())
     folder = Path(tempfile.mkdtemp(prefix="qwenlab-notebooks-"))
-    views = {}
     with gr.Blocks(title="Qwen Lab") as app:
         progress = gr.BrowserState(prog.empty(), storage_key=prog.STORAGE_KEY)
         # Closed at first: on a phone an open sidebar covers the lesson; the tabs navigate too.
@@ -97,64 +106,83 @@ def build_app(pool: ModelPool | None = None) -> gr.Blocks:
             gr.Markdown("## Qwen Lab\nLearn the Qwen family by doing: read, run, then try it live.")
             nav = gr.Radio(nav_choices(lessons, None), value=lessons[0].id, label="Lessons",
                            elem_id="lesson-nav")
-        status = gr.Markdown(pool_markdown(pool.stats()), elem_id="pool-status")
+        with gr.Row(equal_height=True):
+            status = gr.Markdown(pool_markdown(pool.stats()), elem_id="pool-status")
+            picker = gr.Dropdown(picker_choices(), value="en", show_label=False, scale=0,
+                                 min_width=140, elem_id="language", interactive=True)
         with gr.Tabs(selected=lessons[0].id, elem_id="lesson-tabs") as tabs:
-            for lesson in lessons:
-                views[lesson.id] = _lesson_tab(lesson, pool, folder, progress)
-        _wire_header(app, pool, lessons, views, progress, nav, tabs, status)
+            views = [_lesson_tab(lesson, pool, folder, progress) for lesson in lessons]
+        _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder)
     return app
 
 
-def _lesson_tab(lesson: Lesson, pool: ModelPool, folder: Path, progress) -> dict:
+def _lesson_tab(lesson: Lesson, pool: ModelPool, folder: Path, progress) -> LessonView:
     # short labels keep every lesson on one row; the sidebar has the full titles
-    with gr.Tab(f"{lesson.order}. {lesson.id.capitalize()}", id=lesson.id):
+    with gr.Tab(tab_label(lesson), id=lesson.id) as tab:
         with gr.Tabs():
             with gr.Tab("Lesson", id=f"{lesson.id}-page"):
-                quiz, done = render_lesson(lesson, pool, folder, progress)
+                view = render_page(lesson, pool, progress)
+                done = render_lesson(view, pool, folder, progress)
             with gr.Tab("Live demo", id=f"{lesson.id}-demo"):
-                tasks = render_demo(lesson, pool, progress)
+                render_demo(view, pool, progress)
+    view.tab = tab
     done.click(lambda state, key=lesson.id: prog.mark_done(state, key), progress, progress,
                api_visibility="private")
-    return {"quiz": quiz, "tasks": tasks}
+    return view
 
 
-def _wire_header(app, pool, lessons, views, progress, nav, tabs, status) -> None:
-    gr.Timer(3).tick(lambda: pool_markdown(pool.stats()), None, status,
-                     api_visibility="private", show_progress="hidden")
+def _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder) -> None:
+    gr.Timer(3).tick(_pool_line(pool), None, status, api_visibility="private",
+                     show_progress="hidden")
+    _apis(pool)
+    nav.change(lambda key: gr.Tabs(selected=key), nav, tabs, api_visibility="private")
+    def renamed(state, request: gr.Request):
+        return gr.Radio(choices=nav_choices(lessons_in(lang_of(request)).values(), state))
 
+    progress.change(renamed, progress, nav, api_visibility="private")
+    picker.input(None, picker, None, js="(code) => window.qwenlabSetLanguage(code)")
+    slots = collect(app, skip={id(c) for view in views for c in view.components()}
+                    | {id(nav), id(picker), id(status)})
+    bound = [c for view in views for c in view.components()]
+
+    def localized(state, request: gr.Request):
+        lang = lang_of(request)
+        lessons = lessons_in(lang)
+        values = [gr.Radio(choices=nav_choices(lessons.values(), state), label=t("Lessons", lang)),
+                  gr.Dropdown(value=lang), pool_markdown(pool.stats(), lang)]
+        for view in views:
+            lesson = lessons[view.lesson.id]
+            values += view.localized(lesson, state, lang, notebook_file(lesson, folder))
+        return values + updates(slots, lang)
+
+    app.load(localized, progress, [nav, picker, status, *bound, *(s.component for s in slots)],
+             api_visibility="private")
+
+
+def _pool_line(pool):
+    def line(request: gr.Request):
+        return pool_markdown(pool.stats(), lang_of(request))
+
+    return line
+
+
+def _apis(pool) -> None:
     def pool_status() -> dict:
         """The shared model pool: device, budget, loaded models with measured bytes, counters."""
         return pool.stats()
 
-    def quiz_check(lesson: str, answers: dict) -> dict:
+    def quiz_check(lesson: str, answers: dict, lang: str = "en") -> dict:
         """Mark a learner's answers to a lesson's quiz: {"score", "total", "marks": [{"id",
-        "correct", "answered", "feedback"}]}. answers: {question id: option text, list of
-        option texts, number or text}."""
-        found = next((item for item in lessons if item.id == lesson), None)
+        "correct", "answered", "feedback"}]}. answers: {question id: option text (in `lang`),
+        list of option texts, number or text}; lang: en, mr, ur, my, pa or sw."""
+        found = lessons_in(language(lang).code).get(lesson)
         if found is None:
-            raise gr.Error(f"No lesson {lesson!r}; lessons: {', '.join(x.id for x in lessons)}")
+            raise gr.Error(f"No lesson {lesson!r}; lessons: {', '.join(lessons_in('en'))}")
         with user_errors():
-            return mark_all(found.quiz, dict(answers or {}))
+            return mark_all(found.quiz, dict(answers or {}), marker_words(language(lang).code))
 
     gr.api(pool_status, api_name="pool_status")
     gr.api(quiz_check, api_name="quiz_check")
-    nav.change(lambda key: gr.Tabs(selected=key), nav, tabs, api_visibility="private")
-    progress.change(lambda state: gr.Radio(choices=nav_choices(lessons, state)), progress, nav,
-                    api_visibility="private")
-    restore = [c for v in views.values() for c in (*v["quiz"].inputs, *v["quiz"].feedback,
-                                                  v["quiz"].score, *v["tasks"]) if c is not None]
-
-    def restored(state):
-        values = []
-        for lesson in lessons:
-            view = views[lesson.id]
-            if view["quiz"].score is not None:
-                values += restore_quiz(view["quiz"], state)
-            done = prog.normalise(state)["tasks"].get(lesson.id, [])
-            values += [task_line(t, t.id in done) for t in lesson.tasks][:len(view["tasks"])]
-        return [gr.Radio(choices=nav_choices(lessons, state)), *values]
-
-    app.load(restored, progress, [nav, *restore], api_visibility="private")
 
 
 MAX_UPLOAD = "50mb"  # a 50-megapixel phone photo fits; the vision demo shrinks it on arrival
@@ -170,7 +198,8 @@ def launch(app: gr.Blocks, pool: ModelPool | None = None, **kwargs) -> None:
     concurrency = max(4, 2 * limits.per_model) if limits else 4
     app.queue(default_concurrency_limit=concurrency,
               max_size=limits.max_waiting if limits else None).launch(
-        css=CSS, theme=gr.themes.Soft(), footer_links=["api", "gradio"], show_error=True,
+        css=CSS + font_css(), head=head_js(), theme=gr.themes.Soft(),
+        footer_links=["api", "gradio"], show_error=True,
         max_file_size=MAX_UPLOAD, allowed_paths=[str(FOLDER)], **kwargs)
 
 

@@ -22,6 +22,7 @@ from qwenlab.loading import Loaded
 from qwenlab.memory import PeakMemory
 from qwenlab.prompts import prepare_messages
 from qwenlab.registry import ModelSpec, Sampling
+from webui.i18n import N_, lang_of, system_prompt, t
 
 # Each yield re-sends and re-renders the answer in every open browser: at a token each, the page
 # and the server spend more time on updates than the model on tokens (bench/classroom.py).
@@ -29,28 +30,54 @@ UI_INTERVAL_S = 0.08
 MAX_PROMPT_CHARS = 8000  # the token check in generation.py is the real limit; this stops pastes
 
 
+@dataclass(frozen=True)
+class Learner:
+    """Who asked: the browser session (the unit the per-learner rate counts) and the language
+    of their page (for the messages they see and the language the chat demos answer in)."""
+
+    session: str | None
+    lang: str = "en"
+
+
+def learner_of(request: gr.Request | None) -> Learner | None:
+    if request is None:
+        return None
+    return Learner(getattr(request, "session_hash", None), lang_of(request))
+
+
+def who(learner) -> tuple[str | None, str]:
+    """(session, language) from a Learner, a bare session id, or None (a lesson's Run button)."""
+    if isinstance(learner, Learner):
+        return learner.session, learner.lang
+    return learner, "en"
+
+
 @contextmanager
-def user_errors():
-    """Raise Qwen Lab's own errors as gr.Error, so the learner sees the message, not a
-    traceback; anything else is a bug and Gradio reports it as one."""
+def user_errors(lang: str = "en"):
+    """Raise Qwen Lab's own errors as gr.Error in the learner's language, so they see the
+    message, not a traceback; anything else is a bug and Gradio reports it as one."""
     try:
         yield
     except QwenLabError as exc:
-        raise gr.Error(str(exc)) from exc
+        raise gr.Error(t(str(exc), lang)) from exc
 
 
-def learner_of(request: gr.Request | None) -> str | None:
-    """The browser session behind a request: the unit the per-learner rate counts."""
-    return getattr(request, "session_hash", None) if request is not None else None
-
-
-def check_prompt(text: str | None) -> str:
+def check_prompt(text: str | None, learner=None) -> str:
+    lang = who(learner)[1]
     text = (text or "").strip()
     if not text:
-        raise gr.Error("Type a question first.")
+        raise gr.Error(t(N_("Type a question first."), lang))
     if len(text) > MAX_PROMPT_CHARS:
-        raise gr.Error(f"That is {len(text):,} characters; keep it under {MAX_PROMPT_CHARS:,}.")
+        raise gr.Error(t(N_("That is {count} characters; keep it under {limit}."), lang,
+                         count=f"{len(text):,}", limit=f"{MAX_PROMPT_CHARS:,}"))
     return text
+
+
+def answer_in(learner, system: str | None = None) -> str | None:
+    """`system` plus, for a learner whose page is not in English, the instruction to answer in
+    their language unless they ask for another (the chat demos use it)."""
+    extra = system_prompt(who(learner)[1])
+    return "\n\n".join(part for part in (system, extra) if part) or None
 
 
 def acquire(pool, key: str, precision: str | None = None, **options) -> Iterator[str | Loaded]:
@@ -111,35 +138,39 @@ def answer_stream(pool, key: str, messages: list, *, thinking: bool = False,
     """Wait for a turn (place in line shown), lease `key` (progress shown), stream one answer,
     release; core errors and the classroom limits become gr.Error.
 
-    learner: the browser session, for the per-learner rate; None for lesson cells.
-    With measure_memory, the last update carries the peak memory above the weights."""
-    with user_errors():
-        ticket = pool.admission.enter(key, learner)
+    learner: a Learner (or a bare session id), for the per-learner rate and the language of the
+    messages; None for lesson cells. With measure_memory, the last update carries the peak
+    memory above the weights."""
+    session, lang = who(learner)
+    with user_errors(lang):
+        ticket = pool.admission.enter(key, session)
     try:
         for place in ticket.places():
-            yield Update(loading=f"⏳ Number {place} in line for {key}: it writes "
-                                 f"{pool.admission.per_model} answers at a time.")
+            yield Update(loading="⏳ " + t(N_("Number {place} in line for {model}: it writes "
+                                              "{count} answers at a time."), lang, place=place,
+                                           model=key, count=pool.admission.per_model))
         yield from _answer(pool, key, messages, thinking=thinking, max_new_tokens=max_new_tokens,
                            system=system, precision=precision, sampling=sampling,
-                           thinking_budget=thinking_budget, measure_memory=measure_memory)
+                           thinking_budget=thinking_budget, measure_memory=measure_memory,
+                           lang=lang)
     finally:
         ticket.close()
 
 
 def _answer(pool, key, messages, *, thinking, max_new_tokens, system, precision, sampling,
-            thinking_budget, measure_memory) -> Iterator[Update]:
+            thinking_budget, measure_memory, lang) -> Iterator[Update]:
     loaded = None
-    with user_errors():
+    with user_errors(lang):
         for item in acquire(pool, key, precision):
             if isinstance(item, Loaded):
                 loaded = item
             else:
-                yield Update(loading=f"⏳ {item}")
+                yield Update(loading=f"⏳ {t(item, lang)}")
     update = Update()
     shown = 0.0
     meter = PeakMemory(loaded.device).start() if measure_memory else None
     try:
-        with user_errors():
+        with user_errors(lang):
             for event in stream_chat(loaded, messages, thinking=thinking, system=system,
                                      max_new_tokens=max_new_tokens, sampling=sampling,
                                      thinking_budget=thinking_budget):
@@ -259,15 +290,17 @@ def markdown_table(columns, rows) -> str:
     return header + "".join("\n| " + " | ".join(str(v) for v in row) + " |" for row in rows)
 
 
-def pool_markdown(stats: dict) -> str:
+def pool_markdown(stats: dict, lang: str = "en") -> str:
     """The header line: device, budget, loaded models and their measured memory."""
     used, budget = stats["used_bytes"] / 1e9, stats["budget_bytes"] / 1e9
     models = ", ".join(
         f"{m['model']} {m['precision']} {(m['bytes'] or m['charge']) / 1e9:.2f} GB"
         + (" (loading)" if m["state"] == "loading" else f" ×{m['leases']}" if m["leases"] else "")
-        for m in stats["models"]) or "none yet: models load on first use"
-    return (f"**Model pool** · {stats['device']} · {used:.2f} / {budget:.1f} GB · {models} · "
-            f"{stats['loads']} loads, {stats['hits']} hits, {stats['evictions']} evictions")
+        for m in stats["models"]) or t(N_("none yet: models load on first use"), lang)
+    return t(N_("**Model pool** · {device} · {used} / {budget} GB · {models} · {loads} loads, "
+                "{hits} hits, {evictions} evictions"), lang, device=stats["device"],
+             used=f"{used:.2f}", budget=f"{budget:.1f}", models=models, loads=stats["loads"],
+             hits=stats["hits"], evictions=stats["evictions"])
 
 
 @dataclass(frozen=True)

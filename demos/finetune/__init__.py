@@ -22,6 +22,7 @@ import gradio as gr
 import pandas as pd
 
 from demos.finetune.data import COMPARE, EXAMPLES
+from qwenlab import system
 from qwenlab.events import collect
 from qwenlab.finetune import (TARGETS, Finished, LoraSettings, Started, Step, activation_bytes,
                               parse_examples, save_adapter, train)
@@ -50,9 +51,9 @@ def default_model(device: str) -> str:
 
 
 def default_precision(device: str) -> str:
-    """bf16 on a GPU; fp32 on a CPU, where bf16 backward passes are slower on most cores
-    (bench/finetune.py measures both)."""
-    return "bf16" if device == "cuda" else "fp32"
+    """bf16 on a GPU and on CPUs that multiply bf16 in hardware (there a step took a third of
+    fp32's time, bench/finetune.py); fp32 on other CPUs, where bf16 is emulated and slower."""
+    return "bf16" if device == "cuda" or system.cpu_bf16() else "fp32"
 
 
 @dataclass

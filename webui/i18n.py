@@ -1,0 +1,172 @@
+"""The app in the learner's language: which language a page is in, the string table, and the
+updates that turn a page built in English into that language when it loads.
+
+How a language is chosen: the header's picker stores it in the browser and reloads the page
+with `?lang=xx`; a page opened without `?lang=` gets the stored choice, else the browser's
+language if Qwen Lab speaks it, else English (HEAD_JS does this before Gradio starts, so every
+event's request carries `?lang=`, and handlers read it with `lang_of`).
+
+Why not gr.I18n alone: it follows the browser's Accept-Language header only (no picker, no
+`?lang=`), and Gradio 6 ships front-end locales for Urdu but not for Marathi, Burmese, Punjabi or
+Swahili, so its keys would fall back to English for four of our five languages. Gradio's own
+built-in strings ("Drop Image Here") still follow the browser where it has them; everything Qwen
+Lab says goes through this table.
+
+The table is keyed by the English text itself (webui/strings/<lang>.yaml maps it to the
+translation), so the page is written in English as before; `keys()` lists every string a
+learner can see (the labels, infos, placeholders, buttons, choices, tabs and static Markdown
+of the built app, plus the messages handlers send, marked with `N_()`), and a test fails when a
+language lacks one. A message with values in it ("Number {place} in line for {model}") is a
+pattern: `t()` matches the English and fills the translation with the same values.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from qwenlab.languages import LANGUAGES, SOURCE, Language, language
+
+STRINGS = Path(__file__).resolve().parent / "strings"
+SOURCES = [Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "demos"]
+
+
+def N_(text: str) -> str:
+    """Mark a message a handler sends (an error, a progress line) for the string table; it
+    returns `text` unchanged, and message_keys() finds it in the source."""
+    return text
+
+
+def message_keys() -> set[str]:
+    """Every N_("...") in webui/ and demos/, read from the source as xgettext does: messages
+    that exist only when a handler runs are in the table all the same."""
+    found = set()
+    for folder in SOURCES:
+        for path in folder.rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "N_"
+                        and node.args and isinstance(node.args[0], ast.Constant)):
+                    found.add(node.args[0].value)
+    return found
+
+
+def lang_of(request) -> str:
+    """The language of the page a request came from: its ?lang=, else English."""
+    params = getattr(request, "query_params", None) or {}
+    return language(params.get("lang")).code
+
+
+@lru_cache(maxsize=None)
+def table(lang: str) -> dict[str, str]:
+    """English text -> translation, for one language ({} for English)."""
+    path = STRINGS / f"{lang}.yaml"
+    if lang == SOURCE or not path.is_file():
+        return {}
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+@lru_cache(maxsize=None)
+def _patterns(lang: str) -> list[tuple[re.Pattern, str]]:
+    """The table's entries with {placeholders}, as regexes over the English."""
+    out = []
+    for english, translated in table(lang).items():
+        if "{" not in english:
+            continue
+        names = re.findall(r"\{(\w+)\}", english)
+        pattern = re.escape(english)
+        for name in names:
+            pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>.+?)", 1)
+        out.append((re.compile(pattern + r"\Z", re.S), translated))
+    return out
+
+
+def t(text: str, lang: str | None, **values) -> str:
+    """`text` in `lang`: its translation (values filled in), a pattern's translation filled with
+    the values read from the English, or the English itself where the table has none."""
+    if not isinstance(text, str) or not lang or lang == SOURCE:
+        return text.format(**values) if values and isinstance(text, str) else text
+    found = table(lang).get(text)
+    if found is not None:
+        return found.format(**values) if values else found
+    for pattern, translated in _patterns(lang):
+        match = pattern.match(text)
+        if match:  # the values read from the English are translated too where the table can
+            return translated.format(**{name: table(lang).get(value, value)
+                                        for name, value in match.groupdict().items()})
+    return text.format(**values) if values else text
+
+
+def table_entry(text: str, lang: str | None) -> str:
+    """The translation of `text` with its {placeholders} left for the caller to fill."""
+    return table(lang).get(text, text) if lang and lang != SOURCE else text
+
+
+def direction(lang: str) -> str:
+    return "rtl" if language(lang).rtl else "ltr"
+
+
+def font_css() -> str:
+    """Fonts that draw each script well, by the page's lang attribute (set by HEAD_JS)."""
+    rules = [f':lang({lang.code}) body, :lang({lang.code}) .prose, :lang({lang.code}) .md '
+             f'{{ font-family: {lang.fonts}, var(--font), sans-serif; }}'
+             for lang in LANGUAGES.values() if lang.fonts]
+    rules.append(':lang(ur) .prose, :lang(ur) .md { line-height: 2.1; }')  # Nastaliq is tall
+    # code reads left to right in every language
+    rules.append('[dir=rtl] .code-cell, [dir=rtl] pre, [dir=rtl] code { direction: ltr; '
+                 'text-align: left; unicode-bidi: isolate; }')
+    return "\n".join(rules)
+
+
+def head_js() -> str:
+    """Before Gradio starts: settle the page's language, put it in the URL, and set the page's
+    lang and direction (Urdu reads right to left)."""
+    codes = {code: lang.rtl for code, lang in LANGUAGES.items()}
+    return f"""<script>
+(function () {{
+  const known = {str({c: int(r) for c, r in codes.items()}).replace("'", '"')};
+  const url = new URL(window.location.href);
+  const pick = (code) => (code || "").toLowerCase().split("-")[0];
+  let lang = pick(url.searchParams.get("lang"));
+  if (!(lang in known)) lang = pick(localStorage.getItem("qwenlab-lang"));
+  if (!(lang in known)) lang = (navigator.languages || [navigator.language]).map(pick)
+      .find((code) => code in known) || "en";
+  localStorage.setItem("qwenlab-lang", lang);
+  if (url.searchParams.get("lang") !== lang) {{
+    url.searchParams.set("lang", lang);
+    history.replaceState(null, "", url);
+  }}
+  const apply = () => {{  // Gradio sets <html lang> to its own locale: keep ours
+    const root = document.documentElement, dir = known[lang] ? "rtl" : "ltr";
+    if (root.lang !== lang) root.lang = lang;
+    if (root.dir !== dir) root.dir = dir;
+  }};
+  apply();
+  new MutationObserver(apply).observe(document.documentElement,
+      {{attributes: true, attributeFilter: ["lang", "dir"]}});
+  window.qwenlabSetLanguage = (code) => {{
+    localStorage.setItem("qwenlab-lang", code);
+    const next = new URL(window.location.href);
+    next.searchParams.set("lang", code);
+    window.location.assign(next);
+  }};
+}})();
+</script>"""
+
+
+def picker_choices() -> list[tuple[str, str]]:
+    return [(lang.native, code) for code, lang in LANGUAGES.items()]
+
+
+def system_prompt(lang: str) -> str | None:
+    """What a chat demo tells the model so that it answers in the learner's language."""
+    if lang == SOURCE:
+        return None
+    return (f"Answer in {language(lang).english} unless the user asks for another language.")
+
+
+def learner_language(lang: str) -> Language:
+    return language(lang)

@@ -1,0 +1,87 @@
+"""A page built in English, put into the learner's language when it loads.
+
+`collect()` walks the built Blocks once and notes, for every component, the English a learner
+sees on it: its label, info and placeholder; a button's text; a tab's, accordion's or
+sidebar's title; the shown labels of a radio, dropdown or checkbox group (their values stay,
+so handlers still receive the English); and the text of a Markdown block that is not bound to
+a lesson (lesson pages are localized from their translated files, see shell.py). `updates()`
+turns those notes into one update per component for a language, from the string table
+(webui/i18n.py). `keys()` is every English string the table must cover.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from webui.i18n import message_keys, t
+
+ATTRS = ("label", "info", "placeholder")
+TITLED = (gr.Tab, gr.Accordion, gr.Sidebar)
+VALUED = (gr.Button, gr.Markdown)  # DownloadButton is a Button
+CHOOSING = (gr.Radio, gr.Dropdown, gr.CheckboxGroup)
+NOT_SHOWN = {"Api", "State", "BrowserState", "Timer"}  # blocks with nothing on screen
+
+
+@dataclass
+class Slot:
+    component: object
+    attrs: dict            # attribute -> English
+    choices: list | None   # [(English label, value)], for choosing components
+
+
+def collect(app: gr.Blocks, skip: set[int]) -> list[Slot]:
+    """Every component of `app` with English on it, except those whose id() is in `skip`."""
+    slots = []
+    for block in app.blocks.values():
+        if id(block) in skip or type(block).__name__ in NOT_SHOWN:
+            continue
+        attrs = {name: getattr(block, name) for name in ATTRS
+                 if isinstance(getattr(block, name, None), str) and getattr(block, name).strip()}
+        if isinstance(block, TITLED) and isinstance(getattr(block, "label", None), str):
+            attrs["label"] = block.label
+        if isinstance(block, VALUED) and isinstance(block.value, str) and _words(block.value):
+            attrs["value"] = block.value
+        choices = None
+        if isinstance(block, CHOOSING) and block.choices:
+            choices = [(label, value) for label, value in block.choices
+                       if not _identifier(str(label))] and list(block.choices)
+        if attrs or (choices and any(_words(str(label)) for label, _ in choices)):
+            slots.append(Slot(block, attrs, choices))
+    return slots
+
+
+def _identifier(text: str) -> bool:
+    """A model key, a precision or a module name (qwen2.5-0.5b, nf4, q_proj): never translated."""
+    return " " not in text and any(ch.isdigit() or ch == "_" for ch in text)
+
+
+def _words(text: str) -> bool:
+    """Text a person reads, not a number or a symbol alone."""
+    return any(ch.isalpha() for ch in text)
+
+
+def updates(slots: list[Slot], lang: str) -> list:
+    """One update per slot for `lang` (gr.skip() for English: the page already is)."""
+    if lang == "en":
+        return [gr.skip()] * len(slots)
+    out = []
+    for slot in slots:
+        changed = {name: t(text, lang) for name, text in slot.attrs.items()}
+        if slot.choices:
+            changed["choices"] = [(str(label) if _identifier(str(label)) else t(str(label), lang),
+                                   value) for label, value in slot.choices]
+        out.append(type(slot.component)(**changed) if isinstance(slot.component, TITLED)
+                   else gr.update(**changed))
+    return out
+
+
+def keys(slots: list[Slot]) -> set[str]:
+    """The English strings the page and its handlers show: what each language must translate."""
+    found = message_keys()
+    for slot in slots:
+        found |= {text for text in slot.attrs.values() if _words(text)}
+        found |= {str(label) for label, _ in slot.choices or []
+                  if _words(str(label)) and not _identifier(str(label))}
+    return found
