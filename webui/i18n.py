@@ -12,8 +12,8 @@ Swahili, so its keys would fall back to English for four of our five languages. 
 built-in strings ("Drop Image Here") still follow the browser where it has them; everything Qwen
 Lab says goes through this table.
 
-The table is keyed by the English text itself (webui/strings/<lang>.yaml maps it to the
-translation), so the page is written in English as before; `keys()` lists every string a
+The table is keyed by the English text itself (webui/strings/<lang>.yaml is a list of
+{en: English, tr: translation} entries), so the page is written in English as before; `keys()` lists every string a
 learner can see (the labels, infos, placeholders, buttons, choices, tabs and static Markdown
 of the built app, plus the messages handlers send, marked with `N_()`), and a test fails when a
 language lacks one. A message with values in it ("Number {place} in line for {model}") is a
@@ -66,7 +66,8 @@ def table(lang: str) -> dict[str, str]:
     path = STRINGS / f"{lang}.yaml"
     if lang == SOURCE or not path.is_file():
         return {}
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return {entry["en"]: entry["tr"] for entry in entries if entry.get("tr")}
 
 
 @lru_cache(maxsize=None)
@@ -170,3 +171,42 @@ def system_prompt(lang: str) -> str | None:
 
 def learner_language(lang: str) -> Language:
     return language(lang)
+
+
+def all_keys() -> set[str]:
+    """Every English string a learner can see: the built page's and the handlers' messages."""
+    from qwenlab.pool import ModelPool
+    from webui.localize import collect, keys
+    from webui.shell import bound_components, build_app
+
+    app = build_app(ModelPool(budget_bytes=int(1e9), device="cpu"))
+    return keys(collect(app, skip=bound_components(app)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m webui.i18n missing LANG: the table entries LANG lacks, as YAML to fill in."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m webui.i18n")
+    parser.add_argument("command", choices=["missing", "keys"])
+    parser.add_argument("lang", nargs="?", default="en")
+    args = parser.parse_args(argv)
+    wanted = sorted(all_keys())
+    if args.command == "missing":
+        wanted = [key for key in wanted if key not in table(args.lang)]
+    yaml.dump([{"en": key, "tr": ""} for key in wanted], sys.stdout, Dumper=_Literal,
+              allow_unicode=True, width=100, sort_keys=False)
+    return 0
+
+
+class _Literal(yaml.SafeDumper):
+    """Writes text with line breaks as a |- block, as a translator would."""
+
+
+_Literal.add_representer(str, lambda dumper, text: dumper.represent_scalar(
+    "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -54,6 +54,8 @@ class LessonView:
     tab: gr.Tab | None = None
     statuses: list = field(default_factory=list)     # task lines in the demo's panel
     download: gr.DownloadButton | None = None
+    ui: dict = field(default_factory=dict)           # the demo's named components
+    module: object = None                            # the demo's module
 
     def components(self) -> list:
         parts = [self.tab, self.header, self.notice, *self.prose.values(),

@@ -87,6 +87,7 @@ def render_demo(view: LessonView, pool: ModelPool, progress: gr.BrowserState) ->
         log.exception("demo %s failed to build", view.lesson.demo)
         gr.Markdown(f"⚠️ **This demo could not be built**: {exc}")
         return
+    view.ui, view.module = ui, module
     with slot:
         render_try_it(view, module, ui, progress)
 
@@ -141,9 +142,11 @@ def _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder) 
 
     progress.change(renamed, progress, nav, api_visibility="private")
     picker.input(None, picker, None, js="(code) => window.qwenlabSetLanguage(code)")
-    slots = collect(app, skip={id(c) for view in views for c in view.components()}
-                    | {id(nav), id(picker), id(status)})
+    app.qwenlab_bound = {id(c) for view in views for c in view.components()} | {
+        id(nav), id(picker), id(status)}
+    slots = collect(app, skip=bound_components(app))
     bound = [c for view in views for c in view.components()]
+    hooks = _demo_hooks(views)  # [(component, view, name)]: what demos set for a language
 
     def localized(state, request: gr.Request):
         lang = lang_of(request)
@@ -153,10 +156,43 @@ def _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder) 
         for view in views:
             lesson = lessons[view.lesson.id]
             values += view.localized(lesson, state, lang, notebook_file(lesson, folder))
-        return values + updates(slots, lang)
+        return values + _merged(slots, hooks, lang)
 
-    app.load(localized, progress, [nav, picker, status, *bound, *(s.component for s in slots)],
-             api_visibility="private")
+    outputs = [nav, picker, status, *bound, *(s.component for s in slots)]
+    outputs += [c for c, _, _ in hooks if id(c) not in {id(s.component) for s in slots}]
+    app.load(localized, progress, outputs, api_visibility="private")
+
+
+def _demo_hooks(views) -> list:
+    """(component, view, name) for what each demo's on_load(lang) sets (demos/<id> on_load)."""
+    hooks = []
+    for view in views:
+        on_load = getattr(view.module, "on_load", None)
+        if on_load:
+            hooks += [(view.ui[name], view, name) for name in on_load("en")]
+    return hooks
+
+
+def _merged(slots, hooks, lang: str) -> list:
+    """The table's updates for the page's slots, with the demos' own load updates merged in
+    (one update per component), then the updates of hooked components that are not slots."""
+    own = {}
+    for component, view, name in hooks:
+        own[id(component)] = view.module.on_load(lang)[name]
+    values = []
+    for slot, value in zip(slots, updates(slots, lang)):
+        extra = own.pop(id(slot.component), None)
+        if extra is not None and isinstance(value, dict):
+            value = {**value, **extra}
+        elif extra is not None:
+            value = extra
+        values.append(value)
+    return values + [own[id(c)] for c, _, _ in hooks if id(c) in own]
+
+
+def bound_components(app) -> set[int]:
+    """Components localized from lesson files or built per request, not from the table."""
+    return getattr(app, "qwenlab_bound", set())
 
 
 def _pool_line(pool):
