@@ -122,12 +122,11 @@ def font_css() -> str:
              for lang in LANGUAGES.values() if lang.fonts]
     rules.append(':lang(ur) .prose, :lang(ur) .md { line-height: 2.1; }')  # Nastaliq is tall
     # Right to left: Gradio marks every Markdown block dir="ltr" (its rtl= is per component,
-    # fixed at build); the page's direction wins here, and each paragraph, list item and chat
-    # message takes the direction of its own first letters, so an English sample or answer on
-    # an Urdu page still reads left to right.
+    # fixed at build); the page's direction wins here. A chat message takes the direction of
+    # its own first letters (a model may answer in English on an Urdu page); lesson prose does
+    # not, since an Urdu sentence often starts with a name such as Qwen.
     rules.append('html[dir=rtl] .prose { direction: rtl; text-align: start; }')
-    rules.append('html[dir=rtl] .prose :is(p, li, h1, h2, h3, h4, td, th, blockquote), '
-                 'html[dir=rtl] [data-testid=bot], html[dir=rtl] [data-testid=user] '
+    rules.append('html[dir=rtl] [data-testid=bot], html[dir=rtl] [data-testid=user] '
                  '{ unicode-bidi: plaintext; text-align: start; }')
     # code reads left to right in every language
     rules.append('[dir=rtl] .code-cell, [dir=rtl] pre, [dir=rtl] code { direction: ltr; '
