@@ -16,6 +16,7 @@ without disturbing the others in its batch. Nothing here knows about Gradio.
 
 from __future__ import annotations
 
+import logging
 import math
 import queue
 import threading
@@ -28,6 +29,7 @@ from qwenlab.engines import Prompt
 from qwenlab.engines.onnx import ENGINE, OnnxEngine
 from qwenlab.registry import Sampling
 
+log = logging.getLogger(__name__)
 LANE_WIDTH = 4      # the static scheduler's batch (a constant in onnxruntime-genai)
 GATHER_S = 0.02     # how long a lane waits for classmates who asked at the same moment
 _TOKEN, _FINISHED, _FAILED = 1, 2, 8  # og.EngineEventFlags bits
@@ -113,7 +115,12 @@ class Lanes:
             batch = self.inboxes[index].get()
             if batch is None:
                 return
-            _run_batch(og, engine, events, batch)
+            try:
+                _run_batch(og, engine, events, batch)
+            except Exception:  # its answers have their error; the lane goes on with a new engine
+                log.exception("an int4 lane failed; starting a fresh engine")
+                engine = og.Engine(self.model)
+                events = engine.create_event_buffer(64)
 
 
 def _run_batch(og, engine, events, batch: list[_Answer]) -> None:
@@ -130,27 +137,36 @@ def _run_batch(og, engine, events, batch: list[_Answer]) -> None:
             continue
         live[id(request)] = (request, turn, answer)
     try:
-        while live:
-            for key, (request, turn, answer) in list(live.items()):
-                if answer.stopped:
-                    request.cancel_turn(turn)
-                    _end(live, key, _END)
-            if not live or not engine.has_pending_requests():
-                break
-            for event in engine.run(events):
-                key = id(event.request)
-                if key not in live:
-                    continue
-                flags, answer = int(event.flags.value), live[key][2]
-                if flags & _TOKEN:
-                    answer.out.put(int(event.token))
-                if flags & _FAILED:
-                    _end(live, key, RuntimeError(f"ONNX Runtime GenAI failed: {event.error_code}"))
-                elif flags & _FINISHED:
-                    _end(live, key, _END)
+        _step_until_done(engine, events, live)
+    except Exception as exc:
+        for key in list(live):
+            _end(live, key, RuntimeError(f"ONNX Runtime GenAI failed: {exc}"))
+        raise
     finally:
         for key in list(live):
             _end(live, key, _END)
+
+
+def _step_until_done(engine, events, live: dict) -> None:
+    """Step the engine, handing each event to its answer, until every answer has ended."""
+    while live:
+        for key, (request, turn, answer) in list(live.items()):
+            if answer.stopped:
+                request.cancel_turn(turn)
+                _end(live, key, _END)
+        if not live or not engine.has_pending_requests():
+            break
+        for event in engine.run(events):
+            key = id(event.request)
+            if key not in live:
+                continue
+            flags, answer = int(event.flags.value), live[key][2]
+            if flags & _TOKEN:
+                answer.out.put(int(event.token))
+            if flags & _FAILED:
+                _end(live, key, RuntimeError(f"ONNX Runtime GenAI failed: {event.error_code}"))
+            elif flags & _FINISHED:
+                _end(live, key, _END)
 
 
 def _begin(og, engine, answer: _Answer):
@@ -174,7 +190,10 @@ def _begin(og, engine, answer: _Answer):
 def _end(live: dict, key: int, last) -> None:
     request, _, answer = live.pop(key)
     answer.out.put(last)
-    request.close()
+    try:
+        request.close()
+    except Exception:  # the answer has ended either way; a failed close is only logged
+        log.exception("closing an int4 request failed")
 
 
 class LanesEngine(OnnxEngine):
