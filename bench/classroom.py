@@ -2,7 +2,7 @@
 gradio_client against the real app, as browsers would.
 
     python bench/classroom.py [--learners 1 4 16 32] [--tokens 64] [--key qwen3-0.6b]
-                              [--precision int4|bf16|...] [--url http://host:port/]
+                              [--url http://host:port/] [--json FILE]
 
 Without --url it starts `app.py` on random weights of the real shape (bench/shapes.py) with
 the operator's limits from the environment (QWENLAB_MAX_ACTIVE_PER_MODEL and friends). Each
@@ -19,7 +19,9 @@ On a CPU, compare the default (int4 ONNX, two answers at a time) with batched bf
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import re
 import socket
 import statistics
@@ -116,6 +118,25 @@ def round_of(url: str, n: int, key: str, tokens: int, deadline: float = 300.0) -
             "wall s": wall, "first error": next((r["error"] for r in results if r["error"]), "")}
 
 
+def cpu_name() -> str:
+    """The processor, to name beside the figures (they vary between machines)."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} CPUs"
+    return platform.processor() or "unknown"
+
+
+def _finite(row: dict) -> dict:
+    """A row for JSON: NaN (no learner got a first token) becomes null."""
+    return {k: None if isinstance(v, float) and v != v else v for k, v in row.items()}
+
+
+def settings() -> dict:
+    """The operator's settings the round ran under (unset means the app's defaults)."""
+    return {name: value for name, value in os.environ.items()
+            if name.startswith("QWENLAB_") and name not in ("QWENLAB_MODEL_DIR",)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--learners", nargs="+", type=int, default=[1, 4, 16, 32])
@@ -123,6 +144,7 @@ def main() -> None:
     parser.add_argument("--key", default="qwen3-0.6b", choices=list(REAL_SHAPES))
     parser.add_argument("--url", help="an app that is already running (e.g. on a GPU machine)")
     parser.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "qwenlab-bench"))
+    parser.add_argument("--json", type=Path, help="also write the rows here (bench/gpu_check.py reads it)")
     args = parser.parse_args()
     proc = None
     url = args.url
@@ -144,6 +166,9 @@ def main() -> None:
     for r in rows:
         print(f"| {r['learners']} | {r['tokens/s']:.1f} | {r['tokens/s'] / base:.2f}x | "
               f"{r['ttft p50']:.2f} | {r['ttft p95']:.2f} | {r['errors']} | {r['wall s']:.1f} |")
+    if args.json:
+        args.json.write_text(json.dumps({"key": args.key, "tokens": args.tokens, "cpu": cpu_name(),
+                                         "settings": settings(), "rows": [_finite(r) for r in rows]}, indent=1))
     for r in rows:
         if r["first error"]:
             print(f"N={r['learners']}: first error: {r['first error']}")

@@ -17,15 +17,18 @@ import gradio as gr
 
 from qwenlab.loading import resolve_device
 from qwenlab.registry import get_model, models_with
+from webui.i18n import N_, t
 from webui.ui import (
     Check,
     Update,
+    answer_in,
     answer_stream,
     check_prompt,
     learner_of,
     run_output,
     sampling_controls,
     sampling_from,
+    who,
 )
 
 LANGUAGES = {  # shown name -> gr.Code highlighting (Gradio 6 has none for Go, Rust, Java)
@@ -71,16 +74,18 @@ def stream(pool, task: str, language: str = "Python", constraints: str = "", exa
            learner: str | None = None) -> Iterator[Update]:
     """The request checked, turned into the structured prompt and answered at the model's
     documented sampling (the sliders override it)."""
-    task = check_prompt(task)
+    task = check_prompt(task, learner)
     if language not in LANGUAGES:
-        raise gr.Error(f"Language is one of: {', '.join(LANGUAGES)}")
+        raise gr.Error(t(N_("Language is one of: {languages}"), who(learner)[1],
+                         languages=", ".join(LANGUAGES)))
     spec = get_model(model or default_model(pool.device))
     preset = spec.preset()
     sampling = sampling_from(spec, preset.temperature if temperature is None else temperature,
                              top_p or preset.top_p, top_k or preset.top_k)
     prompt = build_prompt(task, language, constraints, examples)
     yield from answer_stream(pool, spec.key, [{"role": "user", "content": prompt}],
-                             sampling=sampling, max_new_tokens=int(max_new_tokens), learner=learner)
+                             sampling=sampling, max_new_tokens=int(max_new_tokens), learner=learner,
+                             system=answer_in(learner))
 
 
 def generate(pool, task: str, language: str = "Python", constraints: str = "", examples: str = "",
@@ -164,23 +169,30 @@ def asked_for(asked, topic: str, languages: list[str], min_requirements: int = 0
     it lists between min and max requirements, and its answer ran to the end (not stopped).
     What the model wrote is not judged: that is the learner's review."""
     if not asked:
-        return False, "Fill in the request and press *Generate* first."
+        return False, N_("Fill in the request and press *Generate* first.")
     missing = [word for word in topic.lower().split() if word not in asked["task"].lower()]
     if missing:
-        return False, f"Your task should ask for the {topic}; it does not mention {', '.join(missing)}."
+        return False, N_("Your task should ask for the {topic}; it does not mention {missing}.").format(
+            topic=topic, missing=", ".join(missing))
     if asked["language"] not in languages:
-        return False, f"You asked for {asked['language']}; set *Language* to {' or '.join(languages)}."
+        return False, N_("You asked for {language}; set *Language* to {wanted}.").format(
+            language=asked["language"], wanted=" or ".join(languages))
     count = len(asked["requirements"])
     if count < min_requirements:
-        return False, f"{count} requirement(s) listed; give at least {min_requirements}, one a line."
+        return False, N_("{count} requirement(s) listed; give at least {least}, one a line.").format(
+            count=count, least=min_requirements)
     if max_requirements is not None and count > max_requirements:
-        return False, f"{count} requirement(s) listed; clear the box down to {max_requirements}."
+        return False, N_("{count} requirement(s) listed; clear the box down to {most}.").format(
+            count=count, most=max_requirements)
     if asked["finish_reason"] not in FINISHED:
-        return False, "Let the answer finish (do not press *Stop*), then check again."
-    ending = (" It stopped at the token limit: raise *Max new tokens* to see it whole."
-              if asked["finish_reason"] == "length" else "")
-    return True, (f"{asked['model']} answered your {asked['language']} request with {count} "
-                  f"requirement(s). Now review it.{ending}")
+        return False, N_("Let the answer finish (do not press *Stop*), then check again.")
+    if asked["finish_reason"] == "length":
+        done = N_("{model} answered your {language} request with {count} requirement(s). Now review "
+                  "it. It stopped at the token limit: raise *Max new tokens* to see it whole.")
+    else:
+        done = N_("{model} answered your {language} request with {count} requirement(s). Now "
+                  "review it.")
+    return True, done.format(model=asked["model"], language=asked["language"], count=count)
 
 
 CHECKS = {"asked_for": Check(("asked",), asked_for)}

@@ -24,7 +24,8 @@ import pandas as pd
 from qwenlab import config, system
 from qwenlab.loading import precision_problem
 from qwenlab.registry import DEVICES, FAMILY, KV_SPARE, PRECISIONS, Sampling
-from webui.ui import Check, answer_stream, check_prompt, learner_of, markdown_table
+from webui.i18n import N_, lang_of, t
+from webui.ui import Check, answer_stream, check_prompt, learner_of, markdown_table, who
 
 log = logging.getLogger(__name__)
 LAB_MODELS = ["qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-3b", "qwen2.5-7b", "qwen3-0.6b",
@@ -54,7 +55,9 @@ def _pool_entry(pool, key: str, precision: str) -> dict | None:
 
 def measure(pool, key: str, precision: str, prompt: str, max_new_tokens: int, run: int,
             learner: str | None = None):
-    """Yields progress strings, then one result row (a dict) for this precision."""
+    """Yields progress strings, then one result row (a dict) for this precision. The rows'
+    status stays English: it is data (the CSV, the checks); the progress is the learner's."""
+    lang = who(learner)[1]
     problem = precision_problem(precision, pool.device)
     row = dict.fromkeys(COLUMNS, None) | {"run": run, "model": key, "precision": precision}
     if problem:
@@ -72,7 +75,8 @@ def measure(pool, key: str, precision: str, prompt: str, max_new_tokens: int, ru
             if update.loading:
                 yield f"{precision}: {update.loading}"
             elif not update.final:
-                yield f"{precision}: generating ({len(update.answer)} characters so far)"
+                yield f"{precision}: " + t(N_("generating ({count} characters so far)"), lang,
+                                           count=len(update.answer))
     except gr.Error as exc:
         yield row | {"status": f"failed: {exc.message}"}
         return
@@ -98,22 +102,27 @@ def measure(pool, key: str, precision: str, prompt: str, max_new_tokens: int, ru
 def compare(pool, model: str, precisions: list[str], prompt: str, max_new_tokens: int = 64,
             runs: list[dict] | None = None, learner: str | None = None):
     """Yields (status, rows) as each precision is measured; rows include earlier runs."""
-    prompt = check_prompt(prompt)
+    prompt = check_prompt(prompt, learner)
+    lang = who(learner)[1]
     if model not in LAB_MODELS:
-        raise gr.Error(f"The lab compares {', '.join(LAB_MODELS)}; {model!r} is not one of them.")
+        raise gr.Error(t(N_("The lab compares {models}; {model} is not one of them."), lang,
+                         models=", ".join(LAB_MODELS), model=repr(model)))
     precisions = [p for p in PRECISIONS if p in (precisions or [])]
     if not precisions:
-        raise gr.Error("Tick at least one precision to compare.")
+        raise gr.Error(t(N_("Tick at least one precision to compare."), lang))
     rows = list(runs or [])
     run = 1 + max((r["run"] for r in rows), default=0)
     for i, precision in enumerate(precisions, 1):
         for item in measure(pool, model, precision, prompt, int(max_new_tokens), run, learner):
             if isinstance(item, dict):
                 rows.append(item)
-                yield f"Run {run}: {precision} measured ({i} of {len(precisions)}).", rows
+                yield t(N_("Run {run}: {precision} measured ({i} of {n})."), lang, run=run,
+                        precision=precision, i=i, n=len(precisions)), rows
             else:
-                yield f"Run {run}, {i} of {len(precisions)}: {item}", rows
-    yield f"Run {run} done: {model} at {', '.join(precisions)}.", rows
+                yield t(N_("Run {run}, {i} of {n}: {progress}"), lang, run=run, i=i,
+                        n=len(precisions), progress=item), rows
+    yield t(N_("Run {run} done: {model} at {precisions}."), lang, run=run, model=model,
+            precisions=", ".join(precisions)), rows
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:
@@ -142,10 +151,12 @@ def write_csv(rows: list[dict], folder: Path) -> str:
 
 
 # -- memory calculator ---------------------------------------------------------------------------
-def calculator(precision: str = "bf16", devices: list[str] | None = None) -> pd.DataFrame:
+def calculator(precision: str = "bf16", devices: list[str] | None = None,
+               lang: str = "en") -> pd.DataFrame:
     """For each family model: the memory it needs at `precision` and where that fits."""
     if precision not in PRECISIONS:
-        raise gr.Error(f"Precision is one of {', '.join(PRECISIONS)}")
+        raise gr.Error(t(N_("Precision is one of {precisions}"), lang,
+                         precisions=", ".join(PRECISIONS)))
     devices = devices or CALCULATOR_DEVICES
     rows = []
     for model in FAMILY:
@@ -173,18 +184,36 @@ def _room_gb(device_name: str) -> float:
     return device.memory_gb * device.usable
 
 
-def fit_verdict(model_name: str, precision: str, device_name: str) -> tuple[bool, str]:
-    """Whether one checkpoint at one precision fits one device, with the arithmetic shown."""
+# whole sentences, one per verdict (and per follow-up the biggest-fit check adds), so that a
+# page in another language translates each as one pattern
+VERDICTS = {
+    False: N_("❌ **{model}** at **{precision}** needs {need} GB (weights plus 20%); **{device}** "
+              "gives a model {room} GB ({share} of {memory} GB): it does not fit."),
+    True: N_("✅ **{model}** at **{precision}** needs {need} GB (weights plus 20%); **{device}** "
+             "gives a model {room} GB ({share} of {memory} GB): it fits."),
+    "bigger": N_("✅ **{model}** at **{precision}** needs {need} GB (weights plus 20%); **{device}** "
+                 "gives a model {room} GB ({share} of {memory} GB): it fits. A checkpoint with "
+                 "more parameters fits too: look further."),
+    "more bits": N_("✅ **{model}** at **{precision}** needs {need} GB (weights plus 20%); "
+                    "**{device}** gives a model {room} GB ({share} of {memory} GB): it fits. It "
+                    "also fits at {better}: more bits per weight, less rounding."),
+}
+
+
+def fit_verdict(model_name: str, precision: str, device_name: str, then=None,
+                better: str = "") -> tuple[bool, str]:
+    """Whether one checkpoint at one precision fits one device, with the arithmetic shown;
+    then: "bigger" or "more bits" for the sentence the biggest-fit check adds to a fit."""
     if (model_name not in FAMILY_BY_NAME or device_name not in DEVICES
             or precision not in PRECISIONS):
-        return False, "Choose a checkpoint, a precision and a device."
+        return False, N_("Choose a checkpoint, a precision and a device.")
     need, room = _need_gb(model_name, precision), _room_gb(device_name)
     device = DEVICES[device_name]
     fits = need <= room
-    return fits, (f"{'✅' if fits else '❌'} **{model_name}** at **{precision}** needs {need:.1f} GB "
-                  f"(weights plus 20%); **{device_name}** gives a model {room:.1f} GB "
-                  f"({device.usable:.0%} of {device.memory_gb:g} GB): "
-                  + ("it fits." if fits else "it does not fit."))
+    return fits, VERDICTS[then if fits and then else fits].format(
+        model=model_name, precision=precision, need=f"{need:.1f}", device=device_name,
+        room=f"{room:.1f}", share=f"{device.usable:.0%}", memory=f"{device.memory_gb:g}",
+        better=better)
 
 
 def largest_fit(device_name: str) -> tuple[str, str] | None:
@@ -197,8 +226,8 @@ def largest_fit(device_name: str) -> tuple[str, str] | None:
     return max(fits)[2:] if fits else None
 
 
-def fit_view(model_name: str, precision: str, device_name: str) -> str:
-    return fit_verdict(model_name, precision, device_name)[1]
+def fit_view(model_name: str, precision: str, device_name: str, lang: str = "en") -> str:
+    return t(fit_verdict(model_name, precision, device_name)[1], lang)
 
 
 # -- the machine that measured -------------------------------------------------------------------
@@ -235,13 +264,15 @@ def machine_line(device: str) -> str:
 
 
 # -- the pool, live ------------------------------------------------------------------------------
-def pool_panel(pool) -> tuple[str, pd.DataFrame, str]:
+def pool_panel(pool, lang: str = "en") -> tuple[str, pd.DataFrame, str]:
     """Counters, the loaded models, and the latest pool events."""
     stats = pool.stats()
-    counters = (f"**{stats['device']}** · {stats['used_bytes'] / 1e9:.2f} of "
-                f"{stats['budget_bytes'] / 1e9:.1f} GB budget in use · **{stats['loads']}** loads "
-                f"({stats['load_seconds']:.1f} s loading in all) · **{stats['hits']}** hits · "
-                f"**{stats['evictions']}** evictions · **{stats['errors']}** errors")
+    counters = t(N_("**{device}** · {used} of {budget} GB budget in use · **{loads}** loads "
+                    "({seconds} s loading in all) · **{hits}** hits · **{evictions}** evictions · "
+                    "**{errors}** errors"), lang, device=stats["device"],
+                 used=f"{stats['used_bytes'] / 1e9:.2f}", budget=f"{stats['budget_bytes'] / 1e9:.1f}",
+                 loads=stats["loads"], seconds=f"{stats['load_seconds']:.1f}", hits=stats["hits"],
+                 evictions=stats["evictions"], errors=stats["errors"])
     models = pd.DataFrame([{
         "model": m["model"], "precision": m["precision"], "state": m["state"],
         "GB": round((m["bytes"] or m["charge"]) / 1e9, 3), "in use": m["leases"],
@@ -251,7 +282,8 @@ def pool_panel(pool) -> tuple[str, pd.DataFrame, str]:
     events = list(pool.events)[-8:]
     lines = [f"- {time.strftime('%H:%M:%S', time.localtime(e['time']))} **{e['kind']}** "
              f"{e['model']} {e['precision']} {e['detail']}".rstrip() for e in reversed(events)]
-    return counters, models, "\n".join(lines) or "No pool events yet: open any demo and ask."
+    return counters, models, "\n".join(lines) or t(N_("No pool events yet: open any demo and "
+                                                      "ask."), lang)
 
 
 # -- lesson cells --------------------------------------------------------------------------------
@@ -376,8 +408,14 @@ def _calculator() -> dict:
     verdict = gr.Markdown(fit_view("Qwen2.5-7B-Instruct", "bf16", "Laptop GPU (6 GB)"),
                           elem_id="edge-fit")
     table = gr.Dataframe(calculator("bf16"), interactive=False, elem_id="edge-calc")
-    precision.change(calculator, precision, table, api_name="edge_calculator")
-    gr.on([precision.change, model.change, device.change], fit_view, [model, precision, device],
+    def calculator_view(precision, request: gr.Request):
+        return calculator(precision, lang=lang_of(request))
+
+    def verdict_view(model, precision, device, request: gr.Request):
+        return fit_view(model, precision, device, lang_of(request))
+
+    precision.change(calculator_view, precision, table, api_name="edge_calculator")
+    gr.on([precision.change, model.change, device.change], verdict_view, [model, precision, device],
           verdict, api_visibility="private")
     return {"fit_model": model, "precision": precision, "fit_device": device}
 
@@ -389,7 +427,10 @@ def _pool_live(pool) -> None:
     counters = gr.Markdown(elem_id="edge-pool-counters")
     loaded = gr.Dataframe(interactive=False, elem_id="edge-pool-models")
     events = gr.Markdown(elem_id="edge-pool-events")
-    gr.Timer(2).tick(lambda: pool_panel(pool), None, [counters, loaded, events],
+    def panel(request: gr.Request):
+        return pool_panel(pool, lang_of(request))
+
+    gr.Timer(2).tick(panel, None, [counters, loaded, events],
                      api_visibility="private", show_progress="hidden")
 
 
@@ -400,33 +441,35 @@ def lab_compared(runs, model: str, precisions: list[str]) -> tuple[bool, str]:
     latest = {r["precision"]: r for r in runs or [] if r["model"] == model}
     missing = [p for p in precisions if p not in latest]
     if missing:
-        return False, f"Run the lab on `{model}` with {', '.join(missing)} ticked."
+        return False, N_("Run the lab on `{model}` with {precisions} ticked.").format(
+            model=model, precisions=", ".join(missing))
     failed = [f"{p}: {latest[p]['status']}" for p in precisions
               if not str(latest[p]["status"]).startswith("ok")]
     if failed:
-        return False, "Not measured on this server: " + "; ".join(failed)
+        return False, N_("Not measured on this server: {failed}").format(failed="; ".join(failed))
     weights = {p: latest[p]["weights GB"] for p in precisions}
     base, first = weights[precisions[0]], precisions[0]
     shares = ", ".join([f"{first} {base:.3f} GB"] + [
         f"{p} {weights[p]:.3f} GB" + (f" ({weights[p] / base:.0%} of {first})" if base else "")
         for p in precisions[1:]])
-    return True, f"`{model}` weights measured on this server: {shares}."
+    return True, N_("`{model}` weights measured on this server: {shares}.").format(
+        model=model, shares=shares)
 
 
 def biggest_fit(model: str, precision: str, chosen_device: str, device: str) -> tuple[bool, str]:
     """The calculator shows the largest checkpoint that fits `device`, at a precision that fits."""
     if chosen_device != device:
-        return False, f"Choose *{device}* as the device first."
+        return False, N_("Choose *{device}* as the device first.").format(device=device)
     fits, verdict = fit_verdict(model, precision, device)
     if not fits:
         return False, verdict
     best_model, best_precision = largest_fit(device)
     if FAMILY_BY_NAME[model].params_b < FAMILY_BY_NAME[best_model].params_b:
-        return False, f"{verdict} A checkpoint with more parameters fits too: look further."
+        return False, fit_verdict(model, precision, device, "bigger")[1]
     spec = FAMILY_BY_NAME[model]
-    more = (f" It also fits at {best_precision}: more bits per weight, less rounding."
-            if spec.weight_bytes(best_precision) > spec.weight_bytes(precision) else "")
-    return True, verdict + more
+    if spec.weight_bytes(best_precision) > spec.weight_bytes(precision):
+        return True, fit_verdict(model, precision, device, "more bits", best_precision)[1]
+    return True, verdict
 
 
 CHECKS = {"lab_compared": Check(("runs",), lab_compared),

@@ -16,9 +16,12 @@ import gradio as gr
 import pandas as pd
 
 from qwenlab.errors import LoadError
+from qwenlab.languages import language as page_language
 from qwenlab.loading import load_tokenizer, resolve_device
 from qwenlab.registry import get_model
-from webui.ui import Check, answer_stream, check_prompt, learner_of, markdown_table, run_output
+from webui.i18n import N_, lang_of, t
+from webui.ui import (Check, answer_stream, check_prompt, learner_of, markdown_table, run_output,
+                      who)
 
 # language -> (native name, right-to-left?, "Hello, how are you today?" in it: editable in the UI)
 LANGUAGES = {
@@ -56,14 +59,16 @@ def instruction(mode: str, language: str, text: str) -> tuple[str, str]:
 def answer_all(pool, text: str, languages: list[str], mode: str = MODES[0], model: str | None = None,
                max_new_tokens: int = 256, learner: str | None = None):
     """Yields {language: its latest Update} as each language's answer streams in turn."""
-    text = check_prompt(text)
-    languages = [lang for lang in LANGUAGES if lang in (languages or [])]
+    text = check_prompt(text, learner)
+    lang = who(learner)[1]
+    languages = [name for name in LANGUAGES if name in (languages or [])]
     if not languages:
-        raise gr.Error("Pick at least one language.")
+        raise gr.Error(t(N_("Pick at least one language."), lang))
     if len(languages) > MAX_LANGUAGES:
-        raise gr.Error(f"Pick at most {MAX_LANGUAGES} languages at a time.")
+        raise gr.Error(t(N_("Pick at most {count} languages at a time."), lang, count=MAX_LANGUAGES))
     if mode not in MODES:
-        raise gr.Error(f"Mode is one of: {', '.join(MODES)}")
+        raise gr.Error(t(N_("Mode is one of: {modes}"), lang,
+                         modes=", ".join(t(m, lang) for m in MODES)))
     model = model or default_model(pool.device)
     spec = get_model(model)
     updates = {}
@@ -85,14 +90,14 @@ def tokens_used(updates: dict) -> dict[str, int]:
     return {lang: u.final.new_tokens for lang, u in updates.items() if u.final}
 
 
-def count_rows(rows, model: str | None = None) -> list[dict]:
+def count_rows(rows, model: str | None = None, lang: str = "en") -> list[dict]:
     """Each non-empty sentence with its tokens (the model's own tokenizer), UTF-8 bytes and
     characters, in the order given. NFC first, as Qwen's tokenizer does: the count cell too."""
     spec = get_model(model or default_model())
     try:
         tokenizer = load_tokenizer(spec)
     except LoadError as exc:
-        raise gr.Error(str(exc)) from exc
+        raise gr.Error(t(str(exc), lang)) from exc
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows, columns=["language", "sentence"])
     out = []
     for language, sentence in frame[["language", "sentence"]].itertuples(index=False):
@@ -102,7 +107,7 @@ def count_rows(rows, model: str | None = None) -> list[dict]:
                         "tokens": len(tokenizer.encode(sentence, add_special_tokens=False)),
                         "bytes": len(sentence.encode("utf-8")), "characters": len(sentence)})
     if not out:
-        raise gr.Error("Type at least one sentence to count.")
+        raise gr.Error(t(N_("Type at least one sentence to count."), lang))
     return out
 
 
@@ -115,8 +120,8 @@ def cost_table(counted: list[dict]) -> pd.DataFrame:
     return frame.sort_values("tokens", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def count_tokens(rows, model: str | None = None) -> pd.DataFrame:
-    return cost_table(count_rows(rows, model))
+def count_tokens(rows, model: str | None = None, lang: str = "en") -> pd.DataFrame:
+    return cost_table(count_rows(rows, model, lang))
 
 
 def sentences() -> pd.DataFrame:
@@ -173,43 +178,65 @@ def build(pool) -> dict:
     runs_line = gr.Markdown(elem_id="ml-runs")
 
     def respond(text, picked, mode, model, tokens, runs, request: gr.Request):
-        yield *_panels(picked, {}), "", runs
-        for updates in answer_all(pool, text, picked, mode, model, tokens, learner_of(request)):
-            yield *_panels(picked, updates), "\n\n".join(stats_lines(updates)), \
+        learner = learner_of(request)
+        yield *_panels(picked, {}, learner.lang), "", runs
+        for updates in answer_all(pool, text, picked, mode, model, tokens, learner):
+            yield *_panels(picked, updates, learner.lang), "\n\n".join(stats_lines(updates)), \
                 _with_run(runs, tokens_used(updates))
+
+    def runs_view(runs, request: gr.Request):
+        return runs_markdown(runs, lang_of(request))
+
+    def mode_button(mode, request: gr.Request):
+        return gr.Button(value=t(N_("Translate") if mode == MODES[1] else N_("Answer"),
+                                 lang_of(request)))
 
     event = go.click(respond, [text, languages, mode, model, tokens, runs], [*panels.values(), stats, runs],
                      api_name="multilingual")
-    event.then(runs_markdown, runs, runs_line, api_visibility="private")
-    mode.change(lambda m: gr.Button(value="Translate" if m == MODES[1] else "Answer"), mode, go,
-                api_visibility="private")
+    event.then(runs_view, runs, runs_line, api_visibility="private")
+    mode.change(mode_button, mode, go, api_visibility="private")
     # a stopped run keeps the languages that finished: show them too
-    stop.click(None, cancels=[event]).then(runs_markdown, runs, runs_line, api_visibility="private")
-    return {"runs": runs, **_token_costs(model)}
+    stop.click(None, cancels=[event]).then(runs_view, runs, runs_line, api_visibility="private")
+    return {"runs": runs, "languages": languages, **_token_costs(model)}
+
+
+def first_pick(lang: str) -> list[str]:
+    """The languages ticked when the tab opens: the learner's own first where the demo offers
+    it, then the default pick, at most MAX_LANGUAGES."""
+    own = page_language(lang).english
+    picked = ([own] if own in LANGUAGES else []) + [name for name in DEFAULT_PICK if name != own]
+    return picked[:MAX_LANGUAGES]
+
+
+def on_load(lang: str) -> dict:
+    """Updates the shell applies when a page in `lang` loads: the learner's language ticked."""
+    return {"languages": gr.update(value=first_pick(lang))}
 
 
 def _with_run(runs: list, used: dict) -> list:
     return [*runs, used] if used else runs
 
 
-def _panels(picked, updates: dict) -> list:
+def _panels(picked, updates: dict, lang: str = "en") -> list:
     """One Markdown update per language: shown with its name on top if picked, else hidden
     (a Markdown component draws no label of its own)."""
     picked = picked or []
-    return [gr.Markdown(value=_panel(lang, updates.get(lang)) if lang in picked else "",
-                        visible=lang in picked) for lang in LANGUAGES]
+    return [gr.Markdown(value=_panel(name, updates.get(name), lang) if name in picked else "",
+                        visible=name in picked) for name in LANGUAGES]
 
 
-def _panel(language: str, update) -> str:
+def _panel(language: str, update, lang: str = "en") -> str:
     text = "" if update is None else update.loading or update.answer
-    return f"**{language} · {LANGUAGES[language][0]}**\n\n{text or '…'}"
+    return f"**{t(language, lang)} · {LANGUAGES[language][0]}**\n\n{text or '…'}"
 
 
-def runs_markdown(runs) -> str:
+def runs_markdown(runs, lang: str = "en") -> str:
     """The session's runs so far, tokens per language: what the cheaper-answer task compares."""
-    lines = [f"- Run {i}: " + " · ".join(f"{lang} {n}" for lang, n in run.items())
+    lines = ["- " + t(N_("Run {run}: {counts}"), lang, run=i, counts=" · ".join(
+                 f"{t(name, lang)} {n}" for name, n in run.items()))
              for i, run in enumerate(runs or [], 1) if run]
-    return "**Tokens per answer, run by run (this session)**\n\n" + "\n".join(lines) if lines else ""
+    title = t(N_("Tokens per answer, run by run (this session)"), lang)
+    return f"**{title}**\n\n" + "\n".join(lines) if lines else ""
 
 
 def _token_costs(model) -> dict:
@@ -224,8 +251,8 @@ def _token_costs(model) -> dict:
     counts = gr.Dataframe(headers=COUNT_COLUMNS, interactive=False, elem_id="ml-counts")
     counted = gr.State([])  # the sentences last counted, with their counts: the try-it check reads it
 
-    def count_now(rows, model):
-        found = count_rows(rows, model)
+    def count_now(rows, model, request: gr.Request):
+        found = count_rows(rows, model, lang_of(request))
         frame = cost_table(found)
         return frame, frame, found
 
@@ -238,15 +265,20 @@ def answer_got_cheaper(runs, language: str = "Urdu") -> tuple[bool, str]:
     """The latest answer in `language` generated fewer tokens than the first one this session."""
     counts = [run[language] for run in runs or [] if language in run]
     if not counts:
-        return False, f"Ask something with *{language}* among the languages first."
+        return False, N_("Ask something with *{language}* among the languages first.").format(
+            language=language)
     first, latest = counts[0], counts[-1]
     if len(counts) == 1:
-        return False, (f"Your first {language} answer used {first} tokens. Change something (a "
-                       f"shorter request, a lower token limit) and ask again.")
+        return False, N_("Your first {language} answer used {first} tokens. Change something (a "
+                         "shorter request, a lower token limit) and ask again.").format(
+                             language=language, first=first)
     if latest < first:
-        return True, f"{language}: {first} → {latest} tokens, {first - latest} fewer than your first answer."
-    return False, (f"Your latest {language} answer used {latest} tokens, not fewer than the first "
-                   f"({first}). Try a lower *Max new tokens per language*.")
+        return True, N_("{language}: {first} → {latest} tokens, {fewer} fewer than your first "
+                        "answer.").format(language=language, first=first, latest=latest,
+                                          fewer=first - latest)
+    return False, N_("Your latest {language} answer used {latest} tokens, not fewer than the first "
+                     "({first}). Try a lower *Max new tokens per language*.").format(
+                         language=language, latest=latest, first=first)
 
 
 def counted_own_sentence(counted) -> tuple[bool, str]:
@@ -254,11 +286,13 @@ def counted_own_sentence(counted) -> tuple[bool, str]:
     ours = {s for _, _, s in LANGUAGES.values()}
     own = [row for row in counted or [] if row["sentence"] not in ours]
     if not own:
-        return False, ("Edit a sentence in the table (or its language), then press *Count tokens*."
-                       if counted else "Press *Count tokens* after editing a sentence.")
+        return False, (N_("Edit a sentence in the table (or its language), then press *Count "
+                          "tokens*.") if counted else
+                       N_("Press *Count tokens* after editing a sentence."))
     row = own[0]
-    return True, (f"{row['language']}: {row['tokens']} tokens for {row['characters']} characters "
-                  f"({row['bytes']} bytes).")
+    return True, N_("{language}: {tokens} tokens for {characters} characters ({bytes} "
+                    "bytes).").format(language=row["language"], tokens=row["tokens"],
+                                      characters=row["characters"], bytes=row["bytes"])
 
 
 CHECKS = {"answer_got_cheaper": Check(("runs",), answer_got_cheaper),

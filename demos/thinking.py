@@ -17,8 +17,10 @@ import gradio as gr
 from qwenlab.loading import resolve_device
 from qwenlab.registry import get_model, models_with
 from qwenlab.thinking import EARLY_STOP, THINK_END
+from webui.i18n import N_, t
 from webui.ui import (
     Check,
+    answer_in,
     answer_stream,
     chat_turn,
     check_prompt,
@@ -27,6 +29,7 @@ from webui.ui import (
     markdown_table,
     ran_note,
     run_output,
+    who,
 )
 
 SWITCH = re.compile(r"/(no_think|think)\b")
@@ -60,11 +63,11 @@ def _text(message: dict) -> str:
 
 
 def settings_used(history: list, message: str, model: str, enable_thinking: bool, budget: int,
-                  max_new_tokens: int) -> dict:
+                  max_new_tokens: int, lang: str = "en") -> dict:
     """What one turn runs with: the record the try-it checks read afterwards."""
     spec = get_model(model)
     if not spec.has_thinking:
-        raise gr.Error(f"{model} has no thinking mode; pick a Qwen3 model")
+        raise gr.Error(t(N_("{model} has no thinking mode; pick a Qwen3 model"), lang, model=model))
     mode = effective_thinking(history, message, bool(enable_thinking))
     preset = spec.preset(thinking=mode)
     switches = SWITCH.findall(message)
@@ -88,28 +91,32 @@ def chat(pool, history, message, model, enable_thinking, budget, max_new_tokens,
          learner=None):
     """One chat turn. Yields (chat messages, stats line, turns); the reasoning has its own
     message, and turns gains this turn's settings, marked finished once its stats arrive."""
-    message = check_prompt(message)
+    message = check_prompt(message, learner)
     model = model or default_model(pool.device)
-    settings = settings_used(history, message, model, enable_thinking, budget, max_new_tokens)
+    settings = settings_used(history, message, model, enable_thinking, budget, max_new_tokens,
+                             who(learner)[1])
     for messages, line in chat_turn(pool, model, history, message, learner=learner,
-                                    **generation_options(settings)):
+                                    system=answer_in(learner), **generation_options(settings)):
         yield messages, line, list(turns or []) + [dict(settings, finished=bool(line))]
 
 
 def _compare(pool, question, model, max_new_tokens, learner=None):
     """Both modes in turn. Yields (on, off, table rows, the last Final or None)."""
-    question = check_prompt(question)
+    question = check_prompt(question, learner)
+    lang = who(learner)[1]
     model = model or default_model(pool.device)
     spec = get_model(model)
     shown, rows, final = {True: "", False: ""}, [], None
     for mode in (True, False):
         for update in answer_stream(pool, model, [{"role": "user", "content": question}],
                                     thinking=mode, sampling=spec.preset(thinking=mode),
-                                    max_new_tokens=int(max_new_tokens), learner=learner):
-            shown[mode] = update.loading or _panel(update.thinking, update.answer)
+                                    max_new_tokens=int(max_new_tokens), learner=learner,
+                                    system=answer_in(learner)):
+            shown[mode] = update.loading or _panel(update.thinking, update.answer, lang)
             if update.final:
                 final = f = update.final
-                rows.append(["thinking on" if mode else "thinking off", f.thinking_tokens,
+                rows.append([t(N_("thinking on") if mode else N_("thinking off"), lang),
+                             f.thinking_tokens,
                              f.new_tokens - f.thinking_tokens, round(f.total_s, 2),
                              round(f.tokens_per_s, 1), f.finish_reason])
             yield shown[True], shown[False], rows, final
@@ -121,9 +128,10 @@ def compare(pool, question, model=None, max_new_tokens=1024, learner=None):
         yield on, off, rows
 
 
-def _panel(thinking: str, answer: str) -> str:
+def _panel(thinking: str, answer: str, lang: str = "en") -> str:
     quoted = "\n".join("> " + line for line in thinking.strip().splitlines()) if thinking.strip() else ""
-    return (f"**Reasoning**\n\n{quoted}\n\n" if quoted else "") + f"**Answer**\n\n{answer}"
+    return ((f"**{t(N_('Reasoning'), lang)}**\n\n{quoted}\n\n" if quoted else "")
+            + f"**{t(N_('Answer'), lang)}**\n\n{answer}")
 
 
 # -- lesson cell runners: the cell's model, prompt, limits and preset -----------------------------
@@ -231,23 +239,25 @@ def budget_cut_then_answered(history, turns) -> tuple[bool, str]:
     an answer followed it."""
     budgeted = [t for t in exchanges(history, turns) if t["budget"]]
     if not budgeted:
-        return False, "Set a thinking budget above 0, then ask a question with Thinking on."
+        return False, N_("Set a thinking budget above 0, then ask a question with Thinking on.")
     turn = budgeted[-1]
     if not turn["thinking"]:
-        why = "Thinking was unticked" if not turn["enable_thinking"] else "/no_think was in force"
-        return False, f"That turn ran without thinking ({why}), so there was no reasoning to cut."
+        why = N_("Thinking was unticked") if not turn["enable_thinking"] else N_("/no_think was in force")
+        return False, N_("That turn ran without thinking ({why}), so there was no reasoning to "
+                         "cut.").format(why=why)
     if CUT_SENTENCE not in turn["reasoning"]:
         if turn["finished"]:
-            return False, (f"The model closed its reasoning inside the {turn['budget']}-token budget "
-                           "by itself, so nothing was cut: lower the budget or ask something harder.")
-        return False, "The reasoning is still streaming: wait until it reaches the budget."
+            return False, N_("The model closed its reasoning inside the {budget}-token budget by "
+                             "itself, so nothing was cut: lower the budget or ask something "
+                             "harder.").format(budget=turn["budget"])
+        return False, N_("The reasoning is still streaming: wait until it reaches the budget.")
     if not turn["answer"]:
         if turn["finished"]:
-            return False, ("The budget cut the reasoning but no room was left for the answer: raise "
-                           "*Max new tokens* well above the budget.")
-        return False, "The budget cut the reasoning; wait for the answer that follows."
-    return True, (f"The {turn['budget']}-token budget cut the reasoning, Qwen's early-stop text "
-                  "closed it, and the answer followed.")
+            return False, N_("The budget cut the reasoning but no room was left for the answer: "
+                             "raise *Max new tokens* well above the budget.")
+        return False, N_("The budget cut the reasoning; wait for the answer that follows.")
+    return True, N_("The {budget}-token budget cut the reasoning, Qwen's early-stop text closed "
+                    "it, and the answer followed.").format(budget=turn["budget"])
 
 
 def no_think_follow_up(history, turns) -> tuple[bool, str]:
@@ -256,22 +266,22 @@ def no_think_follow_up(history, turns) -> tuple[bool, str]:
     seen = exchanges(history, turns)
     first = next((i for i, t in enumerate(seen) if t["thinking"] and t["finished"]), None)
     if first is None:
-        return False, "First ask something with Thinking ticked and wait for the reply."
+        return False, N_("First ask something with Thinking ticked and wait for the reply.")
     later = [t for t in seen[first + 1:] if t["switch"] == "/no_think"]
     if not later:
-        return False, "Now follow up in the same chat with a message that ends in /no_think."
+        return False, N_("Now follow up in the same chat with a message that ends in /no_think.")
     turn = later[-1]
     if not turn["enable_thinking"]:
-        return False, ("Thinking was unticked for the follow-up, so /no_think had nothing to switch: "
-                       "tick it again and let the message do the switching.")
+        return False, N_("Thinking was unticked for the follow-up, so /no_think had nothing to "
+                         "switch: tick it again and let the message do the switching.")
     if not turn["finished"]:
-        return False, "Wait for the reply to your /no_think follow-up."
-    reasoning = ("No reasoning came back." if not turn["reasoning"].strip() else
-                 "This model still wrote text before any </think>; a trained Qwen3 answers a "
-                 "/no_think turn with an empty think block.")
-    return True, (f"The follow-up ran without thinking, with the non-thinking preset "
-                  f"({turn['preset']}), after a turn that thought with {seen[first]['preset']}. "
-                  + reasoning)
+        return False, N_("Wait for the reply to your /no_think follow-up.")
+    reasoning = (N_("No reasoning came back.") if not turn["reasoning"].strip() else
+                 N_("This model still wrote text before any </think>; a trained Qwen3 answers a "
+                    "/no_think turn with an empty think block."))
+    return True, N_("The follow-up ran without thinking, with the non-thinking preset ({preset}), "
+                    "after a turn that thought with {first}. {reasoning}").format(
+                        preset=turn["preset"], first=seen[first]["preset"], reasoning=reasoning)
 
 
 CHECKS = {"budget_cut_then_answered": Check(("chat", "turns"), budget_cut_then_answered),

@@ -29,6 +29,20 @@ class Admission:
         self._active: dict[str, int] = defaultdict(int)
         self._lines: dict[str, deque] = defaultdict(deque)
         self._recent: dict[str, deque] = defaultdict(deque)
+        self._limits: dict[str, int] = {}  # a loaded model's engine may write more at once
+
+    def limit(self, model: str) -> int:
+        return self._limits.get(model, self.per_model)
+
+    def set_limit(self, model: str, answers: int | None) -> None:
+        """`model` writes `answers` at once from now on (its engine batches them); None puts
+        it back to the operator's limit."""
+        with self._cond:
+            if answers is None:
+                self._limits.pop(model, None)
+            else:
+                self._limits[model] = answers
+            self._cond.notify_all()
 
     @classmethod
     def from_config(cls, device: str) -> Admission:
@@ -59,6 +73,7 @@ class Admission:
     def stats(self) -> dict:
         with self._cond:
             return {"per_model": self.per_model, "max_waiting": self.max_waiting,
+                    "limits": dict(self._limits),
                     "per_minute": self.per_minute,
                     "active": {m: n for m, n in self._active.items() if n},
                     "waiting": {m: len(line) for m, line in self._lines.items() if line}}
@@ -77,7 +92,7 @@ class Ticket:
         with a._cond:
             while True:
                 line = a._lines[self.model]
-                if line and line[0] is self and a._active[self.model] < a.per_model:
+                if line and line[0] is self and a._active[self.model] < a.limit(self.model):
                     line.popleft()
                     a._active[self.model] += 1
                     self.admitted = True

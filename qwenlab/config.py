@@ -85,11 +85,11 @@ def _positive_int(name: str, default: int) -> int:
     return number
 
 
-def max_active_per_model(device: str) -> int:
-    """QWENLAB_MAX_ACTIVE_PER_MODEL: answers one model writes at once (default 16 where
-    continuous batching runs them together, 2 where more at once would only share the same
-    cores); the rest wait in line."""
-    return _positive_int("QWENLAB_MAX_ACTIVE_PER_MODEL", 16 if batching(device) else 2)
+def max_active_per_model(device: str, batched: bool = False) -> int:
+    """QWENLAB_MAX_ACTIVE_PER_MODEL: answers one model writes at once (default 16 where they
+    are batched together: continuous batching, or int4 lanes on a CPU; 2 where more at once
+    would only share the same cores); the rest wait in line."""
+    return _positive_int("QWENLAB_MAX_ACTIVE_PER_MODEL", 16 if batched or batching(device) else 2)
 
 
 def max_waiting() -> int:

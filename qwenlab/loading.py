@@ -260,7 +260,15 @@ def _load_onnx(spec: ModelSpec, device: str, progress: Progress | None) -> Loade
     report("ready", 1.0, f"{spec.key} ready (int4 ONNX): {nbytes / 1e9:.2f} GB in {seconds:.1f} s")
     log.info("loaded %s int4 onnx: %.0f MB in %.1f s", spec.key, nbytes / 1e6, seconds)
     return Loaded(spec, "int4", device, model, tokenizer, None, nbytes, seconds, source,
-                  engine=onnx.OnnxEngine(), extra={"eos_token_id": eos})
+                  engine=_int4_engine(), extra={"eos_token_id": eos})
+
+
+def _int4_engine():
+    """Lanes of batched answers for a classroom (engines/lanes.py), where this
+    onnxruntime-genai has the Engine API; else one generator per answer."""
+    from qwenlab.engines import lanes, onnx
+
+    return lanes.LanesEngine(lanes.answers_at_once()) if lanes.available() else onnx.OnnxEngine()
 
 
 def eos_ids(loaded: Loaded) -> set[int]:

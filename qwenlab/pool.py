@@ -149,7 +149,11 @@ class ModelPool:
             raise
         with self._cond:
             entry.loaded, entry.state = loaded, "ready"
-            cache = loaded.engine.reserve(loaded, self.admission.per_model) if loaded.engine else 0
+            at_once = getattr(loaded.engine, "answers_at_once", None)
+            if at_once:
+                self.admission.set_limit(spec.key, at_once)
+            cache = loaded.engine.reserve(loaded, at_once or self.admission.per_model) \
+                if loaded.engine else 0
             entry.charge = int(loaded.nbytes * (1 + config.HEADROOM)) + cache + entry.extra
             self._counters["loads"] += 1
             self._load_seconds += loaded.load_seconds
@@ -188,6 +192,8 @@ class ModelPool:
         del self._entries[entry.key]
         self._counters["evictions"] += 1
         self._event("evict", entry.key, why)
+        if getattr(entry.loaded, "engine", None) is not None and entry.loaded.engine.answers_at_once:
+            self.admission.set_limit(entry.key[0], None)  # back to the operator's limit
         self._free(entry.loaded)
 
     def evict_idle(self) -> int:

@@ -82,3 +82,51 @@ def test_cli_prefetch_converts_and_chat_answers_on_int4(onnx_env, qwenlab_cli):
     assert chat.returncode == 0, chat.stderr
     assert "qwen3-0.6b int4 on cpu (onnxruntime-genai)" in chat.stdout
     assert "Converting" not in chat.stderr  # prefetch already did it
+
+
+def test_a_classroom_shares_int4_lanes_and_gets_the_answers_it_would_get_alone(onnx_env, make_pool):
+    """Six learners at once, prompts of different lengths, greedy: each answer is the one the
+    learner gets alone (batching changes who waits, not what is said); one learner's Stop ends
+    only that answer; the model's line lets 16 in while it is loaded, then goes back to 2."""
+    import threading
+
+    from qwenlab.engines import lanes
+    from qwenlab.registry import Sampling
+
+    pool = make_pool(4)
+    greedy = Sampling(do_sample=False)
+    questions = [f"Question {i}: " + "tell me more " * (i * 3) for i in range(6)]
+
+    def answer(loaded, question, cancel=None):
+        """(text, Final); with `cancel`, Stop is pressed at the first piece of text."""
+        text = ""
+        for event in stream_chat(loaded, [{"role": "user", "content": question}], thinking=False,
+                                 max_new_tokens=10, sampling=greedy, cancel=cancel):
+            if isinstance(event, TextDelta):
+                text += event.text
+                if cancel is not None:
+                    cancel.set()
+        return text, event
+
+    with pool.lease("qwen2.5-0.5b") as loaded:
+        assert isinstance(loaded.engine, lanes.LanesEngine)
+        assert pool.admission.limit("qwen2.5-0.5b") == 16
+        alone = [answer(loaded, q)[0] for q in questions]
+        together, stopped = [None] * 6, threading.Event()
+
+        def ask(i):
+            together[i] = answer(loaded, questions[i])
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
+        stopper = threading.Thread(target=lambda: together.append(
+            answer(loaded, questions[0], cancel=stopped)))
+        for thread in threads + [stopper]:
+            thread.start()
+        for thread in threads + [stopper]:
+            thread.join(timeout=120)
+        assert loaded.engine.lanes.widest >= 2  # some of them really shared a forward pass
+    assert [text for text, _ in together[:6]] == alone
+    assert all(final.new_tokens == 10 for _, final in together[:6])
+    assert together[6][1].finish_reason == "cancelled" and together[6][1].new_tokens < 10
+    pool.evict_idle()
+    assert pool.admission.limit("qwen2.5-0.5b") == pool.admission.per_model

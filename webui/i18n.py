@@ -77,10 +77,10 @@ def _patterns(lang: str) -> list[tuple[re.Pattern, str]]:
     for english, translated in table(lang).items():
         if "{" not in english:
             continue
-        names = re.findall(r"\{(\w+)\}", english)
-        pattern = re.escape(english)
-        for name in names:
-            pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>.+?)", 1)
+        pattern, seen = re.escape(english), set()
+        for name in re.findall(r"\{(\w+)\}", english):
+            group = f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"  # a name used twice
+            pattern, seen = pattern.replace(re.escape("{" + name + "}"), group, 1), seen | {name}
         out.append((re.compile(pattern + r"\Z", re.S), translated))
     return out
 
@@ -93,12 +93,14 @@ def t(text: str, lang: str | None, **values) -> str:
     found = table(lang).get(text)
     if found is not None:
         return found.format(**values) if values else found
+    if values:  # a template the table lacks: match the patterns against the filled-in text
+        text = text.format(**values)
     for pattern, translated in _patterns(lang):
         match = pattern.match(text)
         if match:  # the values read from the English are translated too where the table can
             return translated.format(**{name: table(lang).get(value, value)
                                         for name, value in match.groupdict().items()})
-    return text.format(**values) if values else text
+    return text
 
 
 def table_entry(text: str, lang: str | None) -> str:

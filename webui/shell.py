@@ -15,6 +15,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from qwenlab import config
 from qwenlab.languages import language
 from qwenlab.lessons import Lesson
 from qwenlab.notebook import WORDS as NOTEBOOK_WORDS
@@ -231,7 +232,10 @@ def launch(app: gr.Blocks, pool: ModelPool | None = None, **kwargs) -> None:
     from demos.vision.samples import FOLDER  # the sample images the vision demo draws
 
     limits = pool.admission if pool is not None else None
-    concurrency = max(4, 2 * limits.per_model) if limits else 4
+    # sized for the most a model may write at once: batched engines (int4 lanes on a CPU,
+    # continuous batching on a GPU) raise their model's limit when they load
+    most = config.max_active_per_model(pool.device, batched=True) if limits else 2
+    concurrency = max(4, 2 * max(limits.per_model, most)) if limits else 4
     app.queue(default_concurrency_limit=concurrency,
               max_size=limits.max_waiting if limits else None).launch(
         css=CSS + font_css(), head=head_js(), theme=gr.themes.Soft(),

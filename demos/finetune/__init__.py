@@ -30,7 +30,8 @@ from qwenlab.generation import stream_chat
 from qwenlab.loading import fetch, precision_problem
 from qwenlab.memory import PeakMemory
 from qwenlab.registry import Sampling, get_model
-from webui.ui import Check, acquire, learner_of, markdown_table, user_errors
+from webui.i18n import N_, t
+from webui.ui import Check, acquire, learner_of, markdown_table, user_errors, who
 
 MODELS = ["qwen2.5-0.5b", "qwen2.5-1.5b", "qwen3-0.6b", "qwen3-1.7b"]
 PRECISIONS = {"fp32": "fp32", "bf16": "bf16", "nf4 (QLoRA)": "nf4"}
@@ -65,52 +66,60 @@ class RunUpdate:
     summary: dict | None = None                      # for the try-it checks
 
 
-def settings_from(steps, rank, alpha, learning_rate, targets, batch_size=4, max_length=128):
-    with user_errors():
+def settings_from(steps, rank, alpha, learning_rate, targets, batch_size=4, max_length=128,
+                  lang: str = "en"):
+    with user_errors(lang):
         return LoraSettings(int(steps), int(rank), int(alpha), float(learning_rate),
                             tuple(targets or ()), int(batch_size), int(max_length)).checked()
 
 
 def run(pool, rows, model: str, precision: str, settings: LoraSettings, compare_text: str = "",
         learner: str | None = None):
-    """Yields RunUpdate as the run waits, loads, trains, compares and saves."""
-    with user_errors():
+    """Yields RunUpdate as the run waits, loads, trains, compares and saves; learner: a Learner
+    (or a bare session id) for the line and the language of the status, None for lesson cells."""
+    session, lang = who(learner)
+    with user_errors(lang):
         examples = parse_examples(_rows(rows))
         spec = get_model(model)
     if model not in MODELS:
-        raise gr.Error(f"Fine-tune one of {', '.join(MODELS)}; {model} is not offered here.")
+        raise gr.Error(t(N_("Fine-tune one of {models}; {model} is not offered here."), lang,
+                         models=", ".join(MODELS), model=model))
     prompts = [line.strip() for line in (compare_text or "").splitlines() if line.strip()][:5]
     update = RunUpdate()
-    with user_errors():
-        ticket = pool.training.enter("training", learner)
+    with user_errors(lang):
+        ticket = pool.training.enter("training", session)
     try:
         for place in ticket.places():
-            update.status = f"⏳ Number {place} in line to train: one fine-tuning run at a time."
+            update.status = "⏳ " + t(N_("Number {place} in line to train: one fine-tuning run at "
+                                        "a time."), lang, place=place)
             yield update
-        yield from _run(pool, spec, precision, examples, settings, prompts or COMPARE, update)
+        yield from _run(pool, spec, precision, examples, settings, prompts or COMPARE, update,
+                        lang)
     finally:
         ticket.close()
 
 
-def _run(pool, spec, precision, examples, settings, prompts, update):
+def _run(pool, spec, precision, examples, settings, prompts, update, lang="en"):
     extra = activation_bytes(json.loads(Path(fetch(spec, weights=False), "config.json").read_text()),
                              settings, width=4 if precision == "fp32" else 2)
     loaded = None
-    with user_errors():
+    with user_errors(lang):
         for item in acquire(pool, spec.key, precision, private=True, extra_bytes=extra):
             if isinstance(item, str):
-                update.status = f"⏳ {item}"
+                update.status = f"⏳ {t(item, lang)}"
                 yield update
             else:
                 loaded = item
     cancel = threading.Event()
     try:
-        with user_errors():  # an example too long for the maximum length, say
-            yield from _train(loaded, examples, settings, cancel, update)
+        with user_errors(lang):  # an example too long for the maximum length, say
+            yield from _train(loaded, examples, settings, cancel, update, lang)
         yield from _compare(loaded, prompts, update)
         folder = Path(tempfile.mkdtemp(prefix="qwenlab-lora-")) / f"{spec.key}-lora"
         update.adapter = str(save_adapter(loaded.model, folder))
-        update.status += (f"\n\n**Adapter saved** ({folder.name}.zip, safetensors). Load it with:"
+        saved = t(N_("**Adapter saved** ({name}.zip, safetensors). Load it with:"), lang,
+                  name=folder.name)
+        update.status += (f"\n\n{saved}"
                           f"\n\n{LOAD_SNIPPET.format(hub_id=spec.hub_id, folder=folder.name)}")
         yield update
     finally:
@@ -118,7 +127,7 @@ def _run(pool, spec, precision, examples, settings, prompts, update):
         pool.release(loaded)
 
 
-def _train(loaded, examples, settings, cancel, update):
+def _train(loaded, examples, settings, cancel, update, lang="en"):
     meter = PeakMemory(loaded.device).start()
     started = None
     try:
@@ -126,10 +135,10 @@ def _train(loaded, examples, settings, cancel, update):
                            thinking_template=loaded.spec.has_thinking):
             if isinstance(event, Started):
                 started, loaded.model = event, event.model  # the private copy, now with LoRA
-                update.status = _started_line(event, loaded)
+                update.status = _started_line(event, loaded, lang)
             elif isinstance(event, Step):
                 update.losses.append((event.step, round(event.loss, 4)))
-                update.status = _step_line(event, started, meter)
+                update.status = _step_line(event, started, meter, lang)
             elif isinstance(event, Finished):
                 losses = [loss for _, loss in update.losses]
                 update.summary = {"steps": event.steps_done, "first_loss": event.first_loss,
@@ -137,7 +146,7 @@ def _train(loaded, examples, settings, cancel, update):
                                   # three steps each: one batch can be easier than the next
                                   "start": sum(losses[:3]) / max(1, len(losses[:3])),
                                   "end": sum(losses[-3:]) / max(1, len(losses[-3:]))}
-                update.status = _finished_line(event, started, meter.stop())
+                update.status = _finished_line(event, started, meter.stop(), lang)
             yield update
     finally:
         meter.stop()
@@ -160,24 +169,36 @@ def _compare(loaded, prompts, update):
         yield update
 
 
-def _started_line(event: Started, loaded) -> str:
-    return (f"Training **{event.trainable:,}** LoRA parameters, **{event.share:.3%}** of the "
-            f"{event.total:,} in {loaded.spec.key} ({loaded.precision}); the rest stay frozen. "
-            f"{event.examples} examples.")
+def _started_line(event: Started, loaded, lang: str = "en") -> str:
+    return t(N_("Training **{trainable}** LoRA parameters, **{share}** of the {total} in {model} "
+                "({precision}); the rest stay frozen. {examples} examples."), lang,
+             trainable=f"{event.trainable:,}", share=f"{event.share:.3%}", total=f"{event.total:,}",
+             model=loaded.spec.key, precision=loaded.precision, examples=event.examples)
 
 
-def _step_line(step: Step, started: Started, meter: PeakMemory) -> str:
-    return (f"Step **{step.step} / {step.steps}** · loss **{step.loss:.3f}** · "
-            f"{step.tokens_per_s:,.0f} tokens/s · {step.seconds:.1f} s a step · about "
-            f"{step.eta_s:.0f} s left · {started.trainable:,} trainable ({started.share:.3%})")
+def _step_line(step: Step, started: Started, meter: PeakMemory, lang: str = "en") -> str:
+    return t(N_("Step **{step} / {steps}** · loss **{loss}** · {speed} tokens/s · {seconds} s a "
+                "step · about {eta} s left · {trainable} trainable ({share})"), lang,
+             step=step.step, steps=step.steps, loss=f"{step.loss:.3f}",
+             speed=f"{step.tokens_per_s:,.0f}", seconds=f"{step.seconds:.1f}",
+             eta=f"{step.eta_s:.0f}", trainable=f"{started.trainable:,}",
+             share=f"{started.share:.3%}")
 
 
-def _finished_line(event: Finished, started: Started, peak: int) -> str:
-    how = "stopped" if event.stopped else "done"
-    loss = (f"loss {event.first_loss:.3f} → **{event.last_loss:.3f}**"
-            if event.first_loss is not None else "no step ran")
-    return (f"**Training {how}**: {event.steps_done} steps in {event.seconds:.1f} s, {loss}, "
-            f"peak memory +{peak / 1e9:.2f} GB over the weights. Comparing answers…")
+def _finished_line(event: Finished, started: Started, peak: int, lang: str = "en") -> str:
+    values = dict(steps=event.steps_done, seconds=f"{event.seconds:.1f}",
+                  peak=f"{peak / 1e9:.2f}")
+    if event.first_loss is None:
+        text = (N_("**Training stopped**: {steps} steps in {seconds} s, no step ran, peak memory "
+                   "+{peak} GB over the weights. Comparing answers…") if event.stopped else
+                N_("**Training done**: {steps} steps in {seconds} s, no step ran, peak memory "
+                   "+{peak} GB over the weights. Comparing answers…"))
+        return t(text, lang, **values)
+    text = (N_("**Training stopped**: {steps} steps in {seconds} s, loss {first} → **{last}**, "
+               "peak memory +{peak} GB over the weights. Comparing answers…") if event.stopped else
+            N_("**Training done**: {steps} steps in {seconds} s, loss {first} → **{last}**, peak "
+               "memory +{peak} GB over the weights. Comparing answers…"))
+    return t(text, lang, first=f"{event.first_loss:.3f}", last=f"{event.last_loss:.3f}", **values)
 
 
 def _rows(rows) -> list:
@@ -212,14 +233,16 @@ def loss_fell(summary, min_steps: int = 10) -> tuple[bool, str]:
     """A run of at least `min_steps` steps whose loss, averaged over its last three steps, is
     below its average over the first three."""
     if not summary:
-        return False, "Train first."
+        return False, N_("Train first.")
     if summary["steps"] < min_steps:
-        return False, f"That run did {summary['steps']} steps; train for at least {min_steps}."
+        return False, N_("That run did {steps} steps; train for at least {least}.").format(
+            steps=summary["steps"], least=min_steps)
     start, end = summary["start"], summary["end"]
     if end >= start:
-        return False, (f"The loss went from {start:.3f} to {end:.3f} (three-step averages): "
-                       "raise the learning rate or the steps.")
-    return True, f"The loss fell from {start:.3f} to {end:.3f} (three-step averages)."
+        return False, N_("The loss went from {start} to {end} (three-step averages): raise the "
+                         "learning rate or the steps.").format(start=f"{start:.3f}", end=f"{end:.3f}")
+    return True, N_("The loss fell from {start} to {end} (three-step averages).").format(
+        start=f"{start:.3f}", end=f"{end:.3f}")
 
 
 def compared_own_prompt(compare) -> tuple[bool, str]:
@@ -227,8 +250,8 @@ def compared_own_prompt(compare) -> tuple[bool, str]:
     rows = _rows(compare)
     own = [row for row in rows if row and row[0] and row[0] not in COMPARE]
     if not own:
-        return False, "Type a question of your own in *Compare on*, then train and compare."
-    return True, f"Compared on “{own[0][0]}”."
+        return False, N_("Type a question of your own in *Compare on*, then train and compare.")
+    return True, N_("Compared on “{question}”.").format(question=own[0][0])
 
 
 CHECKS = {"loss_fell": Check(("summary",), loss_fell),
@@ -267,9 +290,10 @@ def build(pool) -> dict:
 
     def handler(rows, model, precision, steps, rank, alpha, lr, targets, compare_on,
                 request: gr.Request):
-        settings = settings_from(steps, rank, alpha, lr, targets)
+        learner = learner_of(request)
+        settings = settings_from(steps, rank, alpha, lr, targets, lang=learner.lang)
         for update in run(pool, rows, model, PRECISIONS.get(precision, precision), settings,
-                          compare_on, learner_of(request)):
+                          compare_on, learner):
             yield (update.status, loss_frame(update.losses),
                    update.compare or gr.skip(), update.adapter or gr.skip(), update.summary)
 

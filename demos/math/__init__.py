@@ -1,24 +1,34 @@
 """The math lesson's demo: Qwen2.5-Math solves step by step; the final \\boxed{} answer is pulled
 out and, where SymPy can, checked against the problem, showing the check it ran.
 
-`solve()` is the one function behind the tab, the `math` API and the lesson's Run buttons.
+`solve()` is the one function behind the tab, the `math` API and the lesson's Run buttons;
+`check_mine()` checks a learner's own answer (the `math_check` API); CHECKS are the lesson's
+try-it tasks the app checks. The checking itself is demos/math/check.py and its helpers.
 Run alone: python -m demos.math
 """
 
 from __future__ import annotations
 
+import unicodedata
+
 import gradio as gr
 
 from qwenlab.registry import MATH_COT_PROMPT, MATH_TIR_PROMPT, get_model, models_with
+from webui.i18n import N_, lang_of, t
 from webui.ui import (
+    Check,
+    Learner,
     answer_stream,
     check_prompt,
     learner_of,
+    run_output,
     sampling_controls,
     sampling_from,
+    who,
 )
 
 DEFAULT_MODEL = "qwen2.5-math-1.5b"
+MAX_NEW_TOKENS = 1024  # the lesson's code cells generate with the same limit
 PROMPTS = {"Chain of thought (CoT)": MATH_COT_PROMPT, "Tool-integrated (TIR)": MATH_TIR_PROMPT}
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "\\[", "right": "\\]", "display": True},
          {"left": "\\(", "right": "\\)", "display": False}, {"left": "$", "right": "$", "display": False}]
@@ -29,16 +39,50 @@ EXAMPLES = [
     "Compute the integral of x^2 from 0 to 3.",
     "What is 17 * 23?",
 ]
+# Scripts a maths problem may be written in for Qwen2.5-Math: English (Latin letters, Greek for
+# the symbols) and Chinese (Han). Anything else it was not trained on (model card).
+_READ_SCRIPTS = ("LATIN", "GREEK", "CJK", "MATHEMATICAL", "FULLWIDTH LATIN")
+
+
+def foreign_letters(text: str) -> bool:
+    """Whether `text` has letters in a script Qwen2.5-Math does not read (Devanagari, Arabic...)."""
+    for char in text:
+        if not unicodedata.category(char).startswith("L") or "\u2100" <= char <= "\u214f":
+            continue  # not a letter, or a letterlike maths symbol (ℝ, ℓ, ℵ)
+        if not unicodedata.name(char, "").startswith(_READ_SCRIPTS):
+            return True
+    return False
+
+
+def language_note(problem: str, model: str, lang: str = "en") -> str:
+    """A short note, not an error: a Qwen2.5-Math model asked in a language it does not read."""
+    if "math" not in model or not foreign_letters(problem or ""):
+        return ""
+    qwen3 = next(s.key for s in models_with("math") if s.has_thinking)
+    return "ℹ️ " + t(N_("Qwen2.5-Math reads English and Chinese only; for a problem in another "
+                       "language, pick a Qwen3 model such as {model} in *Model*. This one still "
+                       "answers."), lang, model=qwen3)
 
 
 def solve(pool, problem: str, style: str = "Chain of thought (CoT)", model: str = DEFAULT_MODEL,
           temperature: float | None = None, top_p: float | None = None, top_k: int | None = None,
-          max_new_tokens: int = 1024, learner: str | None = None):
+          max_new_tokens: int = MAX_NEW_TOKENS, learner=None):
     """Yields (solution, final answer, check, stats) as the solution streams."""
-    problem = check_prompt(problem)
+    for update, shown, verdict in _solve(pool, problem, style, model, temperature, top_p, top_k,
+                                         max_new_tokens, learner):
+        if update.final is None:
+            yield update.loading or update.answer, "", "", ""
+        else:
+            yield update.answer, shown, verdict, update.final.summary()
+
+
+def _solve(pool, problem, style, model, temperature, top_p, top_k, max_new_tokens, learner):
+    """Yields (update, final answer shown, check markdown); the last two only once it is done."""
+    lang = who(learner)[1]
+    problem = check_prompt(problem, learner)
     spec = get_model(model)
     if style not in PROMPTS:
-        raise gr.Error(f"Prompt style is one of: {', '.join(PROMPTS)}")
+        raise gr.Error(t(N_("Prompt style is one of: {styles}"), lang, styles=", ".join(PROMPTS)))
     preset = spec.preset()
     sampling = sampling_from(spec, preset.temperature if temperature is None else temperature,
                              top_p or preset.top_p, top_k or preset.top_k)
@@ -46,7 +90,8 @@ def solve(pool, problem: str, style: str = "Chain of thought (CoT)", model: str 
     update = None
     for update in answer_stream(pool, model, messages, system=PROMPTS[style], sampling=sampling,
                                 max_new_tokens=int(max_new_tokens), learner=learner):
-        yield update.loading or update.answer, "", "", ""
+        if update.final is None:
+            yield update, "", ""
     if update is None or update.final is None:
         return
     from demos.math.check import check, final_answer, missing_answer  # sympy: loaded on first use
@@ -54,22 +99,26 @@ def solve(pool, problem: str, style: str = "Chain of thought (CoT)", model: str 
     boxed = final_answer(update.answer)
     # a stream cut off inside its last box has no final answer, whatever boxes came before
     shown = f"**Final answer:** \\({boxed}\\)" if boxed else missing_answer(update.answer)
-    yield update.answer, shown, check(problem, boxed).markdown(), update.final.summary()
+    yield update, shown, check(problem, boxed).markdown()
 
 
-def check_mine(problem: str, answer: str) -> str:
-    """A learner's own answer, checked the same way (for the lesson's exercises)."""
-    problem, answer = check_prompt(problem), (answer or "").strip()
+def check_mine(problem: str, answer: str, lang: str = "en") -> str:
+    """A learner's own answer to the problem in the Problem box, checked the same way."""
+    problem, answer = check_prompt(problem, Learner(None, lang)), (answer or "").strip()
     if not answer:
-        raise gr.Error("Type your answer, e.g. 6x + 2 or x = 2, 3.")
+        raise gr.Error(t(N_("Type your answer, e.g. 6x + 2 or x = 2, 3."), lang))
     from demos.math.check import check
 
     return check(problem, answer).markdown()
 
 
-def run_solve(pool, problem=EXAMPLES[0], style="Chain of thought (CoT)", max_new_tokens="512"):
-    for solution, answer, verdict, stats in solve(pool, problem, style, max_new_tokens=int(max_new_tokens)):
-        yield "\n\n".join(part for part in (solution, answer, verdict, f"`{stats}`" if stats else "") if part)
+# -- lesson cell runners: the same functions the tab uses, with the cells' limits ---------------
+def run_solve(pool, problem=EXAMPLES[0], style="Chain of thought (CoT)",
+              max_new_tokens=str(MAX_NEW_TOKENS)):
+    for update, shown, verdict in _solve(pool, problem, style, DEFAULT_MODEL, None, None, None,
+                                         int(max_new_tokens), None):
+        text = "\n\n".join(part for part in (update.answer, shown, verdict) if part)
+        yield run_output(update, text)
 
 
 def run_check(pool, problem=EXAMPLES[0], answer=""):
@@ -79,7 +128,7 @@ def run_check(pool, problem=EXAMPLES[0], answer=""):
 RUNNERS = {"solve": run_solve, "check": run_check}
 
 
-def build(pool) -> None:
+def build(pool) -> dict:
     spec = get_model(DEFAULT_MODEL)
     gr.Markdown("Qwen2.5-Math reasons step by step and puts its final answer in `\\boxed{}`. "
                 "Qwen Lab pulls that answer out and, where SymPy can, checks it against the problem.")
@@ -87,11 +136,13 @@ def build(pool) -> None:
     gr.Examples(EXAMPLES, problem, label="Try one")
     with gr.Row():
         style = gr.Radio(list(PROMPTS), value="Chain of thought (CoT)", label="System prompt")
-        model = gr.Dropdown([s.key for s in models_with("math")], value=DEFAULT_MODEL, label="Model")
-    temperature, top_p, top_k, tokens = sampling_controls(spec, 1024)
+        model = gr.Dropdown([s.key for s in models_with("math")], value=DEFAULT_MODEL, label="Model",
+                            info="Qwen2.5-Math reads English and Chinese; for other languages pick a Qwen3 model.")
+    temperature, top_p, top_k, tokens = sampling_controls(spec, MAX_NEW_TOKENS)
     with gr.Row():
         go = gr.Button("Solve", variant="primary", elem_id="math-solve")
         stop = gr.Button("Stop")
+    note = gr.Markdown(elem_id="math-note")
     solution = gr.Markdown(label="Solution", latex_delimiters=LATEX, elem_id="math-solution",
                            container=True, min_height=120)
     answer = gr.Markdown(elem_id="math-answer", latex_delimiters=LATEX)
@@ -102,12 +153,55 @@ def build(pool) -> None:
         yield from solve(pool, problem, style, model, temperature, top_p, top_k, tokens,
                          learner_of(request))
 
+    def noted(problem, model, request: gr.Request):
+        return language_note(problem, model, lang_of(request))
+
     event = go.click(handler, [problem, style, model, temperature, top_p, top_k, tokens],
                      [solution, answer, verdict, stats], api_name="math")
+    gr.on([go.click, model.change], noted, [problem, model], note, api_visibility="private")
     stop.click(None, cancels=[event])
+    mine = _own_answer(problem)
+    return {"problem": problem, "style": style, "model": model, "solution": solution,
+            "answer": answer, "check": verdict, "mine": mine}
 
-    with gr.Accordion("Check your own answer", open=False):
-        mine = gr.Textbox(label="Your answer", placeholder="e.g. 6x + 2, or x = 2, 3", elem_id="math-mine")
-        mine_go = gr.Button("Check it")
+
+def _own_answer(problem) -> gr.Textbox:
+    """The "Check your own answer" panel: it checks against the Problem box above."""
+    with gr.Accordion("Check your own answer (to the Problem above)", open=False):
+        gr.Markdown("Type the problem into the **Problem** box above and your answer here; SymPy "
+                    "checks your answer against that problem. No model runs.")
+        mine = gr.Textbox(label="Your answer", placeholder="e.g. 6x + 2, or x = 2, 3",
+                          info="Checked against the problem in the Problem box above.",
+                          elem_id="math-mine")
+        mine_go = gr.Button("Check it", elem_id="math-mine-go")
         mine_out = gr.Markdown(elem_id="math-mine-check")
-        mine_go.click(check_mine, [problem, mine], mine_out, api_name="math_check")
+
+    def checked(problem, answer, request: gr.Request):
+        return check_mine(problem, answer, lang_of(request))
+
+    mine_go.click(checked, [problem, mine], mine_out, api_name="math_check")
+    return mine
+
+
+# -- try-it tasks the app checks (lessons/en/02-math.md, "Try it") -----------------------------
+def own_answer_holds(problem, mine, contains: str, kind: str) -> tuple[bool, str]:
+    """The learner typed the exercise (its text `contains`) into the Problem box and their own
+    answer into Check your own answer, and SymPy's check of it holds, of the `kind` asked."""
+    squeezed = "".join((problem or "").split())
+    if "".join(contains.split()) not in squeezed:
+        return False, N_("Type the exercise, with {expr}, into the *Problem* box.").format(expr=contains)
+    if not (mine or "").strip():
+        return False, N_("Now type your answer into *Your answer* under *Check your own answer*.")
+    from demos.math.check import check
+
+    verdict = check(problem, mine)
+    if verdict.status != "holds":
+        return False, N_("SymPy does not agree with `{answer}` yet: press *Check it* to see the "
+                         "check it ran.").format(answer=mine.strip())
+    if verdict.kind != kind:
+        return False, N_("SymPy agrees, but the exercise asks for the {kind}.").format(kind=kind)
+    return True, N_("SymPy agrees: `{answer}` is right.").format(answer=mine.strip())
+
+
+CHECKS = {"own_answer_holds": Check(("problem", "mine"), own_answer_holds)}
+

@@ -24,14 +24,19 @@ from demos.vision.images import (
     plan,
 )
 from demos.vision.samples import QUESTIONS, make_samples
-from demos.vision.tasks import CHECKS  # noqa: F401  the try-it tasks the app checks
+from demos.vision.tasks import (
+    CHECKS,  # noqa: F401  the try-it tasks the app checks
+    IMAGE_STATS,  # the stats line's image part: CHECKS read it back
+)
 from demos.vision.upload import ImageUpload
 from qwenlab.errors import QwenLabError
 from qwenlab.loading import precision_problem, resolve_device
 from qwenlab.pool import estimate_bytes
 from qwenlab.prompts import prepare_messages
 from qwenlab.registry import PRECISIONS, get_model, models_with
+from webui.i18n import N_, lang_of, t
 from webui.ui import (
+    answer_in,
     answer_stream,
     check_prompt,
     clear_if_asked,
@@ -39,6 +44,7 @@ from webui.ui import (
     markdown_table,
     ran_note,
     run_output,
+    who,
 )
 
 MAX_TOKENS_LIMIT = 4096    # visual tokens; Qwen's recommended ceiling is 1280
@@ -67,43 +73,50 @@ def prepare(path: str | None, min_tokens: int, max_tokens: int,
     """Open the upload and plan its size with `model`'s image processor (the default model's
     when None); a QwenLabError (ImageProblem, mostly) says what is wrong."""
     if not path:
-        raise ImageProblem("Upload an image or pick one of the samples first.")
+        raise ImageProblem(N_("Upload an image or pick one of the samples first."))
     prepared = open_image(path)
     return prepared, plan(prepared, min_tokens, max_tokens, model or default_model())
 
 
 def describe(path: str | None, min_tokens: int = 64, max_tokens: int = 256,
-             model: str | None = None) -> str:
+             model: str | None = None, lang: str = "en") -> str:
     """Markdown: what `model` will receive for this image under this pixel budget."""
     if not path:
-        return "Upload an image or pick a sample to see how the model will see it."
+        return t(N_("Upload an image or pick a sample to see how the model will see it."), lang)
     try:
         model = model or default_model()
         prepared, p = prepare(path, min_tokens, max_tokens, model)
     except QwenLabError as exc:  # the image, the budget, or the processor could not load
-        return f"⚠️ {exc}"
+        return f"⚠️ {t(str(exc), lang)}"
     w, h = prepared.source_size
-    notes = "".join(f"\n- {note}" for note in prepared.notes + resize_notes(p))
-    return (f"**{prepared.name}**: {w}×{h} → resized to **{p.width}×{p.height}** = "
-            f"{p.width // FACTOR}×{p.height // FACTOR} blocks of 28×28 → "
-            f"**{p.tokens} visual tokens**{notes}\n\n"
+    notes = "".join(f"\n- {t(note, lang)}" for note in prepared.notes + resize_notes(p))
+    seen = t(N_("**{name}**: {width}×{height} → resized to **{new_width}×{new_height}** = "
+                "{columns}×{rows} blocks of 28×28 → **{tokens} visual tokens**"), lang,
+             name=prepared.name, width=w, height=h, new_width=p.width, new_height=p.height,
+             columns=p.width // FACTOR, rows=p.height // FACTOR, tokens=p.tokens)
+    return (f"{seen}{notes}\n\n"
             f"`min_pixels={int(min_tokens)}*28*28`, `max_pixels={int(max_tokens)}*28*28`, "
-            f"counted by {model}'s image processor")
+            + t(N_("counted by {model}'s image processor"), lang, model=model))
 
 
 def resize_notes(p: Plan) -> list[str]:
-    """Say so when the image processor moved the size qwen_vl_utils chose, and why."""
+    """Say so when the image processor moved the size qwen_vl_utils chose, and why (English:
+    describe() translates each note)."""
     if p.first_size in (None, (p.width, p.height)):
         return []
     w, h = p.first_size
     lo, hi = p.min_pixels // FACTOR ** 2, p.max_pixels // FACTOR ** 2
-    note = (f"qwen-vl-utils resized it to {w}×{h} ({w // FACTOR}×{h // FACTOR} blocks of 28×28); "
-            f"the image processor, given the same limits, resized it again to "
-            f"{p.width}×{p.height}")
-    if not lo <= p.tokens <= hi:
-        note += (f", outside {lo} to {hi} visual tokens: with limits this close, rounding to "
-                 "whole 28×28 blocks overshoots them. Set them further apart to stay within.")
-    return [note]
+    values = dict(width=w, height=h, columns=w // FACTOR, rows=h // FACTOR, new_width=p.width,
+                  new_height=p.height, low=lo, high=hi)
+    if lo <= p.tokens <= hi:
+        return [N_("qwen-vl-utils resized it to {width}×{height} ({columns}×{rows} blocks of "
+                   "28×28); the image processor, given the same limits, resized it again to "
+                   "{new_width}×{new_height}").format(**values)]
+    return [N_("qwen-vl-utils resized it to {width}×{height} ({columns}×{rows} blocks of 28×28); "
+               "the image processor, given the same limits, resized it again to "
+               "{new_width}×{new_height}, outside {low} to {high} visual tokens: with limits this "
+               "close, rounding to whole 28×28 blocks overshoots them. Set them further apart to "
+               "stay within.").format(**values)]
 
 
 def conversation(prepared: Prepared, p: Plan, history: list, question: str) -> list[dict]:
@@ -121,21 +134,22 @@ def answers(pool, path: str | None, question: str, history: list | None = None,
             min_tokens: int = 64, max_tokens: int = 256, model: str | None = None,
             precision: str | None = None, max_new_tokens: int = 256, learner: str | None = None):
     """Checks the inputs, then yields (Update, Plan) as the answer streams."""
-    question = check_prompt(question)
+    question = check_prompt(question, learner)
+    lang = who(learner)[1]
     model = model or default_model(pool.device)
     spec = get_model(model)
     if not spec.is_vision:
-        raise gr.Error(f"{model} does not take images; pick one of "
-                       f"{', '.join(s.key for s in models_with('vision'))}.")
+        raise gr.Error(t(N_("{model} does not take images; pick one of {models}."), lang,
+                         model=model, models=", ".join(s.key for s in models_with("vision"))))
     try:
         prepared, p = prepare(path, min_tokens, max_tokens, model)
     except QwenLabError as exc:
-        raise gr.Error(str(exc)) from exc
+        raise gr.Error(t(str(exc), lang)) from exc
     precision = precision or default_precision(pool, model)
     messages = conversation(prepared, p, history, question)
     for update in answer_stream(pool, model, messages, precision=precision,
                                 max_new_tokens=int(max_new_tokens), measure_memory=True,
-                                learner=learner):
+                                learner=learner, system=answer_in(learner)):
         yield update, p
 
 
@@ -143,24 +157,28 @@ def ask(pool, path: str | None, question: str, history: list | None = None,
         min_tokens: int = 64, max_tokens: int = 256, model: str | None = None,
         precision: str | None = None, max_new_tokens: int = 256, learner: str | None = None):
     """Yields (chat messages, stats) as the answer streams."""
+    lang = who(learner)[1]
     shown = list(history or []) + [{"role": "user", "content": (question or "").strip()}]
     for update, p in answers(pool, path, question, history, min_tokens, max_tokens, model,
                              precision, max_new_tokens, learner):
         if update.loading:
             yield shown + [{"role": "assistant", "content": update.loading}], ""
             continue
-        answer = update.answer or ("*(The model finished without writing any text.)*"
-                                   if update.final else "…")
-        yield shown + [{"role": "assistant", "content": answer}], stats_line(update, p)
+        answer = update.answer or (
+            "*({})*".format(t(N_("The model finished without writing any text."), lang))
+            if update.final else "…")
+        yield shown + [{"role": "assistant", "content": answer}], stats_line(update, p, lang)
 
 
-def stats_line(update, p: Plan) -> str:
+def stats_line(update, p: Plan, lang: str = "en") -> str:
     if not update.final:
         return ""
-    peak = "" if update.peak_bytes is None else \
-        f" · peak +{update.peak_bytes / 1e9:.2f} GB over the weights while answering"
-    return (f"{update.final.summary()} · image {p.width}×{p.height} = {p.tokens} visual tokens "
-            f"of the {update.final.prompt_tokens}-token prompt{peak}")
+    parts = [update.final.summary(), t(IMAGE_STATS, lang, width=p.width, height=p.height,
+                                       tokens=p.tokens, prompt=update.final.prompt_tokens)]
+    if update.peak_bytes is not None:
+        parts.append(t(N_("peak +{gb} GB over the weights while answering"), lang,
+                       gb=f"{update.peak_bytes / 1e9:.2f}"))
+    return " · ".join(parts)
 
 
 # -- lesson cells --------------------------------------------------------------------------------
@@ -292,7 +310,10 @@ def _wire(pool, image, min_tokens, max_tokens, plan_md, model, precision, chat, 
     stop.click(None, cancels=[event, submitted])
     new.click(lambda: ([], ""), None, [chat, stats], api_visibility="private")
     # The model matters too: its own image processor counts the tokens.
-    gr.on([image.change, min_tokens.change, max_tokens.change, model.change], describe,
+    def preview(path, lo, hi, model, request: gr.Request):
+        return describe(path, lo, hi, model, lang_of(request))
+
+    gr.on([image.change, min_tokens.change, max_tokens.change, model.change], preview,
           [image, min_tokens, max_tokens, model], plan_md, api_name="vision_plan",
           show_progress="hidden")
     image.change(lambda: ([], ""), None, [chat, stats], api_visibility="private")

@@ -11,10 +11,32 @@ from pathlib import Path
 
 from demos.vision.images import FACTOR, open_image, plan
 from demos.vision.samples import make_samples
+from qwenlab.languages import LANGUAGES
 from qwenlab.prompts import prepare_messages
+from webui.i18n import N_, table_entry
 from webui.ui import Check
 
-_STATS = re.compile(r"= (\d+) visual tokens of the (\d+)-token prompt")
+IMAGE_STATS = N_("image {width}×{height} = {tokens} visual tokens of the {prompt}-token prompt")
+
+
+def _stats_pattern(template: str) -> re.Pattern:
+    """A regex over a (translated) stats template: numbers for its placeholders."""
+    pattern = re.escape(template)
+    for name in ("width", "height", "tokens", "prompt"):
+        group = rf"(?P<{name}>\d+)" if name in ("tokens", "prompt") else r"\d+"
+        pattern = pattern.replace(re.escape("{" + name + "}"), group, 1)
+    return re.compile(pattern)
+
+
+def stats_numbers(stats: str | None) -> tuple[str, str] | None:
+    """(visual tokens, prompt tokens) from the vision tab's stats line, in any language the
+    string table has."""
+    templates = dict.fromkeys(table_entry(IMAGE_STATS, code) for code in LANGUAGES)
+    for template in templates:
+        found = _stats_pattern(template).search(stats or "")
+        if found:
+            return found["tokens"], found["prompt"]
+    return None
 
 
 def is_sample(path: str | None, sample: str) -> bool:
@@ -33,38 +55,45 @@ def budget_in_range(path, min_tokens, max_tokens, model, sample: str, low: int,
     """The `sample` is in the upload box and, under the sliders' budget, `model`'s image
     processor turns it into `low` to `high` visual tokens (the count the preview shows)."""
     if not is_sample(path, sample):
-        return False, f"Pick the *{sample}* sample under the upload box first."
+        return False, N_("Pick the *{sample}* sample under the upload box first.").format(
+            sample=sample)
     p = plan(open_image(path), min_tokens, max_tokens, model)
-    size = f"{p.width}×{p.height}, {p.width // FACTOR}×{p.height // FACTOR} blocks of 28×28"
+    values = dict(tokens=p.tokens, width=p.width, height=p.height, columns=p.width // FACTOR,
+                  rows=p.height // FACTOR)
     if p.tokens < low:
-        return False, (f"{p.tokens} visual tokens ({size}): too few for the small print. "
-                       "Raise the maximum.")
+        return False, N_("{tokens} visual tokens ({width}×{height}, {columns}×{rows} blocks of "
+                         "28×28): too few for the small print. Raise the maximum.").format(**values)
     if p.tokens > high:
-        return False, (f"{p.tokens} visual tokens ({size}): more than you need. Lower the "
-                       "minimum or the maximum.")
-    return True, (f"{p.tokens} visual tokens ({size}) at {int(min_tokens)} to {int(max_tokens)}, "
-                  f"as {model}'s image processor counts them.")
+        return False, N_("{tokens} visual tokens ({width}×{height}, {columns}×{rows} blocks of "
+                         "28×28): more than you need. Lower the minimum or the "
+                         "maximum.").format(**values)
+    return True, N_("{tokens} visual tokens ({width}×{height}, {columns}×{rows} blocks of 28×28) "
+                    "at {low} to {high}, as {model}'s image processor counts them.").format(
+                        **values, low=int(min_tokens), high=int(max_tokens), model=model)
 
 
 def followed_up(path, history, stats, sample: str) -> tuple[bool, str]:
     """The `sample` is in the upload box and the chat about it holds a question, its answer, a
     follow-up and its answer (whatever the words: the tiny test models answer noise)."""
     if not is_sample(path, sample):
-        return False, f"Pick the *{sample}* sample under the upload box first."
+        return False, N_("Pick the *{sample}* sample under the upload box first.").format(
+            sample=sample)
     turns = [t for t in prepare_messages(list(history or []), vision=False)
              if t["role"] in ("user", "assistant")]
     asked = sum(t["role"] == "user" for t in turns)
     last = turns[-1] if turns else {"role": "", "content": ""}
     if asked < 2:
-        return False, ("Ask about the chart, then ask a follow-up question." if not asked else
-                       "Now ask a follow-up question about the same chart.")
+        return False, (N_("Ask about the chart, then ask a follow-up question.") if not asked else
+                       N_("Now ask a follow-up question about the same chart."))
     if last["role"] != "assistant" or last["content"].startswith("⏳"):
-        return False, "Wait for the answer to your follow-up."
-    found = _STATS.search(stats or "")
+        return False, N_("Wait for the answer to your follow-up.")
+    found = stats_numbers(stats)
     if not found:
-        return True, "A follow-up about the same image: the whole chat went back, image included."
-    return True, (f"Your follow-up sent the chart's {found[1]} visual tokens again, in a "
-                  f"{found[2]}-token prompt: nothing is remembered between turns.")
+        return True, N_("A follow-up about the same image: the whole chat went back, image "
+                        "included.")
+    return True, N_("Your follow-up sent the chart's {tokens} visual tokens again, in a "
+                    "{prompt}-token prompt: nothing is remembered between turns.").format(
+                        tokens=found[0], prompt=found[1])
 
 
 CHECKS = {

@@ -67,6 +67,7 @@ class Engine:
     """The interface; subclasses override `stream` and what applies to them."""
 
     name = "engine"
+    answers_at_once: int | None = None  # answers it writes together; None: the operator's limit
     continues = True  # can a second pass go on from the first one's ids (a thinking budget)?
 
     def stream(self, loaded: Loaded, prompt: Prompt, sampling: Sampling, max_new_tokens: int,

@@ -1,0 +1,144 @@
+"""The messages the demos' handlers send at run time go through the string table: with a fake
+table that prefixes every key with "XX ", a learner on a page in that language gets the prefixed
+text, from gr.Error, status lines and the try-it checks (translated by the page with t())."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+
+from webui import i18n
+from webui.i18n import message_keys, t
+from webui.ui import Learner
+
+pytestmark = pytest.mark.pure
+
+LANG = "sw"
+SW = Learner("session-1", LANG)
+
+
+@pytest.fixture(autouse=True)
+def fake_table(monkeypatch):
+    fake = {key: "XX " + key for key in message_keys()}
+    i18n._patterns.cache_clear()
+    monkeypatch.setattr(i18n, "table", lambda lang: fake if lang == LANG else {})
+    yield fake
+    i18n._patterns.cache_clear()
+
+
+def error_of(gen_or_call) -> str:
+    with pytest.raises(gr.Error) as caught:
+        result = gen_or_call()
+        next(iter(result))  # a generator raises on its first step
+    return caught.value.message
+
+
+def test_the_demos_messages_are_in_the_table():
+    keys = message_keys()
+    for key in ("Pick at least one language.", "Reasoning",
+                "{model} has no thinking mode; pick a Qwen3 model",
+                "Pick the *{sample}* sample under the upload box first.",
+                "Tick at least one precision to compare.", "Type a message to inspect.",
+                "The loss fell from {start} to {end} (three-step averages).",
+                "Language is one of: {languages}"):
+        assert key in keys, key
+    assert not [key for key in keys if "{}" in key or "%s" in key]
+    # t() reads a pattern's values back with named groups: a placeholder may appear once only
+    assert not [key for key in keys
+                if len(re.findall(r"\{(\w+)\}", key)) != len(set(re.findall(r"\{(\w+)\}", key)))]
+
+
+def test_thinking_errors_and_panels_are_in_the_learners_language():
+    from demos.thinking import _panel, chat, settings_used
+
+    assert error_of(lambda: chat(None, [], "  ", "qwen3-0.6b", True, 0, 64, [], SW)) == \
+        "XX Type a question first."
+    message = error_of(lambda: settings_used([], "Hi", "qwen2.5-0.5b", True, 0, 64, LANG))
+    assert message == "XX qwen2.5-0.5b has no thinking mode; pick a Qwen3 model"
+    assert "**XX Reasoning**" in _panel("hmm", "42", LANG) and "**XX Answer**" in _panel("", "42", LANG)
+    assert _panel("hmm", "42") == "**Reasoning**\n\n> hmm\n\n**Answer**\n\n42"
+
+
+def test_thinking_check_messages_translate_with_their_values():
+    from demos.thinking import budget_cut_then_answered
+
+    done, message = budget_cut_then_answered([], [])
+    assert not done and t(message, LANG) == "XX " + message
+    turn = {"budget": 64, "thinking": False, "enable_thinking": False, "finished": True}
+    history = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    done, message = budget_cut_then_answered(history, [turn])
+    assert message == ("That turn ran without thinking (Thinking was unticked), so there was no "
+                       "reasoning to cut.")
+    # the pattern's value is a table key too: it is translated inside the sentence
+    assert t(message, LANG) == ("XX That turn ran without thinking (XX Thinking was unticked), so "
+                                "there was no reasoning to cut.")
+
+
+def test_a_vision_check_and_its_stats_line_in_another_language():
+    from demos.vision.tasks import budget_in_range, followed_up, stats_numbers
+
+    done, message = budget_in_range(None, 64, 256, "qwen2-vl-2b", "receipt", 100, 400)
+    assert not done and t(message, LANG) == "XX Pick the *receipt* sample under the upload box first."
+    english = "4 tokens · first token 0.10 s · image 476×308 = 228 visual tokens of the 262-token prompt"
+    translated = ("4 tokens · XX image 476×308 = 228 visual tokens of the 262-token prompt · "
+                  "XX peak +0.01 GB over the weights while answering")
+    assert stats_numbers(english) == stats_numbers(translated) == ("228", "262")
+    assert followed_up(None, [], translated, "sales-chart")[0] is False
+
+
+def test_vision_stats_line_and_preview_follow_the_page():
+    from demos.vision import describe, stats_line
+
+    final = SimpleNamespace(summary=lambda: "4 tokens", prompt_tokens=262)
+    update = SimpleNamespace(final=final, peak_bytes=None)
+    plan = SimpleNamespace(width=476, height=308, tokens=228)
+    assert stats_line(update, plan) == "4 tokens · image 476×308 = 228 visual tokens of the 262-token prompt"
+    assert stats_line(update, plan, LANG) == ("4 tokens · XX image 476×308 = 228 visual tokens of "
+                                              "the 262-token prompt")
+    assert describe(None, lang=LANG).startswith("XX Upload an image")
+
+
+def test_multilingual_errors_and_on_load():
+    from demos.multilingual import (
+        DEFAULT_PICK,
+        MAX_LANGUAGES,
+        answer_all,
+        on_load,
+        runs_markdown,
+    )
+
+    assert error_of(lambda: answer_all(None, "Hi", [], learner=SW)) == "XX Pick at least one language."
+    assert error_of(lambda: answer_all(None, "Hi", list(DEFAULT_PICK) + ["Hindi", "Arabic"],
+                                       learner=SW)) == f"XX Pick at most {MAX_LANGUAGES} languages at a time."
+    assert "XX Run 1: " in runs_markdown([{"English": 7}], LANG)
+    for lang, first in (("sw", "Swahili"), ("pa", "Punjabi"), ("my", "Burmese"), ("en", "English")):
+        picked = on_load(lang)["languages"]["value"]
+        assert picked[0] == first and len(picked) == len(set(picked)) <= MAX_LANGUAGES
+        assert set(DEFAULT_PICK) - {first} <= set(picked) or len(picked) == MAX_LANGUAGES
+    assert on_load("en")["languages"]["value"] == DEFAULT_PICK
+    assert on_load("xx")["languages"]["value"] == DEFAULT_PICK  # unknown: English
+
+
+def test_edge_code_serve_and_finetune_messages():
+    from demos.code import asked_for, stream
+    from demos.edge import compare, fit_verdict
+    from demos.finetune import _finished_line, loss_fell
+    from demos.serve import sanitise_vs_escape
+
+    assert error_of(lambda: compare(None, "qwen2.5-0.5b", [], "Hi", learner=SW)) == \
+        "XX Tick at least one precision to compare."
+    assert error_of(lambda: stream(None, "Sort a list", "Cobol", learner=SW)).startswith(
+        "XX Language is one of: Python")
+    assert t(asked_for(None, "median", ["Python"])[1], LANG) == \
+        "XX Fill in the request and press *Generate* first."
+    verdict = fit_verdict("Qwen2.5-7B-Instruct", "bf16", "L4 GPU (24 GB)")[1]
+    assert t(verdict, LANG) == "XX " + verdict
+    assert "XX **Still dangerous after deleting**" in sanitise_vs_escape("<scr<script>ipt>", LANG)
+    message = loss_fell({"steps": 3, "start": 2.0, "end": 1.0})[1]
+    assert t(message, LANG) == "XX That run did 3 steps; train for at least 10."
+    done = SimpleNamespace(stopped=False, first_loss=2.0, last_loss=1.5, steps_done=4, seconds=1.25)
+    assert _finished_line(done, None, 10**9, LANG).startswith("XX **Training done**: 4 steps")
+    assert _finished_line(done, None, 10**9).startswith("**Training done**: 4 steps in 1.2 s")
