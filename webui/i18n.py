@@ -113,11 +113,21 @@ def direction(lang: str) -> str:
 
 
 def font_css() -> str:
-    """Fonts that draw each script well, by the page's lang attribute (set by HEAD_JS)."""
-    rules = [f':lang({lang.code}) body, :lang({lang.code}) .prose, :lang({lang.code}) .md '
-             f'{{ font-family: {lang.fonts}, var(--font), sans-serif; }}'
+    """Fonts that draw each script well, by the page's lang attribute (set by HEAD_JS). A Latin
+    font comes first so that code names and English terms inside the prose keep their shapes;
+    the browser falls through to the script's font for every glyph the Latin one lacks."""
+    rules = [f':lang({lang.code}) body, :lang({lang.code}) .prose, :lang({lang.code}) .md, '
+             f':lang({lang.code}) button, :lang({lang.code}) label '
+             f'{{ font-family: "Noto Sans", "Segoe UI", Roboto, {lang.fonts}, var(--font), sans-serif; }}'
              for lang in LANGUAGES.values() if lang.fonts]
     rules.append(':lang(ur) .prose, :lang(ur) .md { line-height: 2.1; }')  # Nastaliq is tall
+    # Right to left: Gradio marks every Markdown block dir="ltr" (its rtl= is per component,
+    # fixed at build); the page's direction wins here. A chat message takes the direction of
+    # its own first letters (a model may answer in English on an Urdu page); lesson prose does
+    # not, since an Urdu sentence often starts with a name such as Qwen.
+    rules.append('html[dir=rtl] .prose { direction: rtl; text-align: start; }')
+    rules.append('html[dir=rtl] [data-testid=bot], html[dir=rtl] [data-testid=user] '
+                 '{ unicode-bidi: plaintext; text-align: start; }')
     # code reads left to right in every language
     rules.append('[dir=rtl] .code-cell, [dir=rtl] pre, [dir=rtl] code { direction: ltr; '
                  'text-align: left; unicode-bidi: isolate; }')

@@ -60,27 +60,32 @@ def lanes_for(answers: int) -> int:
 
 
 class Lanes:
-    """`count` lanes over one og.Model, fed from one line of waiting answers."""
+    """`count` lanes over one og.Model, fed from one line of waiting answers.
+
+    A dispatcher forms the batches (the lanes never compete for answers, which would split
+    sixteen classmates unevenly and leave some waiting a whole batch): it gathers up to
+    LANE_WIDTH answers that arrive together, waits for an idle lane, tops the batch up with
+    whoever arrived meanwhile, and hands it over."""
 
     def __init__(self, model, count: int):
-        self.model, self.waiting = model, queue.Queue()
+        self.model, self.waiting, self.idle = model, queue.Queue(), queue.Queue()
         self.running = True
         self.widest = 0  # the most answers one forward pass has carried (for tests and stats)
-        self.threads = [threading.Thread(target=self._lane, name=f"onnx-lane-{i}", daemon=True)
-                        for i in range(count)]
+        self.inboxes = [queue.Queue() for _ in range(count)]
+        self.threads = [threading.Thread(target=self._lane, args=(i,), name=f"onnx-lane-{i}",
+                                         daemon=True) for i in range(count)]
+        self.threads.append(threading.Thread(target=self._dispatch, name="onnx-lanes", daemon=True))
         for thread in self.threads:
             thread.start()
 
     def stop(self) -> None:
         self.running = False
+        for inbox in self.inboxes:
+            inbox.put(None)
         for thread in self.threads:
             thread.join(timeout=30)
 
-    def _lane(self) -> None:
-        import onnxruntime_genai as og
-
-        engine = og.Engine(self.model)
-        events = engine.create_event_buffer(64)
+    def _dispatch(self) -> None:
         while self.running:
             try:
                 batch = [self.waiting.get(timeout=0.2)]
@@ -92,7 +97,22 @@ class Lanes:
                     batch.append(self.waiting.get(timeout=max(0.0, until - time.monotonic())))
                 except queue.Empty:
                     break
+            lane = self.idle.get()
+            while len(batch) < LANE_WIDTH and not self.waiting.empty():
+                batch.append(self.waiting.get_nowait())
             self.widest = max(self.widest, len(batch))
+            self.inboxes[lane].put(batch)
+
+    def _lane(self, index: int) -> None:
+        import onnxruntime_genai as og
+
+        engine = og.Engine(self.model)
+        events = engine.create_event_buffer(64)
+        while self.running:
+            self.idle.put(index)
+            batch = self.inboxes[index].get()
+            if batch is None:
+                return
             _run_batch(og, engine, events, batch)
 
 

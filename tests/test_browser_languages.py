@@ -1,0 +1,84 @@
+"""Qwen Lab in each of its languages, in headless Chromium: the page in the language the URL
+names, a translated lesson and demo, an error message in that language, the script drawn by
+its own font, Urdu laid out right to left, and the header's picker remembered by the browser.
+
+Screenshots land in screenshots/lang-<code>-*.png for a person to look at.
+"""
+
+import pytest
+from test_browser import ARGS, CHROMIUM, open_app, shot  # noqa: F401 (fixtures below)
+from test_browser import browser  # noqa: F401
+
+from qwenlab.languages import LANGUAGES
+from qwenlab.lessons import load_lessons
+from webui.i18n import t
+
+pytestmark = pytest.mark.browser
+TRANSLATED = [code for code in LANGUAGES if code != "en"]
+
+
+
+def fonts_drawing(page, selector: str) -> set[str]:
+    """The fonts Chromium really used to draw the text of the first element matching
+    `selector` (DevTools' CSS.getPlatformFontsForNode): proof that the script is drawn by a
+    font made for it, not as boxes or by a stand-in."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    text = cdp.send("DOM.describeNode", {"nodeId": node, "depth": 1})["node"]
+    target = next((c for c in text.get("children", []) if c.get("nodeType") == 3), None)
+    used = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": target["nodeId"] if target else node})
+    return {font["familyName"] for font in used["fonts"] if font["glyphCount"]}
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_the_app_in_each_language(browser, app_url, lang):  # noqa: F811
+    from playwright.sync_api import expect
+
+    first = load_lessons(lang)[0]
+    assert not first.fallback, f"{lang} has no translation of {first.path.name}"
+    page = open_app(browser, f"{app_url}?lang={lang}", viewport={"width": 1280, "height": 900})
+    root = page.locator("html")
+    expect(root).to_have_attribute("lang", lang)
+    expect(root).to_have_attribute("dir", "rtl" if LANGUAGES[lang].rtl else "ltr")
+    expect(page.get_by_role("heading", name=first.title).first).to_be_visible(timeout=30_000)
+    expect(page.locator("#language input")).to_have_value(LANGUAGES[lang].native)
+    if LANGUAGES[lang].fonts:  # the script's own font draws the lesson's heading
+        wanted = {name.strip(' "') for name in LANGUAGES[lang].fonts.split(",")}
+        used = fonts_drawing(page, "#lesson-tabs .prose h1")
+        assert used & wanted, f"{lang} heading drawn by {used}, none of {wanted}"
+    if LANGUAGES[lang].rtl:
+        prose = page.locator(".prose").first
+        assert prose.evaluate("e => getComputedStyle(e).direction") == "rtl"
+        code = page.locator(".code-cell pre, .code-cell .cm-content").first
+        assert code.evaluate("e => getComputedStyle(e).direction") == "ltr"  # code stays LTR
+    shot(page, f"lang-{lang}-lesson")
+
+    page.get_by_role("tab", name=t("Live demo", lang)).locator("visible=true").first.click()
+    page.locator("#family-send").click()  # an empty question
+    expect(page.get_by_text(t("Type a question first.", lang))).to_be_visible(timeout=15_000)
+    shot(page, f"lang-{lang}-demo-error")
+    page.close()
+
+
+def test_the_picker_switches_language_and_the_browser_remembers(browser, app_url):  # noqa: F811
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.goto(app_url)
+    page.wait_for_selector("#lesson-nav", timeout=60_000)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.locator("#language input").click()
+    page.get_by_role("option", name=LANGUAGES["sw"].native).click()
+    page.wait_for_url("**lang=sw**", timeout=30_000)
+    page.wait_for_selector("#lesson-nav", timeout=60_000)
+    expect(page.locator("html")).to_have_attribute("lang", "sw")
+    expect(page.get_by_role("heading", name=load_lessons("sw")[0].title).first).to_be_visible(
+        timeout=30_000)
+    page.goto(app_url)  # no ?lang=: the stored choice wins over the browser's English
+    page.wait_for_selector("#lesson-nav", timeout=60_000)
+    expect(page.locator("html")).to_have_attribute("lang", "sw")
+    context.close()
