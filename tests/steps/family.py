@@ -8,10 +8,13 @@ TASK = "fits-6gb"
 
 def steps(page):
     for field, value in (("#family-task", "hard reasoning"), ("#family-device", "Laptop GPU (6 GB)")):
-        page.locator(f"{field} input").fill(value)
-        page.locator(f"{field} input").press("Enter")
+        page.locator(f"{field} input").click()
+        page.get_by_role("option", name=value, exact=True).click()
+        expect(page.locator(f"{field} input")).to_have_value(value)
     page.locator("#family-pick-btn").click()
-    expect(page.locator("#family-summary")).to_contain_text("Laptop GPU (6 GB)", timeout=30_000)
+    summary = page.locator("#family-summary")
+    expect(summary).to_contain_text("Laptop GPU (6 GB)", timeout=30_000)
+    expect(summary).to_contain_text("multi-step reasoning")  # how the picker names the task
     page.locator("#family-input textarea").fill("Hello!")
     page.locator("#family-send").click()
     expect(page.locator("#family-stats")).to_contain_text("tokens/s", timeout=120_000)
