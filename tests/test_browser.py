@@ -188,14 +188,14 @@ def test_thinking_demo_chats_and_compares(browser, app_url):
     open_lesson(page, "Thinking mode")
     shot(page, "lesson-thinking")
     show_demo(page)
-    page.locator("#think-input textarea").fill("Why is the sky blue? /no_think")
-    page.locator("#think-send").click()
-    expect(page.locator("#think-stats")).to_contain_text("tokens/s", timeout=180_000)
-    # a short compare: a random tiny model never stops early, and 2 x 1,024 streamed tokens
-    # cost minutes of rendering on a 2-core machine without testing anything more
+    # short answers: a random tiny model never stops early, and 1,024 streamed tokens cost
+    # minutes of rendering on a 2-core machine without testing anything more
     tokens = page.locator("#think-tokens input[type=number]")
     tokens.fill("128")
     tokens.press("Enter")
+    page.locator("#think-input textarea").fill("Why is the sky blue? /no_think")
+    page.locator("#think-send").click()
+    expect(page.locator("#think-stats")).to_contain_text("tokens/s", timeout=180_000)
     page.locator("#think-compare").click()
     expect(page.locator("#think-table")).to_contain_text("thinking off", timeout=240_000)
     shot(page, "demo-thinking")
