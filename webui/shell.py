@@ -234,8 +234,8 @@ def launch(app: gr.Blocks, pool: ModelPool | None = None, **kwargs) -> None:
     limits = pool.admission if pool is not None else None
     # sized for the most a model may write at once: batched engines (int4 lanes on a CPU,
     # continuous batching on a GPU) raise their model's limit when they load
-    most = config.max_active_per_model(pool.device, batched=True) if limits else 2
-    concurrency = max(4, 2 * max(limits.per_model, most)) if limits else 4
+    concurrency = 4 if limits is None else \
+        max(4, 2 * max(limits.per_model, config.max_active_per_model(pool.device, batched=True)))
     app.queue(default_concurrency_limit=concurrency,
               max_size=limits.max_waiting if limits else None).launch(
         css=CSS + font_css(), head=head_js(), theme=gr.themes.Soft(),

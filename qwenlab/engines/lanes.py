@@ -202,10 +202,9 @@ class LanesEngine(OnnxEngine):
     name = ENGINE
 
     def __init__(self, answers: int):
-        self.answers = self.answers_at_once = answers
+        self.answers_at_once = answers
         self.lanes: Lanes | None = None
         self._lock = threading.Lock()
-
 
     def close(self) -> None:
         with self._lock:
@@ -216,7 +215,7 @@ class LanesEngine(OnnxEngine):
     def _lanes(self, loaded) -> Lanes:
         with self._lock:
             if self.lanes is None:
-                self.lanes = Lanes(loaded.model, lanes_for(self.answers))
+                self.lanes = Lanes(loaded.model, lanes_for(self.answers_at_once))
             return self.lanes
 
     def stream(self, loaded, prompt: Prompt, sampling: Sampling, max_new_tokens: int,
