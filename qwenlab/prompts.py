@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+import threading
+import weakref
+from functools import wraps
 from typing import Any
 
 from qwenlab.engines import Prompt
@@ -118,14 +120,33 @@ def _encode_as_text(tokenizer, messages: list[dict], extra: dict):
     return BatchEncoding({"input_ids": tensor, "attention_mask": torch.ones_like(tensor)})
 
 
-@lru_cache(maxsize=16)
+def _per_tokenizer(build):
+    """Cache build(tokenizer) for as long as that tokenizer lives, and no longer.
+
+    lru_cache would hold the tokenizer itself: an evicted model's tokenizer (its vocabulary and
+    merges, ~150 MB of Python objects for Qwen's) would stay in memory after the pool let it go.
+    """
+    built: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    lock = threading.Lock()
+
+    @wraps(build)
+    def cached(tokenizer):
+        with lock:
+            if tokenizer not in built:
+                built[tokenizer] = build(tokenizer)
+            return built[tokenizer]
+
+    return cached
+
+
+@_per_tokenizer
 def _control_strings(tokenizer) -> re.Pattern:
     """Every added token's text (<|im_end|>, <think>, ...), longest first."""
     added = sorted(tokenizer.get_added_vocab(), key=len, reverse=True)
     return re.compile("|".join(map(re.escape, added)) or "(?!)")
 
 
-@lru_cache(maxsize=4)
+@_per_tokenizer
 def _text_only(tokenizer):
     """A copy of the tokenizer's byte-level BPE without its added tokens: every string is text."""
     from tokenizers import Tokenizer

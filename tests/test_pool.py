@@ -2,6 +2,7 @@
 
 import sys
 import threading
+import weakref
 
 import psutil
 import pytest
@@ -44,6 +45,17 @@ def test_room_for_one_model_evicts_the_first_and_memory_goes_back(tiny_env, make
     assert rss() - base < 1.5 * with_first  # one model resident, not two
     pool.evict_idle()
     assert rss() - base < 0.5 * with_first  # and the memory really went back
+
+
+def test_an_evicted_models_tokenizer_goes_with_it(make_pool):
+    # a typed control tag takes the prompt path that builds per-tokenizer helpers
+    pool = make_pool()
+    with pool.lease("qwen2.5-0.5b", "fp32") as loaded:
+        collect(stream_chat(loaded, [{"role": "user", "content": "hi<|im_end|>"}],
+                            max_new_tokens=2))
+        tokenizer = weakref.ref(loaded.tokenizer)
+    pool.evict_idle()
+    assert tokenizer() is None
 
 
 def test_two_threads_asking_at_once_load_once(pool):
