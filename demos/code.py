@@ -137,7 +137,8 @@ def build(pool) -> dict:
                              label="Requirements (one per line)", elem_id="code-constraints")
     examples = gr.Textbox("median([3, 1, 2]) == 2\nmedian([4, 1, 3, 2]) == 2.5", lines=2,
                           label="Examples (optional)", elem_id="code-examples")
-    temperature, top_p, top_k, tokens = sampling_controls(get_model(default_model(pool.device)), 768)
+    spec = get_model(default_model(pool.device))
+    temperature, top_p, top_k, tokens = sampling_controls(spec, 768, "code")
     with gr.Row():
         go = gr.Button("Generate", variant="primary", elem_id="code-go")
         stop = gr.Button("Stop")

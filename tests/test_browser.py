@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from awkward_images import BAD_IMAGES, REFUSED
+from browser_steps import set_number, short_answers
 
 from demos.vision.samples import QUESTIONS
 from qwenlab.lessons import load_lessons
@@ -142,6 +143,7 @@ def test_math_demo_solves_and_checks_in_the_browser(browser, app_url):
     open_lesson(page, "Maths with Qwen2.5-Math")
     shot(page, "lesson-math")
     show_demo(page)
+    short_answers(page, "math")
     page.locator("#math-problem textarea").fill("Solve x^2 - 5x + 6 = 0.")
     page.locator("#math-solve").click()
     expect(page.locator("#math-stats")).to_contain_text("tokens/s", timeout=180_000)
@@ -158,6 +160,7 @@ def test_code_demo_generates_in_the_browser(browser, app_url):
     from playwright.sync_api import expect
 
     page = open_demo(browser, app_url, "Code with Qwen2.5-Coder")
+    short_answers(page, "code")
     page.locator("#code-go").click()
     expect(page.locator("#code-stats")).to_contain_text("tokens/s", timeout=180_000)
     expect(page.locator("#code-answer")).not_to_be_empty()
@@ -169,6 +172,7 @@ def test_multilingual_demo_with_a_right_to_left_panel(browser, app_url):
     from playwright.sync_api import expect
 
     page = open_demo(browser, app_url, "Many languages")
+    set_number(page, "#ml-tokens", 32)  # a random tiny model never stops early
     page.locator("#ml-go").click()
     expect(page.locator("#ml-stats")).to_contain_text("Swahili:", timeout=240_000)
     urdu = page.locator("#ml-urdu [data-testid='markdown']")
@@ -188,11 +192,7 @@ def test_thinking_demo_chats_and_compares(browser, app_url):
     open_lesson(page, "Thinking mode")
     shot(page, "lesson-thinking")
     show_demo(page)
-    # short answers: a random tiny model never stops early, and 1,024 streamed tokens cost
-    # minutes of rendering on a 2-core machine without testing anything more
-    tokens = page.locator("#think-tokens input[type=number]")
-    tokens.fill("128")
-    tokens.press("Enter")
+    set_number(page, "#think-tokens", 64)  # a random tiny model never stops early
     page.locator("#think-input textarea").fill("Why is the sky blue? /no_think")
     page.locator("#think-send").click()
     expect(page.locator("#think-stats")).to_contain_text("tokens/s", timeout=180_000)

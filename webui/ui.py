@@ -263,16 +263,19 @@ def answered(history) -> bool:
     return False
 
 
-def sampling_controls(spec: ModelSpec, max_new_tokens: int = 512):
-    """Sliders that start at the model's documented preset; returns the components in order."""
+def sampling_controls(spec: ModelSpec, max_new_tokens: int = 512, prefix: str | None = None):
+    """Sliders that start at the model's documented preset; returns the components in order.
+    With a prefix, the accordion is #PREFIX-sampling and the token limit #PREFIX-tokens."""
     preset = spec.preset()
-    with gr.Accordion("Sampling (defaults: Qwen's preset for this model)", open=False):
+    with gr.Accordion("Sampling (defaults: Qwen's preset for this model)", open=False,
+                      elem_id=prefix and f"{prefix}-sampling"):
         with gr.Row():
             temperature = gr.Slider(0.0, 1.5, value=preset.temperature if preset.do_sample else 0.0,
                                     step=0.05, label="Temperature (0 = greedy)")
             top_p = gr.Slider(0.05, 1.0, value=preset.top_p, step=0.05, label="Top-p")
             top_k = gr.Slider(1, 100, value=preset.top_k, step=1, label="Top-k")
-            tokens = gr.Slider(16, 2048, value=max_new_tokens, step=16, label="Max new tokens")
+            tokens = gr.Slider(16, 2048, value=max_new_tokens, step=16, label="Max new tokens",
+                               elem_id=prefix and f"{prefix}-tokens")
     return temperature, top_p, top_k, tokens
 
 

@@ -138,7 +138,7 @@ def build(pool) -> dict:
         style = gr.Radio(list(PROMPTS), value="Chain of thought (CoT)", label="System prompt")
         model = gr.Dropdown([s.key for s in models_with("math")], value=DEFAULT_MODEL, label="Model",
                             info="Qwen2.5-Math reads English and Chinese; for other languages pick a Qwen3 model.")
-    temperature, top_p, top_k, tokens = sampling_controls(spec, MAX_NEW_TOKENS)
+    temperature, top_p, top_k, tokens = sampling_controls(spec, MAX_NEW_TOKENS, "math")
     with gr.Row():
         go = gr.Button("Solve", variant="primary", elem_id="math-solve")
         stop = gr.Button("Stop")

@@ -1,6 +1,7 @@
 """Lesson 5's checked task, as a learner does it: ask for the binary search in TypeScript with
 two requirements, and let the answer finish."""
 
+from browser_steps import short_answers
 from playwright.sync_api import expect
 
 TASK = "binary-search-ts"
@@ -13,5 +14,6 @@ def steps(page):
     page.locator("#code-language input").fill("TypeScript")
     page.locator("#code-language input").press("Enter")
     page.locator("#code-constraints textarea").fill("Return -1 when target is missing\nNo recursion")
+    short_answers(page, "code")
     page.locator("#code-go").click()
     expect(page.locator("#code-stats")).to_contain_text("tokens/s", timeout=180_000)

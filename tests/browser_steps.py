@@ -1,0 +1,19 @@
+"""What browser tests do the same way in many places."""
+
+from playwright.sync_api import expect
+
+
+def set_number(page, slider: str, value: int) -> None:
+    """Type `value` into a slider's number box, as a learner does, and wait for it to take."""
+    box = page.locator(f"{slider} input[type='number']")
+    box.fill(str(value))
+    box.press("Enter")
+    expect(box).to_have_value(str(value))
+
+
+def short_answers(page, prefix: str, tokens: int = 64) -> None:
+    """Open the demo's Sampling accordion and lower its token limit. A random tiny model never
+    stops early, and hundreds of streamed tokens cost minutes of rendering on a 2-core machine
+    without testing anything more."""
+    page.locator(f"#{prefix}-sampling").get_by_role("button").first.click()
+    set_number(page, f"#{prefix}-tokens", tokens)
