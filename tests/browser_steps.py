@@ -17,3 +17,11 @@ def short_answers(page, prefix: str, tokens: int = 64) -> None:
     without testing anything more."""
     page.locator(f"#{prefix}-sampling").get_by_role("button").first.click()
     set_number(page, f"#{prefix}-tokens", tokens)
+
+
+def pick(page, dropdown: str, value: str) -> None:
+    """Choose `value` in a dropdown by clicking its option, as a learner does (typing and Enter
+    did not always take on a busy machine)."""
+    page.locator(f"{dropdown} input").click()
+    page.get_by_role("option", name=value, exact=True).click()
+    expect(page.locator(f"{dropdown} input")).to_have_value(value)

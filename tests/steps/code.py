@@ -1,7 +1,7 @@
 """Lesson 5's checked task, as a learner does it: ask for the binary search in TypeScript with
 two requirements, and let the answer finish."""
 
-from browser_steps import short_answers
+from browser_steps import pick, short_answers
 from playwright.sync_api import expect
 
 TASK = "binary-search-ts"
@@ -11,8 +11,7 @@ def steps(page):
     page.locator("#code-task textarea").fill(
         "Write a function binarySearch(arr, target) that does a binary search of the sorted array "
         "arr and returns the index of target.")
-    page.locator("#code-language input").fill("TypeScript")
-    page.locator("#code-language input").press("Enter")
+    pick(page, "#code-language", "TypeScript")
     page.locator("#code-constraints textarea").fill("Return -1 when target is missing\nNo recursion")
     short_answers(page, "code")
     page.locator("#code-go").click()

@@ -1,6 +1,7 @@
 """Lesson 1's checked task, as a learner does it: pick for hard reasoning on a 6 GB laptop GPU,
 then ask the pick something."""
 
+from browser_steps import pick
 from playwright.sync_api import expect
 
 TASK = "fits-6gb"
@@ -8,9 +9,7 @@ TASK = "fits-6gb"
 
 def steps(page):
     for field, value in (("#family-task", "hard reasoning"), ("#family-device", "Laptop GPU (6 GB)")):
-        page.locator(f"{field} input").click()
-        page.get_by_role("option", name=value, exact=True).click()
-        expect(page.locator(f"{field} input")).to_have_value(value)
+        pick(page, field, value)
     page.locator("#family-pick-btn").click()
     summary = page.locator("#family-summary")
     expect(summary).to_contain_text("Laptop GPU (6 GB)", timeout=30_000)
