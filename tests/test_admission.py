@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from qwenlab import config
 from qwenlab.admission import Admission, Refused
 from webui.ui import answer_stream
 
@@ -124,3 +125,21 @@ def test_more_answers_at_once_where_they_are_batched(monkeypatch, device, batchi
     assert Admission.from_config(device).per_model == expected
     monkeypatch.setenv("QWENLAB_MAX_ACTIVE_PER_MODEL", "5")  # the operator's word wins
     assert Admission.from_config(device).per_model == 5
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_gradio_has_a_thread_for_every_learner_who_can_wait(monkeypatch, device):
+    # a waiting learner holds a worker thread: with Gradio's default 40 a full line (64) would
+    # take them all and the answers it waits for could never stream to their end
+    from types import SimpleNamespace
+
+    from webui.shell import queue_sizes
+
+    monkeypatch.delenv("QWENLAB_MAX_ACTIVE_PER_MODEL", raising=False)
+    admission = Admission.from_config(device)
+    concurrency, threads = queue_sizes(SimpleNamespace(admission=admission, device=device))
+    answers = config.max_active_per_model(device, batched=True)
+    assert concurrency >= answers  # a whole batch of learners runs at once
+    assert threads >= admission.max_waiting + 2 * answers + 40
+    assert config.max_active_per_model("cpu", batched=True) == 32  # eight int4 lanes of four

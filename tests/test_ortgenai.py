@@ -110,7 +110,7 @@ def test_a_classroom_shares_int4_lanes_and_gets_the_answers_it_would_get_alone(o
 
     with pool.lease("qwen2.5-0.5b") as loaded:
         assert isinstance(loaded.engine, lanes.LanesEngine)
-        assert pool.admission.limit("qwen2.5-0.5b") == 16
+        assert pool.admission.limit("qwen2.5-0.5b") == 32
         alone = [answer(loaded, q)[0] for q in questions]
         together, stopped = [None] * 6, threading.Event()
 

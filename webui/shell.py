@@ -231,16 +231,27 @@ def launch(app: gr.Blocks, pool: ModelPool | None = None, **kwargs) -> None:
     place), and Gradio refuses new requests once the operator's line is full."""
     from demos.vision.samples import FOLDER  # the sample images the vision demo draws
 
-    limits = pool.admission if pool is not None else None
-    # sized for the most a model may write at once: batched engines (int4 lanes on a CPU,
-    # continuous batching on a GPU) raise their model's limit when they load
-    concurrency = 4 if limits is None else \
-        max(4, 2 * max(limits.per_model, config.max_active_per_model(pool.device, batched=True)))
+    concurrency, threads = queue_sizes(pool)
     app.queue(default_concurrency_limit=concurrency,
-              max_size=limits.max_waiting if limits else None).launch(
+              max_size=pool.admission.max_waiting if pool else None).launch(
         css=CSS + font_css(), head=head_js(), theme=gr.themes.Soft(),
-        footer_links=["api", "gradio"], show_error=True,
+        footer_links=["api", "gradio"], show_error=True, max_threads=threads,
         max_file_size=MAX_UPLOAD, allowed_paths=[str(FOLDER)], **kwargs)
+
+
+def queue_sizes(pool: ModelPool | None) -> tuple[int, int]:
+    """(events of one kind running at once, Gradio's worker threads).
+
+    Concurrency is sized for the most a model may write at once: batched engines (int4 lanes on
+    a CPU, continuous batching on a GPU) raise their model's limit when they load. A learner
+    waiting in line, or for an answer's next token, holds a worker thread; with Gradio's default
+    40, a full line could take every thread and starve the answers it waits for. So there are
+    threads for every waiting place, two models' answers at once, and Gradio's own 40 besides."""
+    if pool is None:
+        return 4, 40
+    limits = pool.admission
+    answers = max(limits.per_model, config.max_active_per_model(pool.device, batched=True))
+    return max(4, 2 * answers), 40 + limits.max_waiting + 2 * answers
 
 
 def main(host: str | None = None, port: int | None = None) -> None:

@@ -239,5 +239,5 @@ class LanesEngine(OnnxEngine):
 
 def answers_at_once() -> int:
     """How many int4 answers a CPU model writes at once: the operator's
-    QWENLAB_MAX_ACTIVE_PER_MODEL where set, else four lanes' worth (16)."""
+    QWENLAB_MAX_ACTIVE_PER_MODEL where set, else eight lanes' worth (32)."""
     return config.max_active_per_model("cpu", batched=True)
