@@ -11,7 +11,7 @@ tokens/s (all new tokens / wall time of the round), time to first token p50 / p9
 learner sees it (first streamed text, queueing included), errors, and the ratio to N = 1.
 A learner with no reply after 300 s counts as an error instead of hanging the round.
 
-On a CPU, compare the default (int4 ONNX, two answers at a time) with batched bf16:
+On a CPU, compare the default (int4 lanes, 32 answers at once) with batched bf16:
     python bench/classroom.py
     QWENLAB_CPU_ENGINE=transformers QWENLAB_BATCHING=on python bench/classroom.py
 """
