@@ -134,7 +134,10 @@ class _Tally:
             thinking_tokens, answer_tokens = (
                 len(self.tokenizer.encode(self.texts[kind], add_special_tokens=False))
                 if self.texts[kind] else 0 for kind in (ThinkingDelta, TextDelta))
-            generated, self.thinking_tokens = thinking_tokens + answer_tokens, thinking_tokens
+            # text re-tokenized is an estimate (a random or cut-off piece may split into more
+            # tokens than were sampled); the server never writes more than it was asked for
+            generated = min(thinking_tokens + answer_tokens, max_new_tokens)
+            self.thinking_tokens = min(thinking_tokens, generated)
             reason = ("cancelled" if cancel.is_set() else
                       "length" if generated >= max_new_tokens else "stop")
         else:
