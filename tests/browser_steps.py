@@ -3,9 +3,9 @@
 from playwright.sync_api import expect
 
 
-def set_number(page, slider: str, value: int) -> None:
-    """Type `value` into a slider's number box, as a learner does, and wait for it to take."""
-    box = page.locator(f"{slider} input[type='number']")
+def set_number(page, field: str, value: float) -> None:
+    """Type `value` into a slider's or a Number's box, as a learner does, and wait for it to take."""
+    box = page.locator(f"{field} input[type='number']")
     box.fill(str(value))
     box.press("Enter")
     expect(box).to_have_value(str(value))

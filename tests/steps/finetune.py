@@ -9,8 +9,7 @@ TASK = "loss-falls"
 
 def steps(page):
     set_number(page, "#ft-steps", 12)
-    page.locator("#ft-lr input").fill("0.005")
-    page.locator("#ft-lr input").press("Enter")
+    set_number(page, "#ft-lr", 0.005)
     page.locator("#ft-go").click()
     expect(page.locator("#ft-status")).to_contain_text("Adapter saved", timeout=300_000)
     expect(page.locator("#ft-compare")).to_contain_text("What is the capital of Japan?")

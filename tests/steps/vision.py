@@ -1,6 +1,7 @@
 """Lesson 4's checked task, as a learner does it: pick the receipt sample, then lower or raise
 the maximum until the preview counts between 300 and 400 visual tokens."""
 
+from browser_steps import set_number
 from playwright.sync_api import expect
 
 TASK = "receipt-budget"
@@ -9,8 +10,6 @@ TASK = "receipt-budget"
 def steps(page):
     page.locator("#vision-samples [data-testid='dataset-cell-1-1']").click()  # the receipt
     expect(page.locator("#vision-plan")).to_contain_text("receipt.png", timeout=30_000)
-    maximum = page.locator("#vision-max input[type=number]")
-    maximum.fill("400")
-    maximum.press("Enter")
+    set_number(page, "#vision-max", 400)
     # 540×780 scaled down to 448×672: 16×24 blocks of 28×28, as the image processor counts them
     expect(page.locator("#vision-plan")).to_contain_text("384 visual tokens", timeout=30_000)
