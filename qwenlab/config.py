@@ -88,7 +88,7 @@ def _positive_int(name: str, default: int) -> int:
 def max_active_per_model(device: str, batched: bool = False) -> int:
     """QWENLAB_MAX_ACTIVE_PER_MODEL: answers one model writes at once; the rest wait in line.
 
-    Default: 32 for int4 lanes on a CPU (batched=True there: eight batches of four, so a class
+    Default: 32 for int4 lanes on a CPU (batched=True there: two batches of sixteen, so a class
     of 32 starts at once), 16 for continuous batching, 2 where more at once would only share
     the same cores (bench/classroom.py measured each)."""
     if batched and device == "cpu":

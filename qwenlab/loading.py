@@ -259,16 +259,18 @@ def _load_onnx(spec: ModelSpec, device: str, progress: Progress | None) -> Loade
     seconds = time.perf_counter() - started
     report("ready", 1.0, f"{spec.key} ready (int4 ONNX): {nbytes / 1e9:.2f} GB in {seconds:.1f} s")
     log.info("loaded %s int4 onnx: %.0f MB in %.1f s", spec.key, nbytes / 1e6, seconds)
-    return Loaded(spec, "int4", device, model, tokenizer, None, nbytes, seconds, source,
-                  engine=_int4_engine(), extra={"eos_token_id": eos})
+    loaded = Loaded(spec, "int4", device, model, tokenizer, None, nbytes, seconds, source,
+                    extra={"eos_token_id": eos})
+    loaded.engine = _int4_engine(eos_ids(loaded))
+    return loaded
 
 
-def _int4_engine():
-    """Lanes of batched answers for a classroom (engines/lanes.py), where this
-    onnxruntime-genai has the Engine API; else one generator per answer."""
-    from qwenlab.engines import lanes, onnx
+def _int4_engine(eos: set[int]):
+    """Lanes of batched answers for a classroom (engines/lanes.py); one learner alone is a
+    batch of one, as fast as a generator of its own."""
+    from qwenlab.engines import lanes
 
-    return lanes.LanesEngine(lanes.answers_at_once()) if lanes.available() else onnx.OnnxEngine()
+    return lanes.LanesEngine(lanes.answers_at_once(), eos)
 
 
 def eos_ids(loaded: Loaded) -> set[int]:

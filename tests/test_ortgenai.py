@@ -11,6 +11,7 @@ from qwenlab.engines import onnx as ortgenai
 from qwenlab.errors import PrecisionUnavailable
 from qwenlab.events import Final, TextDelta
 from qwenlab.generation import stream_chat
+from qwenlab.prompts import build_prompt
 from qwenlab.loading import precision_problem
 from qwenlab.pool import default_precision
 from qwenlab.registry import get_model
@@ -87,7 +88,7 @@ def test_cli_prefetch_converts_and_chat_answers_on_int4(onnx_env, qwenlab_cli):
 def test_a_classroom_shares_int4_lanes_and_gets_the_answers_it_would_get_alone(onnx_env, make_pool):
     """Six learners at once, prompts of different lengths, greedy: each answer is the one the
     learner gets alone (batching changes who waits, not what is said); one learner's Stop ends
-    only that answer; the model's line lets 16 in while it is loaded, then goes back to 2."""
+    only that answer; the model's line lets 32 in while it is loaded, then goes back to 2."""
     import threading
 
     from qwenlab.engines import lanes
@@ -130,3 +131,123 @@ def test_a_classroom_shares_int4_lanes_and_gets_the_answers_it_would_get_alone(o
     assert together[6][1].finish_reason == "cancelled" and together[6][1].new_tokens < 10
     pool.evict_idle()
     assert pool.admission.limit("qwen2.5-0.5b") == pool.admission.per_model
+
+
+def _greedy_text(loaded, question, max_new_tokens, sampling):
+    text = ""
+    for event in stream_chat(loaded, [{"role": "user", "content": question}], thinking=False,
+                             max_new_tokens=max_new_tokens, sampling=sampling):
+        if isinstance(event, TextDelta):
+            text += event.text
+    return text, event
+
+
+def test_an_int4_forward_pass_lets_the_rest_of_the_app_run(onnx_env, make_pool):
+    """onnxruntime-genai's Python module holds the GIL through a forward pass; the lanes call
+    its C API, which lets go of it, so the server can send tokens while the next are written."""
+    import threading
+
+    from qwenlab.engines import oga
+
+    counted, running = [0], [True]
+
+    def count():
+        while running[0]:
+            counted[0] += 1
+
+    with make_pool(4).lease("qwen2.5-0.5b") as loaded:
+        rows = [[1000 + (row * 7 + i) % 5000 for i in range(400)] for row in range(2)]
+        counter = threading.Thread(target=count)
+        counter.start()
+        try:
+            before = counted[0]
+            generator = oga.Generator(loaded.model, {"max_length": 404, "do_sample": False}, rows,
+                                      pad_id=0)  # one call: both prompts read in one pass
+            during = counted[0] - before
+            assert len(generator.step()) == 2
+            generator.close()
+        finally:
+            running[0] = False
+            counter.join()
+    # holding the GIL, the counter would stand still for the whole call
+    assert during > 100_000
+
+
+def test_a_young_batch_folds_into_a_wider_one_and_says_the_same(onnx_env, make_pool, monkeypatch):
+    """A learner who asked a moment before two classmates is folded into their batch (going on
+    from what they had read): greedy answers stay exactly the ones each gets alone."""
+    import threading
+
+    from qwenlab.engines import lanes
+    from qwenlab.registry import Sampling
+
+    monkeypatch.setattr(lanes, "FOLD_STEPS", 10_000)   # however far the first answer has got
+    monkeypatch.setattr(lanes, "BUSY_GATHER_S", 0.0)
+    greedy = Sampling(do_sample=False)
+    questions = ["Tell me a long story " * 3, "Hi!", "What is 2 + 2?"]
+    with make_pool(4).lease("qwen2.5-0.5b") as loaded:
+        alone = [_greedy_text(loaded, q, n, greedy) for q, n in zip(questions, (600, 60, 60))]
+        together, started = [None] * 3, threading.Event()
+
+        def first():
+            text = ""
+            for event in stream_chat(loaded, [{"role": "user", "content": questions[0]}],
+                                     thinking=False, max_new_tokens=600, sampling=greedy):
+                if isinstance(event, TextDelta):
+                    text += event.text
+                    started.set()
+            together[0] = (text, event)
+
+        def later(i):
+            together[i] = _greedy_text(loaded, questions[i], 60, greedy)
+
+        threads = [threading.Thread(target=first)]
+        threads[0].start()
+        assert started.wait(60)
+        threads += [threading.Thread(target=later, args=(i,)) for i in (1, 2)]
+        for thread in threads[1:]:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert loaded.engine.lanes.folds >= 1 and loaded.engine.lanes.widest == 3
+    assert [text for text, _ in together] == [text for text, _ in alone]
+    assert [final.new_tokens for _, final in together] == [final.new_tokens for _, final in alone]
+
+
+def test_lanes_never_batch_past_the_memory_set_aside(onnx_env, make_pool, monkeypatch):
+    """With room for two answers' cache and logits, six learners are written two at a time,
+    and every one is answered; the pool is charged what the lanes may hold."""
+    import threading
+    import time
+
+    from qwenlab.engines import lanes
+    from qwenlab.registry import Sampling
+
+    pool = make_pool(4)
+    with pool.lease("qwen2.5-0.5b") as loaded:
+        shape = lanes._shape(loaded)
+        prompt = build_prompt(loaded, [{"role": "user", "content": "Question 0"}], False, None).ids
+        # room for two such answers (and a token or two to spare), not three
+        two = [lanes._Answer(prompt + [0, 0], Sampling(), 12, threading.Event(), frozenset())] * 2
+        charged = pool.stats()["models"][0]["charge"]
+        assert loaded.engine.reserve(loaded, 32) <= lanes.MAX_RESERVE
+        loaded.engine.close()  # new lanes with room for two
+        monkeypatch.setattr(lanes, "MAX_RESERVE", shape.bytes(two) + 1)
+        answers = [None] * 6
+
+        def ask(i):
+            answers[i] = _greedy_text(loaded, f"Question {i}", 12, Sampling())
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        lanes_now = loaded.engine.lanes
+        for _ in range(100):  # the last batch gives its memory back just after its last token
+            if not lanes_now.in_use:
+                break
+            time.sleep(0.05)
+        assert lanes_now.widest == 2 and lanes_now.in_use == 0
+    assert all(final.new_tokens == 12 and final.finish_reason == "length" for _, final in answers)
+    assert charged >= loaded.nbytes + loaded.engine.reserve(loaded, 32)

@@ -118,14 +118,13 @@ class BuildError(LoadError):
 
 
 def load(spec: ModelSpec, source: str, progress: Progress | None = None):
-    """(og.Model, bytes of weights on disk), converting first when needed."""
-    import onnxruntime_genai as og
+    """(the model, bytes of weights on disk), converting first when needed. The model is
+    loaded through the C API (engines/oga.py), whose calls let other threads run."""
+    from qwenlab.engines import oga
 
     folder = build(spec, source, progress)
     nbytes = sum(f.stat().st_size for f in folder.glob("model.onnx*"))
-    settings = og.Config(str(folder))
-    settings.overlay(json.dumps(session_options()))
-    return og.Model(settings), nbytes
+    return oga.Model(folder, json.dumps(session_options())), nbytes
 
 
 def session_options() -> dict:
@@ -142,19 +141,16 @@ class OnnxEngine(Engine):
 
     def stream(self, loaded, prompt: Prompt, sampling: Sampling, max_new_tokens: int,
                cancel: threading.Event) -> Iterator[int]:
-        import onnxruntime_genai as og
+        from qwenlab.engines import oga
 
         ids = prompt.ids
-        params = og.GeneratorParams(loaded.model)
-        params.set_search_options(**_search_options(sampling, len(ids) + max_new_tokens))
-        generator = og.Generator(loaded.model, params)
+        generator = oga.Generator(loaded.model, _search_options(sampling, len(ids) + max_new_tokens),
+                                  [ids], pad_id=0)
         try:
-            generator.append_tokens(ids)
-            while not generator.is_done() and not cancel.is_set():
-                generator.generate_next_token()
-                yield int(generator.get_next_tokens()[0])
+            while not generator.done() and not cancel.is_set():
+                yield generator.step()[0]
         finally:
-            del generator
+            generator.close()
 
 
 def _search_options(sampling: Sampling, max_length: int) -> dict:
