@@ -70,6 +70,11 @@ class Admission:
             self._lines[model].append(ticket)
             return ticket
 
+    def active(self, model: str) -> int:
+        """Answers `model` is writing now."""
+        with self._cond:
+            return self._active.get(model, 0)
+
     def stats(self) -> dict:
         with self._cond:
             return {"per_model": self.per_model, "max_waiting": self.max_waiting,

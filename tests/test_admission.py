@@ -143,3 +143,21 @@ def test_gradio_has_a_thread_for_every_learner_who_can_wait(monkeypatch, device)
     assert concurrency >= answers  # a whole batch of learners runs at once
     assert threads >= admission.max_waiting + 2 * answers + 40
     assert config.max_active_per_model("cpu", batched=True) == 32  # eight int4 lanes of four
+
+
+def test_streamed_updates_thin_out_as_the_class_grows():
+    """One learner sees the answer grow every 80 ms; with many answers at once the server
+    sends about UI_UPDATES_PER_S updates in all, so serving them leaves the cores to the model."""
+    from webui.ui import UI_INTERVAL_S, UI_UPDATES_PER_S, ui_interval
+
+    assert ui_interval(0) == ui_interval(1) == UI_INTERVAL_S
+    for answers in (16, 32):
+        assert answers / ui_interval(answers) <= UI_UPDATES_PER_S
+    admission = Admission(per_model=2, max_waiting=4, per_minute=100)
+    tickets = [admission.enter("qwen3-0.6b") for _ in range(3)]
+    for ticket in tickets[:2]:
+        list(ticket.places())  # admitted at once: two answers at a time, the third waits
+    assert admission.active("qwen3-0.6b") == 2 and admission.active("other") == 0
+    for ticket in tickets:
+        ticket.close()
+    assert admission.active("qwen3-0.6b") == 0

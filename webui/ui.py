@@ -25,8 +25,17 @@ from qwenlab.registry import ModelSpec, Sampling
 from webui.i18n import N_, lang_of, system_prompt, t
 
 # Each yield re-sends and re-renders the answer in every open browser: at a token each, the page
-# and the server spend more time on updates than the model on tokens (bench/classroom.py).
+# and the server spend more time on updates than the model on tokens (bench/classroom.py). One
+# learner sees the answer grow every 80 ms; with many answers at once the server sends at most
+# about UI_UPDATES_PER_S updates in all (16 learners: one every 0.3 s each, a few tokens apiece),
+# so serving them does not take the cores the answers need. The first text is never held back.
 UI_INTERVAL_S = 0.08
+UI_UPDATES_PER_S = 50
+
+
+def ui_interval(answers: int) -> float:
+    """Seconds between one answer's updates while `answers` are being written at once."""
+    return max(UI_INTERVAL_S, answers / UI_UPDATES_PER_S)
 MAX_PROMPT_CHARS = 8000  # the token check in generation.py is the real limit; this stops pastes
 
 
@@ -167,7 +176,7 @@ def _answer(pool, key, messages, *, thinking, max_new_tokens, system, precision,
             else:
                 yield Update(loading=f"⏳ {t(item, lang)}")
     update = Update()
-    shown = 0.0
+    shown, interval = 0.0, UI_INTERVAL_S
     meter = PeakMemory(loaded.device).start() if measure_memory else None
     try:
         with user_errors(lang):
@@ -182,8 +191,9 @@ def _answer(pool, key, messages, *, thinking, max_new_tokens, system, precision,
                     update.final = event
                     if meter:
                         update.peak_bytes = meter.stop()
-                if update.final or time.monotonic() - shown >= UI_INTERVAL_S:
+                if update.final or time.monotonic() - shown >= interval:
                     shown = time.monotonic()
+                    interval = ui_interval(pool.admission.active(key))
                     yield update
     finally:
         if meter:
