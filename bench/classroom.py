@@ -1,15 +1,21 @@
-"""A classroom on one machine: N simulated learners ask the same demo at once, through
-gradio_client against the real app, as browsers would.
+"""A classroom on one machine: N simulated learners ask the same demo at once, over HTTP
+against the real app, as browsers do.
 
     python bench/classroom.py [--learners 1 4 16 32] [--tokens 64] [--key qwen3-0.6b]
-                              [--url http://host:port/] [--json FILE]
+                              [--url http://host:port/] [--json FILE] [--client sse|gradio_client]
 
 Without --url it starts `app.py` on random weights of the real shape (bench/shapes.py) with
 the operator's limits from the environment (QWENLAB_MAX_ACTIVE_PER_MODEL and friends). Each
-learner sends one question to the `thinking` API with thinking off. Reported per N: aggregate
-tokens/s (all new tokens / wall time of the round), time to first token p50 / p95 as the
-learner sees it (first streamed text, queueing included), errors, and the ratio to N = 1.
-A learner with no reply after 300 s counts as an error instead of hanging the round.
+learner opens a session (as a page someone has open: the server builds a session's state at
+its first request), then all send one question to the `thinking` API with thinking off.
+Reported per N: aggregate tokens/s (all new tokens / wall time of the round), time to first
+token p50 / p95 as the learner sees it (first streamed text, queueing included), errors, and
+the ratio to N = 1. A learner with no reply after 300 s counts as an error.
+
+The learners (`Page`) speak Gradio's queue protocol from one asyncio loop, using under a
+second of CPU for a round of 32; `--client gradio_client` gives each a gradio_client Client in
+a thread instead, as before, and those took about a quarter of a 2-core machine's CPU (which,
+in a classroom, the learners' own browsers spend on their own machines).
 
 On a CPU, compare the default (int4 lanes, 32 answers at once) with batched bf16:
     python bench/classroom.py
@@ -19,6 +25,7 @@ On a CPU, compare the default (int4 lanes, 32 answers at once) with batched bf16
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -31,6 +38,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -59,10 +67,19 @@ def start_app(model_dir: str) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"the app did not start; see {log.name}")
 
 
-def learner(url: str, key: str, tokens: int, results: list, start: threading.Event) -> None:
+def learner(url: str, key: str, tokens: int, results: list, ready: threading.Semaphore,
+            start: threading.Event) -> None:
     from gradio_client import Client
 
-    client = Client(url, verbose=False)  # one browser session per learner
+    try:  # one browser session per learner, open as a page someone is reading: the server
+        client = Client(url, verbose=False)  # builds a session's state at its first request,
+        client.predict(api_name="/pool_status")  # which a browser makes when the page loads
+    except Exception as exc:
+        results.append({"ttft": None, "tokens": 0, "error": f"could not open the page: {exc}"[:120],
+                        "done": time.perf_counter()})
+        return
+    finally:
+        ready.release()
     start.wait()
     began = time.perf_counter()
     first = None
@@ -95,19 +112,135 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, -(-int(q * 100) * len(ordered) // 100) - 1))]
 
 
-def round_of(url: str, n: int, key: str, tokens: int, deadline: float = 300.0) -> dict:
+class Page:
+    """One learner's open page, speaking Gradio's queue protocol as the browser does: join an
+    event (POST queue/join), read its messages (GET queue/data, server-sent events), apply the
+    streamed diffs. One asyncio loop runs every learner: 32 gradio_client instances (a
+    heartbeat thread each, a thread polling every job, a deep copy of the whole chat per
+    update) took a quarter of the two cores the server needs, which browsers on the learners'
+    own machines would not."""
+
+    def __init__(self, http, url: str, config: dict):
+        self.http, self.url, self.config = http, url, config
+        self.session = uuid.uuid4().hex[:11]
+        self.prefix = url + config.get("api_prefix", "/gradio_api").strip("/") + "/"
+        self.kinds = {c["id"]: c["type"] for c in config["components"]}
+
+    async def call(self, api_name: str, args: list, on_update=None) -> list:
+        """The endpoint's final outputs; `on_update(outputs)` for every streamed update."""
+        dep = next(d for d in self.config["dependencies"] if d.get("api_name") == api_name)
+        values = iter(args)  # as gradio_client: the session's own state where an input is gr.State
+        data = [None if self.kinds.get(i) == "state" else next(values) for i in dep["inputs"]]
+        joined = await self.http.post(self.prefix + "queue/join", json={
+            "data": data, "fn_index": dep["id"], "session_hash": self.session,
+            "event_data": None, "trigger_id": None})
+        joined.raise_for_status()
+        event = joined.json()["event_id"]
+        outputs = None
+        async with self.http.stream("GET", self.prefix + "queue/data",
+                                    params={"session_hash": self.session}) as stream:
+            async for line in stream.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("event_id") != event:
+                    continue
+                if message["msg"] == "process_generating":
+                    data = message["output"]["data"]
+                    outputs = list(data) if outputs is None else [
+                        apply_diff(old, diff) for old, diff in zip(outputs, data)]
+                    if on_update:
+                        on_update(outputs)
+                elif message["msg"] == "process_completed":
+                    if not message.get("success", True):
+                        raise RuntimeError(message["output"].get("error") or "the app failed")
+                    return message["output"]["data"]
+        raise RuntimeError("the event stream ended before the answer did")
+
+
+def apply_diff(value, diff: list):
+    """Gradio's streamed diff ([action, path, value] edits) applied in place."""
+    for action, path, new in diff:
+        if not path:
+            value = new if action == "replace" else value + new
+            continue
+        target = value
+        for step in path[:-1]:
+            target = target[step]
+        if action == "replace" or (action == "add" and not isinstance(target, list)):
+            target[path[-1]] = new
+        elif action == "append":
+            target[path[-1]] += new
+        elif action == "add":
+            target.insert(int(path[-1]), new)
+        elif action == "delete":
+            del target[path[-1] if not isinstance(target, list) else int(path[-1])]
+    return value
+
+
+async def sse_round(url: str, n: int, key: str, tokens: int, deadline: float):
+    """(results, start time) of n learners asking at once, as Page clients."""
+    import httpx
+
+    limits = httpx.Limits(max_connections=4 * n + 8, max_keepalive_connections=4 * n + 8)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(deadline), limits=limits) as http:
+        config = (await http.get(url + "config")).json()
+        pages = [Page(http, url, config) for _ in range(n)]
+        opened = await asyncio.gather(*(p.call("pool_status", []) for p in pages),
+                                      return_exceptions=True)
+        results: list[dict] = []
+        began = time.perf_counter()
+
+        async def ask(page: Page, problem) -> None:
+            first = None
+
+            def seen(outputs):
+                nonlocal first
+                chat = outputs[0] or []
+                text = _text(chat[-1]["content"]) if chat else ""
+                if first is None and chat and chat[-1]["role"] == "assistant" and text \
+                        and not text.startswith("⏳") and text != "…":
+                    first = time.perf_counter() - began
+            try:
+                if isinstance(problem, BaseException):
+                    raise RuntimeError(f"could not open the page: {problem}")
+                outputs = await page.call("thinking", [[], QUESTION, key, False, 0, tokens],
+                                          on_update=seen)
+                new = int(re.match(r"(\d+) tokens", outputs[1])[1])
+                results.append({"ttft": first, "tokens": new, "error": None,
+                                "done": time.perf_counter()})
+            except Exception as exc:  # a refused or failed request is a result, not a crash
+                results.append({"ttft": None, "tokens": 0, "error": str(exc)[:120],
+                                "done": time.perf_counter()})
+
+        try:
+            await asyncio.wait_for(asyncio.gather(*(ask(p, o) for p, o in zip(pages, opened))),
+                                   deadline)
+        except asyncio.TimeoutError:
+            pass  # summary() counts the missing replies
+        return results, began, deadline
+
+
+def round_of(url: str, n: int, key: str, tokens: int, deadline: float = 300.0,
+             client: str = "sse") -> dict:
+    if client == "sse":
+        return summary(n, *asyncio.run(sse_round(url, n, key, tokens, deadline)))
     results: list[dict] = []
-    start = threading.Event()
-    threads = [threading.Thread(target=learner, args=(url, key, tokens, results, start),
+    ready, start = threading.Semaphore(0), threading.Event()
+    threads = [threading.Thread(target=learner, args=(url, key, tokens, results, ready, start),
                                 daemon=True) for _ in range(n)]
     for thread in threads:
         thread.start()
-    time.sleep(1.0)  # every learner has its session open; then all ask at once
+    for _ in range(n):  # every learner has the page open; then all ask at once
+        ready.acquire(timeout=120)
     began = time.perf_counter()
     start.set()
     for thread in threads:  # a reply that never comes is an error, not a hung benchmark
         thread.join(max(1.0, deadline - (time.perf_counter() - began)))
-    results = list(results)
+    return summary(n, list(results), began, deadline)
+
+
+def summary(n: int, results: list[dict], began: float, deadline: float) -> dict:
     wall = max((r["done"] for r in results), default=time.perf_counter()) - began
     results += [{"ttft": None, "tokens": 0, "error": f"no reply within {deadline:.0f} s"}
                 for _ in range(n - len(results))]
@@ -144,6 +277,9 @@ def main() -> None:
     parser.add_argument("--key", default="qwen3-0.6b", choices=list(REAL_SHAPES))
     parser.add_argument("--url", help="an app that is already running (e.g. on a GPU machine)")
     parser.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "qwenlab-bench"))
+    parser.add_argument("--client", choices=["sse", "gradio_client"], default="sse",
+                        help="the learners: one asyncio loop speaking Gradio's queue protocol "
+                             "(default), or a gradio_client Client each, in threads")
     parser.add_argument("--json", type=Path, help="also write the rows here (bench/gpu_check.py reads it)")
     args = parser.parse_args()
     proc = None
@@ -154,8 +290,8 @@ def main() -> None:
     try:
         # warm-up: load (on CPU, convert) the model, and let the engine size its buffers for
         # answers this long; the first full-length answer after a load is twice as slow
-        round_of(url, 1, args.key, args.tokens)
-        rows = [round_of(url, n, args.key, args.tokens) for n in args.learners]
+        round_of(url, 1, args.key, args.tokens, client=args.client)
+        rows = [round_of(url, n, args.key, args.tokens, client=args.client) for n in args.learners]
     finally:
         if proc:
             proc.terminate()

@@ -139,3 +139,22 @@ def test_multilingual_token_counts_match_the_lesson(client):
     assert {k: counts[k] for k in ["English", "Chinese", "Hindi", "Marathi", "Burmese", "Punjabi"]} == \
         {"English": 7, "Chinese": 5, "Hindi": 23, "Marathi": 27, "Burmese": 44, "Punjabi": 48}
     assert table["data"][0][0] == "Punjabi"  # most expensive first
+
+
+def test_the_classroom_bench_asks_as_a_browser_does(app_url):
+    """bench/classroom.py's learners speak Gradio's queue protocol themselves (join, read the
+    event stream, apply the streamed diffs): two of them get their answers, counted from the
+    stats line, with the time of their first text."""
+    import asyncio
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import classroom
+
+    results, began, _ = asyncio.run(classroom.sse_round(app_url, 2, "qwen3-0.6b", 16, 120))
+    assert [r["error"] for r in results] == [None, None]
+    assert [r["tokens"] for r in results] == [16, 16]
+    assert all(0 < r["ttft"] <= r["done"] - began for r in results)
+    row = classroom.summary(2, results, began, 120)
+    assert row["errors"] == 0 and row["tokens/s"] > 0
