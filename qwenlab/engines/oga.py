@@ -41,6 +41,7 @@ _SIGNATURES = {  # name: (argument types, result type); OgaResult* is None on su
     "OgaGenerator_GetNextTokens": ([_P, ctypes.POINTER(ctypes.POINTER(ctypes.c_int32)),
                                     ctypes.POINTER(ctypes.c_size_t)], _P),
 }
+_NAMES = ("libonnxruntime-genai.so", "libonnxruntime-genai.dylib", "onnxruntime-genai.dll")
 _lib = None
 _lib_lock = threading.Lock()
 
@@ -56,7 +57,11 @@ def library() -> ctypes.CDLL:
         if _lib is None:
             import onnxruntime_genai
 
-            lib = ctypes.CDLL(str(Path(onnxruntime_genai.__file__).parent / "libonnxruntime-genai.so"))
+            folder = Path(onnxruntime_genai.__file__).parent
+            found = [folder / name for name in _NAMES if (folder / name).is_file()]
+            if not found:
+                raise GenAIError(f"onnxruntime-genai's C library is not in {folder}")
+            lib = ctypes.CDLL(str(found[0]))
             for name, (arguments, result) in _SIGNATURES.items():
                 function = getattr(lib, name)
                 function.argtypes, function.restype = arguments, result
