@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Iterator
 
-from qwenlab.engines import Text
+from qwenlab.engines import Text, Usage
 from qwenlab.errors import BadRequest, PromptTooLong
 from qwenlab.events import Event, Final, TextDelta, ThinkingDelta, timing
 from qwenlab.loading import Loaded, eos_ids
@@ -98,12 +98,16 @@ class _Tally:
         self.count = self.thinking_tokens = 0
         self.texts = {TextDelta: "", ThinkingDelta: ""}  # only for text pieces
         self.text_pieces = False
+        self.usage = Usage()  # what a text engine's server reported of its count, if anything
         # A server that splits reasoning off itself (vLLM's reasoning parser) sends the answer
         # without tags: once it has, its content is answer, not text for our splitter.
         self.server_split = False
 
     def add(self, piece, injected: int = 0) -> list[Event]:
         """Events for one piece; `injected`: ids the thinking budget has added so far."""
+        if isinstance(piece, Usage):
+            self.usage = piece
+            return []
         self.last = time.perf_counter()
         self.first = self.first or self.last
         if isinstance(piece, Text):
@@ -134,11 +138,14 @@ class _Tally:
             thinking_tokens, answer_tokens = (
                 len(self.tokenizer.encode(self.texts[kind], add_special_tokens=False))
                 if self.texts[kind] else 0 for kind in (ThinkingDelta, TextDelta))
-            # text re-tokenized is an estimate (a random or cut-off piece may split into more
-            # tokens than were sampled); the server never writes more than it was asked for
-            generated = min(thinking_tokens + answer_tokens, max_new_tokens)
+            # the server's own count where it sends one (stream_options.include_usage); else
+            # the text re-tokenized, an estimate (a random or cut-off piece may split into more
+            # tokens than were sampled), and the server never writes more than it was asked for
+            generated = (self.usage.new_tokens if self.usage.new_tokens is not None
+                         else min(thinking_tokens + answer_tokens, max_new_tokens))
             self.thinking_tokens = min(thinking_tokens, generated)
             reason = ("cancelled" if cancel.is_set() else
+                      self.usage.finish_reason if self.usage.finish_reason in ("stop", "length") else
                       "length" if generated >= max_new_tokens else "stop")
         else:
             generated = self.count - injected

@@ -15,8 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextmanager
-def fake_openai(deltas: list[dict]):
-    """Serve `deltas` (each a choices[0].delta dict) to every chat request; yields
+def fake_openai(deltas: list[dict], usage: dict | None = None, finish_reason: str = "stop"):
+    """Serve `deltas` (each a choices[0].delta dict) to every chat request, then a chunk with
+    `finish_reason`, and, where the request asks for it (stream_options.include_usage) and
+    `usage` is given, a last chunk with no choices and that usage, as vLLM does; yields
     (base URL, list of request bodies received)."""
     received: list[dict] = []
 
@@ -29,10 +31,16 @@ def fake_openai(deltas: list[dict]):
             self._send(200, "application/json", body.encode())
 
         def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append(request)
             chunks = [{"id": "c", "object": "chat.completion.chunk",
                        "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
                       for delta in deltas]
+            chunks.append({"id": "c", "object": "chat.completion.chunk",
+                           "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]})
+            if usage and (request.get("stream_options") or {}).get("include_usage"):
+                chunks.append({"id": "c", "object": "chat.completion.chunk", "choices": [],
+                               "usage": usage})
             stream = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
             self._send(200, "text/event-stream", stream.encode())
 

@@ -93,3 +93,27 @@ def test_reasoning_in_the_content_is_split_here_when_the_server_does_not(tiny_en
             thinking, answer, _ = collect(stream_chat(
                 loaded, [{"role": "user", "content": "2+2?"}], thinking=True, max_new_tokens=64))
     assert (thinking, answer) == ("Adding two and two", "Four.")
+
+
+def test_the_servers_own_count_and_reason_are_what_the_learner_sees(tiny_env, monkeypatch,
+                                                                    make_pool):
+    """A server that reports `usage` (asked with stream_options.include_usage, as vLLM and
+    Ollama do) is believed: its count and its finish reason, not the text re-tokenized here.
+    One that does not gets the estimate, never above the limit it was given."""
+    deltas = [{"content": "Paris is "}, {"content": "the capital."}]
+    with fake_openai(deltas, usage={"prompt_tokens": 12, "completion_tokens": 7,
+                                    "total_tokens": 19}, finish_reason="length") as (url, received):
+        monkeypatch.setenv("QWENLAB_REMOTE_MODELS", f"qwen2.5-0.5b={url}")
+        with make_pool(1).lease("qwen2.5-0.5b") as loaded:
+            _, answer, final = collect(stream_chat(
+                loaded, [{"role": "user", "content": "Capital of France?"}], max_new_tokens=7))
+    assert received[0]["stream_options"] == {"include_usage": True}
+    assert answer == "Paris is the capital."
+    assert len(loaded.tokenizer.encode(answer)) != 7  # so the 7 below is the server's
+    assert (final.new_tokens, final.finish_reason) == (7, "length")
+    with fake_openai(deltas) as (url, _):  # no usage sent
+        monkeypatch.setenv("QWENLAB_REMOTE_MODELS", f"qwen2.5-0.5b={url}")
+        with make_pool(1).lease("qwen2.5-0.5b") as loaded:
+            _, _, final = collect(stream_chat(
+                loaded, [{"role": "user", "content": "Capital of France?"}], max_new_tokens=64))
+    assert final.new_tokens == len(loaded.tokenizer.encode(answer)) and final.finish_reason == "stop"

@@ -36,7 +36,16 @@ class Text:
     reasoning: bool = False  # the server split it off as reasoning (vLLM's reasoning parser)
 
 
-Piece = Union[int, Text]
+@dataclass(frozen=True)
+class Usage:
+    """What a server reported at the end of its stream (OpenAI's `usage` and `finish_reason`):
+    the exact count of tokens it wrote, where a text-only engine's own count is an estimate."""
+
+    new_tokens: int | None = None
+    finish_reason: str | None = None
+
+
+Piece = Union[int, Text, Usage]
 
 
 @dataclass(frozen=True)

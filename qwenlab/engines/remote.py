@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 from qwenlab import config
-from qwenlab.engines import Engine, Prompt, Text
+from qwenlab.engines import Engine, Prompt, Text, Usage
 from qwenlab.errors import RemoteError
 from qwenlab.registry import ModelSpec, Sampling
 
@@ -47,7 +47,7 @@ def endpoint_for(spec: ModelSpec) -> RemoteModel | None:
 def request_body(remote: RemoteModel, messages: list[dict], sampling: Sampling,
                  max_new_tokens: int, thinking: bool | None) -> dict:
     body = {"model": remote.name, "messages": messages, "max_tokens": max_new_tokens,
-            "stream": True}
+            "stream": True, "stream_options": {"include_usage": True}}  # the exact token count
     if sampling.do_sample:
         body |= {"temperature": sampling.temperature, "top_p": sampling.top_p}
     else:
@@ -75,8 +75,11 @@ class RemoteEngine(Engine):
         yield from stream_text(self.remote, body, cancel)
 
 
-def stream_text(remote: RemoteModel, body: dict, cancel: threading.Event) -> Iterator[Text]:
-    """Text pieces from the server's stream, reasoning marked; closes the stream on cancel."""
+def stream_text(remote: RemoteModel, body: dict,
+                cancel: threading.Event) -> Iterator[Text | Usage]:
+    """Text pieces from the server's stream, reasoning marked, then what it reported of its
+    count and why it stopped (a server that sends no `usage` leaves the count to us); closes
+    the stream on cancel."""
     import httpx
 
     headers = {"Authorization": f"Bearer {config.remote_api_key()}"} if config.remote_api_key() else {}
@@ -86,6 +89,7 @@ def stream_text(remote: RemoteModel, body: dict, cancel: threading.Event) -> Ite
             if response.status_code != 200:
                 detail = response.read().decode(errors="replace")[:300]
                 raise RemoteError(f"{remote} answered HTTP {response.status_code}: {detail}")
+            usage = Usage()
             for line in response.iter_lines():
                 if cancel.is_set():
                     return  # leaving the block closes the connection; the server stops
@@ -93,9 +97,15 @@ def stream_text(remote: RemoteModel, body: dict, cancel: threading.Event) -> Ite
                     continue
                 data = line[5:].strip()
                 if data == "[DONE]":
-                    return
-                for choice in json.loads(data).get("choices", []):
+                    break
+                chunk = json.loads(data)
+                for choice in chunk.get("choices") or []:
                     yield from _pieces(choice.get("delta") or {})
+                    usage = replace(usage, finish_reason=choice.get("finish_reason") or usage.finish_reason)
+                count = (chunk.get("usage") or {}).get("completion_tokens")
+                if isinstance(count, int):
+                    usage = replace(usage, new_tokens=count)
+            yield usage
     except httpx.HTTPError as exc:
         raise RemoteError(f"Could not reach {remote}: {exc}. Is the server running?") from exc
 
