@@ -225,7 +225,7 @@ def test_lanes_never_batch_past_the_memory_set_aside(onnx_env, make_pool, monkey
 
     pool = make_pool(4)
     with pool.lease("qwen2.5-0.5b") as loaded:
-        shape = lanes._shape(loaded)
+        shape = loaded.engine._shape(loaded)
         prompt = build_prompt(loaded, [{"role": "user", "content": "Question 0"}], False, None).ids
         # room for two such answers (and a token or two to spare), not three
         two = [lanes._Answer(prompt + [0, 0], Sampling(), 12, threading.Event(), frozenset())] * 2

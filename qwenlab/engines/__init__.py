@@ -6,8 +6,7 @@ An engine turns a prompt into new tokens. These exist:
 |----------------------|---------------|---------------------------------------------------------|
 | transformers         | plain         | any checkpoint, one `generate()` thread per request      |
 | transformers-cb      | batching      | text models where QWENLAB_BATCHING is on: shared passes  |
-| onnxruntime-genai    | onnx          | int4 text models on a CPU (the fast CPU path)            |
-| onnxruntime-genai    | lanes         | the same, batched: generator lanes for a classroom (default) |
+| onnxruntime-genai    | lanes         | int4 text models on a CPU (the fast CPU path), batched for a classroom; onnx.py converts and loads them |
 | remote               | remote        | a key the operator sent to vLLM / transformers serve      |
 
 Every engine's `stream()` yields token ids, or, for an engine that only sees text (remote),

@@ -1,6 +1,6 @@
 """A classroom on a CPU: int4 answers batched through one generator per batch.
 
-One learner at a time, a generator of their own is as fast as int4 gets. Sixteen learners at
+One learner alone is a batch of one: a generator of their own, as fast as int4 gets. Sixteen learners at
 once each took a generator of their own, two at a time, and waited half a minute. A generator
 takes a batch of prompts of any lengths (padded on the right, which is how its attention reads
 a batch: greedy answers come out exactly as they do alone) and writes every row with one
@@ -36,11 +36,11 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Iterator
+from typing import Callable, Iterator
 
 from qwenlab import config
-from qwenlab.engines import Prompt
-from qwenlab.engines.onnx import ENGINE, OnnxEngine, _search_options
+from qwenlab.engines import Engine, Prompt
+from qwenlab.engines.onnx import ENGINE, _search_options
 from qwenlab.registry import Sampling
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class _Batch:
 
     def __init__(self, answers: list[_Answer], cost: int = 0, logits: int = 0):
         self.answers, self.cost, self.logits = answers, cost, logits  # bytes held, and of those
-        self.release = lambda nbytes: None  # the prefill's share, given back once it is done
+        # the prefill's logits, given back once the prompts are read
         self.steps = 0                 # tokens written so far (the lane's own counter)
         self.fold = False              # set under Lanes.lock: hand the live answers back
         self.ended = False             # set under Lanes.lock: the lane is done with them
@@ -166,19 +166,18 @@ class Lanes:
 
     def _gather(self, batch: list[_Answer], until: float | None) -> None:
         """Add answers that fit (sample like batch[0], within LANE_WIDTH and the memory; others
-        are held for the next batch), waiting until `until` for more to arrive, or only taking
-        those already here when it is None."""
-        kept, self.held = [a for a in self.held if not self._fits(batch, [a])], \
-            [a for a in self.held if self._fits(batch, [a])]
+        are held for the next batch), held ones first, then waiting until `until` for more to
+        arrive, or only taking those already here when it is None."""
+        pending, self.held = self.held, []
         while len(batch) < LANE_WIDTH:
             try:
                 left = 0.0 if until is None else max(0.0, until - time.monotonic())
-                answer = self.held.pop(0) if self.held else (
+                answer = pending.pop(0) if pending else (
                     self.waiting.get(timeout=left) if left else self.waiting.get_nowait())
             except queue.Empty:
                 break
-            (batch if self._fits(batch, [answer]) else kept).append(answer)
-        self.held = kept + self.held
+            (batch if self._fits(batch, [answer]) else self.held).append(answer)
+        self.held += pending
 
     def _fits(self, batch: list[_Answer], more: list[_Answer]) -> bool:
         return (all(a.sampling == batch[0].sampling for a in more)
@@ -235,9 +234,8 @@ class Lanes:
             if batch is None:
                 return
             self.current[index] = batch
-            batch.release = self._release
             try:
-                _run_batch(self.model, self.shape.pad_id, batch, self.lock)
+                _run_batch(self.model, self.shape.pad_id, batch, self.lock, self._release)
             except Exception:  # its answers have their error; the lane goes on
                 log.exception("an int4 lane failed")
             finally:
@@ -250,9 +248,11 @@ class Lanes:
                 self.current[index] = None
 
 
-def _run_batch(model, pad_id: int, batch: _Batch, lock: threading.Lock) -> None:
-    """Prefill every answer's prompt in one padded batch, then step until each has ended, or
-    until the dispatcher folds the batch into a wider one."""
+def _run_batch(model, pad_id: int, batch: _Batch, lock: threading.Lock,
+               release: Callable[[int], None]) -> None:
+    """Prefill every answer's prompt in one padded batch (then `release` the prefill's memory),
+    and step until each answer has ended, or until the dispatcher folds the batch into a wider
+    one."""
     from qwenlab.engines import oga
 
     for answer in batch.answers:
@@ -268,7 +268,7 @@ def _run_batch(model, pad_id: int, batch: _Batch, lock: threading.Lock) -> None:
     try:
         generator = oga.Generator(model, _search_options(answers[0].sampling, longest),
                                   [a.ids for a in answers], pad_id)
-        batch.release(batch.logits)  # the prompts are read: their logits are freed
+        release(batch.logits)  # the prompts are read: their logits are freed
         batch.cost -= batch.logits
         while live and not generator.done():
             for row in [row for row, a in live.items() if a.stopped]:
@@ -314,7 +314,7 @@ def _going_on(answer: _Answer, written: list[int], copy: bool = False) -> _Answe
     return answer
 
 
-class LanesEngine(OnnxEngine):
+class LanesEngine(Engine):
     """int4 on a CPU for a classroom: up to `answers` at once, LANE_WIDTH to a forward pass."""
 
     name = ENGINE
@@ -322,6 +322,7 @@ class LanesEngine(OnnxEngine):
     def __init__(self, answers: int, eos: set[int]):
         self.answers_at_once, self.eos = answers, frozenset(eos)
         self.lanes: Lanes | None = None
+        self.shape: Shape | None = None  # read from the model's folder when first needed
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -333,17 +334,24 @@ class LanesEngine(OnnxEngine):
     def _lanes(self, loaded) -> Lanes:
         with self._lock:
             if self.lanes is None:
-                self.lanes = Lanes(loaded.model, lanes_for(self.answers_at_once), _shape(loaded),
-                                   self.reserve(loaded, self.answers_at_once))
+                self.lanes = Lanes(loaded.model, lanes_for(self.answers_at_once),
+                                   self._shape(loaded), self.reserve(loaded, self.answers_at_once))
             return self.lanes
 
     def reserve(self, loaded, answers: int) -> int:
         """The memory the lanes may fill (charged to the pool beside the weights): RESERVE_TOKENS
         for each answer at once, at most MAX_RESERVE. Batches are formed within it, so a class
         asking for long answers is written a few at a time rather than running out of memory."""
-        shape = _shape(loaded)
+        shape = self._shape(loaded)
         return min(answers * RESERVE_TOKENS * shape.kv_bytes + PREFILL_TOKENS * shape.vocab * 4,
                    MAX_RESERVE)
+
+    def _shape(self, loaded) -> Shape:
+        if self.shape is None:
+            from qwenlab.engines.onnx import folder_for
+
+            self.shape = Shape.of(folder_for(loaded.spec, loaded.source))
+        return self.shape
 
     def stream(self, loaded, prompt: Prompt, sampling: Sampling, max_new_tokens: int,
                cancel: threading.Event) -> Iterator[int]:
@@ -362,12 +370,6 @@ class LanesEngine(OnnxEngine):
                 yield item
         finally:
             answer.gone = True
-
-
-def _shape(loaded) -> Shape:
-    from qwenlab.engines.onnx import folder_for
-
-    return Shape.of(folder_for(loaded.spec, loaded.source))
 
 
 def answers_at_once() -> int:

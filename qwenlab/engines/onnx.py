@@ -2,7 +2,8 @@
 
 This module owns the conversion (onnxruntime_genai's model builder, run on the Hugging Face
 checkpoint the first time a model is asked for at int4, cached on disk and reused), loading
-the converted folder, and `OnnxEngine`, which streams token ids like TransformersEngine so that
+the converted folder (through the C API, engines/oga.py), and the search options a generator
+takes; engines/lanes.py runs the answers, streaming token ids like TransformersEngine so that
 generation.py (chat template, thinking split, stats, Stop) works unchanged. The pool sees an
 int4 model as one more (model, precision, device) entry. Nothing here knows about Gradio.
 
@@ -20,10 +21,9 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from qwenlab import config, system
-from qwenlab.engines import Engine, Prompt
 from qwenlab.errors import LoadError
 from qwenlab.registry import ModelSpec, Sampling
 
@@ -132,25 +132,6 @@ def session_options() -> dict:
     core (QWENLAB_ONNX_THREADS to change it; see bench/cpu.py for what was measured)."""
     threads = config.onnx_threads()
     return {"model": {"decoder": {"session_options": {"intra_op_num_threads": threads}}}}
-
-
-class OnnxEngine(Engine):
-    """Streams token ids from an og.Generator; one generator per request, one shared model."""
-
-    name = ENGINE
-
-    def stream(self, loaded, prompt: Prompt, sampling: Sampling, max_new_tokens: int,
-               cancel: threading.Event) -> Iterator[int]:
-        from qwenlab.engines import oga
-
-        ids = prompt.ids
-        generator = oga.Generator(loaded.model, _search_options(sampling, len(ids) + max_new_tokens),
-                                  [ids], pad_id=0)
-        try:
-            while not generator.done() and not cancel.is_set():
-                yield generator.step()[0]
-        finally:
-            generator.close()
 
 
 def _search_options(sampling: Sampling, max_length: int) -> dict:
