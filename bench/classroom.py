@@ -75,8 +75,7 @@ def learner(url: str, key: str, tokens: int, results: list, ready: threading.Sem
         client = Client(url, verbose=False)  # builds a session's state at its first request,
         client.predict(api_name="/pool_status")  # which a browser makes when the page loads
     except Exception as exc:
-        results.append({"ttft": None, "tokens": 0, "error": f"could not open the page: {exc}"[:120],
-                        "done": time.perf_counter()})
+        results.append(failed(f"could not open the page: {exc}"))
         return
     finally:
         ready.release()
@@ -86,16 +85,29 @@ def learner(url: str, key: str, tokens: int, results: list, ready: threading.Sem
     try:
         job = client.submit([], QUESTION, key, False, 0, tokens, api_name="/thinking")
         for chat, _stats in job:
-            text = _text(chat[-1]["content"]) if chat else ""
-            if first is None and chat and chat[-1]["role"] == "assistant" and text \
-                    and not text.startswith("⏳") and text != "…":
+            if first is None and shows_text(chat):
                 first = time.perf_counter() - began
-        chat, stats = job.result()
-        new = int(re.match(r"(\d+) tokens", stats)[1])
-        results.append({"ttft": first, "tokens": new, "error": None, "done": time.perf_counter()})
+        results.append(answered(first, job.result()[1]))
     except Exception as exc:  # a refused or failed request is a result, not a crash
-        results.append({"ttft": None, "tokens": 0, "error": str(exc)[:120],
-                        "done": time.perf_counter()})
+        results.append(failed(str(exc)))
+
+
+def shows_text(chat: list) -> bool:
+    """Whether a chat's last message is the answer's first text (not a place in line, a load,
+    or the placeholder)."""
+    text = _text(chat[-1]["content"]) if chat else ""
+    return bool(chat) and chat[-1]["role"] == "assistant" and bool(text) \
+        and not text.startswith("⏳") and text != "…"
+
+
+def answered(first: float | None, stats: str) -> dict:
+    """A learner's result row: time to first text, and new tokens from the stats line."""
+    return {"ttft": first, "tokens": int(re.match(r"(\d+) tokens", stats)[1]), "error": None,
+            "done": time.perf_counter()}
+
+
+def failed(error: str) -> dict:
+    return {"ttft": None, "tokens": 0, "error": error[:120], "done": time.perf_counter()}
 
 
 def _text(content) -> str:
@@ -196,22 +208,17 @@ async def sse_round(url: str, n: int, key: str, tokens: int, deadline: float):
 
             def seen(outputs):
                 nonlocal first
-                chat = outputs[0] or []
-                text = _text(chat[-1]["content"]) if chat else ""
-                if first is None and chat and chat[-1]["role"] == "assistant" and text \
-                        and not text.startswith("⏳") and text != "…":
+                if first is None and shows_text(outputs[0] or []):
                     first = time.perf_counter() - began
+            if isinstance(problem, BaseException):
+                results.append(failed(f"could not open the page: {problem}"))
+                return
             try:
-                if isinstance(problem, BaseException):
-                    raise RuntimeError(f"could not open the page: {problem}")
                 outputs = await page.call("thinking", [[], QUESTION, key, False, 0, tokens],
                                           on_update=seen)
-                new = int(re.match(r"(\d+) tokens", outputs[1])[1])
-                results.append({"ttft": first, "tokens": new, "error": None,
-                                "done": time.perf_counter()})
+                results.append(answered(first, outputs[1]))
             except Exception as exc:  # a refused or failed request is a result, not a crash
-                results.append({"ttft": None, "tokens": 0, "error": str(exc)[:120],
-                                "done": time.perf_counter()})
+                results.append(failed(str(exc)))
 
         try:
             await asyncio.wait_for(asyncio.gather(*(ask(p, o) for p, o in zip(pages, opened))),

@@ -31,12 +31,12 @@ from webui.i18n import N_, lang_of, system_prompt, t
 # so serving them does not take the cores the answers need. The first text is never held back.
 UI_INTERVAL_S = 0.08
 UI_UPDATES_PER_S = 50
+MAX_PROMPT_CHARS = 8000  # the token check in generation.py is the real limit; this stops pastes
 
 
 def ui_interval(answers: int) -> float:
     """Seconds between one answer's updates while `answers` are being written at once."""
     return max(UI_INTERVAL_S, answers / UI_UPDATES_PER_S)
-MAX_PROMPT_CHARS = 8000  # the token check in generation.py is the real limit; this stops pastes
 
 
 @dataclass(frozen=True)
