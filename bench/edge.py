@@ -1,4 +1,4 @@
-"""The edge lab on real shapes: what `demos.edge.compare` measures, for random weights of the
+"""The edge lab on real shapes: what `qwenlab.demos.edge.lab.compare` measures, for random weights of the
 real Qwen2.5-0.5B / 1.5B / Qwen3-0.6B shapes, printed as the table the note quotes.
 
     python bench/edge.py [--keys qwen2.5-0.5b qwen2.5-1.5b] [--precisions bf16 int8 nf4]
@@ -38,7 +38,7 @@ def main() -> None:
         build_real_shape(key, Path(args.dir))
     os.environ["QWENLAB_MODEL_DIR"] = args.dir
 
-    from demos.edge import COLUMNS, compare
+    from qwenlab.demos.edge.lab import COLUMNS, compare
     from qwenlab.pool import ModelPool
 
     pool = ModelPool(budget_bytes=int(20e9), device=args.device)

@@ -8,7 +8,7 @@ On CUDA it runs, in order, each a step of the report:
 |------------|--------------------------------------------------------------------------|--------|
 | tests      | `pytest -m gpu tests/test_gpu.py` (bitsandbytes int8/nf4, eviction)       | passes |
 | eviction   | a 1.5B-shape model at nf4 loaded, answered, evicted: GPU memory returned  | within 50 MB |
-| edge       | the edge lab (demos.edge.compare) on the 0.5B and 1.5B shapes, bf16/int8/nf4 | int8 and nf4 load and answer |
+| edge       | the edge lab (qwenlab.demos.edge.lab.compare) on the 0.5B and 1.5B shapes, bf16/int8/nf4 | int8 and nf4 load and answer |
 | streaming  | one learner: the app's stream (pool + stream_chat) against plain `generate` | >= 0.9x |
 | moonshot   | the same stream's tokens/s on the 0.5B shape (reported, not a gate)      | >= 150 tokens/s |
 | classroom  | bench/classroom.py, batching on and off, 1 / 16 / 32 learners             | 16: >= 8x one, p95 TTFT < 2 s |
@@ -90,7 +90,7 @@ def step_eviction(args) -> dict:
 
 
 def step_edge(args) -> dict:
-    from demos.edge import compare
+    from qwenlab.demos.edge.lab import compare
     from qwenlab.pool import ModelPool
 
     pool = ModelPool(budget_bytes=int(60e9), device="cuda")
@@ -145,7 +145,7 @@ def step_classroom(args) -> dict:
 def step_vision(args) -> dict:
     from shapes import build_real_vl_shape
 
-    from demos.vision import ask
+    from qwenlab.demos.vision import ask
     from qwenlab.pool import ModelPool
 
     build_real_vl_shape("qwen2.5-vl-3b", Path(args.dir))

@@ -19,20 +19,20 @@ Reads jsonl rows (or a json list) with a problem in `problem` or `question` and 
 from __future__ import annotations
 
 import argparse
-import re
-import warnings
 import json
+import re
 import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections import Counter
 from multiprocessing import Pool
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from demos.math.check import check, final_answer  # noqa: E402
+from qwenlab.demos.math.check import check, final_answer  # noqa: E402
 
 
 def load(path: Path) -> list[tuple[str, str]]:
@@ -59,7 +59,7 @@ def wrong_answer(reference: str) -> str | None:
     as one value."""
     import sympy
 
-    from demos.math.latex import CheckError, to_sympy
+    from qwenlab.demos.math.latex import CheckError, to_sympy
 
     label, _, value = reference.rpartition("=")
     if label and not re.fullmatch(r"\s*[a-zA-Z](?:_\{?\d+\}?)?\s*", label) or "," in value:

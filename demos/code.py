@@ -5,7 +5,7 @@ run: the server executes no code, the learner's or the model's.
 `stream()` is the one path behind the tab, the `code` API and the lesson's Run buttons: it builds
 the prompt from the request's parts and streams the answer. The tab also remembers the last
 request as sent (`asked`), which the lesson's checked try-it tasks read.
-Run alone: python -m demos.code
+Run alone: python -m qwenlab.demos.code
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import gradio as gr
 
 from qwenlab.loading import resolve_device
 from qwenlab.registry import get_model, models_with
-from webui.i18n import N_, t
-from webui.ui import (
-    Check,
+from qwenlab.web.demo import Check, Demo
+from qwenlab.web.i18n import N_, t
+from qwenlab.web.ui import (
     Update,
     answer_in,
     answer_stream,
@@ -199,7 +199,4 @@ def asked_for(asked, topic: str, languages: list[str], min_requirements: int = 0
 CHECKS = {"asked_for": Check(("asked",), asked_for)}
 
 
-if __name__ == "__main__":
-    from webui.shell import serve_one
-
-    serve_one("code", build)
+DEMO = Demo(build=build, runners=RUNNERS, checks=CHECKS)

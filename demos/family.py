@@ -2,7 +2,7 @@
 
 `pick()` is plain logic over the registry (tested on its own); `build(pool)` lays out the tab;
 RUNNERS serve the lesson's Run buttons with the same functions the tab uses.
-Run alone: python -m demos.family
+Run alone: python -m qwenlab.demos.family
 """
 
 from __future__ import annotations
@@ -11,9 +11,20 @@ import gradio as gr
 
 from qwenlab.errors import BadRequest
 from qwenlab.registry import DEVICES, KV_SPARE, MODELS, Device, ModelSpec
-from webui.i18n import N_, lang_of, t
-from webui.ui import (Check, answer_in, answer_stream, answered, chat_turn, check_prompt,
-                      clear_if_asked, learner_of, markdown_table, run_output, user_errors)
+from qwenlab.web.demo import Check, Demo
+from qwenlab.web.i18n import N_, lang_of, t
+from qwenlab.web.ui import (
+    answer_in,
+    answer_stream,
+    answered,
+    chat_turn,
+    check_prompt,
+    clear_if_asked,
+    learner_of,
+    markdown_table,
+    run_output,
+    user_errors,
+)
 
 TASKS = {
     "chat": N_("everyday chat and writing"),
@@ -183,7 +194,4 @@ def picked_and_asked(picked, history, task: str, device: str) -> tuple[bool, str
 CHECKS = {"picked_and_asked": Check(("picked", "chat"), picked_and_asked)}
 
 
-if __name__ == "__main__":
-    from webui.shell import serve_one
-
-    serve_one("family", build)
+DEMO = Demo(build=build, runners=RUNNERS, checks=CHECKS)

@@ -5,7 +5,7 @@ counts, with the model's real tokenizer, what the same sentence costs in each la
 RUNNERS serve the lesson's Run buttons with the functions the tab uses, on the model and limits
 the cells show. CHECKS read what the learner did in this session (the tokens each answer used,
 the sentences counted), never the quality of an answer: the tiny test models answer noise.
-Run alone: python -m demos.multilingual
+Run alone: python -m qwenlab.demos.multilingual
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from qwenlab.errors import LoadError
 from qwenlab.languages import language as page_language
 from qwenlab.loading import load_tokenizer, resolve_device
 from qwenlab.registry import get_model
-from webui.i18n import N_, lang_of, t
-from webui.ui import (Check, answer_stream, check_prompt, learner_of, markdown_table, run_output,
-                      who)
+from qwenlab.web.demo import Check, Demo
+from qwenlab.web.i18n import N_, lang_of, t
+from qwenlab.web.ui import answer_stream, check_prompt, learner_of, markdown_table, run_output, who
 
 # language -> (native name, right-to-left?, "Hello, how are you today?" in it: editable in the UI)
 LANGUAGES = {
@@ -299,7 +299,4 @@ CHECKS = {"answer_got_cheaper": Check(("runs",), answer_got_cheaper),
           "counted_own_sentence": Check(("counted",), counted_own_sentence)}
 
 
-if __name__ == "__main__":
-    from webui.shell import serve_one
-
-    serve_one("multilingual", build)
+DEMO = Demo(build=build, runners=RUNNERS, checks=CHECKS, on_load=on_load)

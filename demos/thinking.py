@@ -5,7 +5,7 @@ a multi-turn chat, and a side-by-side run of one question with and without think
 It owns the settings each chat turn ran with (a record per turn, kept beside the Chatbot) and
 the try-it checks that read them; generation, the budget and the reasoning split live in
 qwenlab (generation.py, thinking.py).
-Run alone: python -m demos.thinking
+Run alone: python -m qwenlab.demos.thinking
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import gradio as gr
 from qwenlab.loading import resolve_device
 from qwenlab.registry import get_model, models_with
 from qwenlab.thinking import EARLY_STOP, THINK_END
-from webui.i18n import N_, t
-from webui.ui import (
-    Check,
+from qwenlab.web.demo import Check, Demo
+from qwenlab.web.i18n import N_, t
+from qwenlab.web.ui import (
     answer_in,
     answer_stream,
     chat_turn,
@@ -288,7 +288,4 @@ CHECKS = {"budget_cut_then_answered": Check(("chat", "turns"), budget_cut_then_a
           "no_think_follow_up": Check(("chat", "turns"), no_think_follow_up)}
 
 
-if __name__ == "__main__":
-    from webui.shell import serve_one
-
-    serve_one("thinking", build)
+DEMO = Demo(build=build, runners=RUNNERS, checks=CHECKS)

@@ -70,9 +70,8 @@ def cmd_chat(args) -> int:
 def cmd_lessons(args) -> int:
     import json
 
-    from qwenlab.lessons import load_lessons
-
     from qwenlab.languages import LANGUAGES
+    from qwenlab.lessons import load_lessons
 
     if args.lang not in LANGUAGES:
         raise BadRequest(f"--lang is one of {', '.join(LANGUAGES)}, not {args.lang!r}")
@@ -128,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the pool does")
     sub = parser.add_subparsers(dest="command", required=True)
     for plugin in entry_points(group=PLUGIN_GROUP):
-        plugin.load()(sub)  # e.g. webui.cli:register adds `serve`
+        plugin.load()(sub)  # e.g. qwenlab.web.shell.cli:register adds `serve`
 
     sub.add_parser("models", help="table of registry checkpoints").set_defaults(func=cmd_models)
 

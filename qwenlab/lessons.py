@@ -31,7 +31,15 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from qwenlab.errors import LessonError
 from qwenlab.quiz import Question, Task, parse_quiz, parse_tasks
 
-LESSON_ROOT = Path(__file__).resolve().parent.parent / "lessons"
+
+def _lesson_root() -> Path:
+    """Where the lesson files are: lessons/ beside this package in a checkout (an editable
+    install reads them in place), qwenlab/course/ inside an installed wheel."""
+    here = Path(__file__).resolve().parent
+    return here / "course" if (here / "course" / "en").is_dir() else here.parent / "lessons"
+
+
+LESSON_ROOT = _lesson_root()
 LESSON_DIR = LESSON_ROOT / "en"
 LESSON_FILE = "[0-9][0-9]-*.md"   # not GLOSSARY.md
 REQUIRED = ("id", "title", "order", "demo", "models", "outcomes")

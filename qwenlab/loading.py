@@ -79,7 +79,7 @@ def precision_problem(precision: str, device: str, spec: ModelSpec | None = None
     # Looked up, not imported: importing bitsandbytes costs seconds (see system.py).
     installed = system.version("bitsandbytes") if system.installed("bitsandbytes") else None
     if installed is None:
-        return f"{precision} needs bitsandbytes: pip install 'qwenlab[gpu]'"
+        return f"{precision} needs bitsandbytes: pip install 'qwenlab[quantize]'"
     from packaging.version import Version
 
     if device == "cpu" and Version(installed) < Version("0.48"):

@@ -17,8 +17,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
     # The vision processors need torchvision, and torchvision must match torch exactly;
     # this pair is known to work together (shared/NOTES.md), so install it first.
     $pip install -q "torch==2.14.1" "torchvision==0.29.1"
-    extras="gpu,vision,onnx"
-    [ "$want" = test ] && extras="gpu,vision,onnx,test"
+    extras="all"
+    [ "$want" = test ] && extras="all,test"
     $pip install -q -e ".[$extras]"
     echo "$digest" > "$stamp"
 fi

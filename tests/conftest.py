@@ -108,10 +108,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(command: list[str], url: str, env: dict, name: str):
-    """Start `command`, wait until `url` answers (90 s at most), stop it afterwards."""
+def server(command: list[str], url: str, env: dict, name: str, cwd: Path = ROOT):
+    """Start `command` in `cwd`, wait until `url` answers (90 s at most), stop it afterwards."""
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"{name}.log", "w")
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 90
     while True:
         if proc.poll() is not None:

@@ -8,7 +8,7 @@ import pytest
 
 from qwenlab import config
 from qwenlab.admission import Admission, Refused
-from webui.ui import answer_stream
+from qwenlab.web.ui import answer_stream
 
 
 class Clock:
@@ -134,7 +134,7 @@ def test_gradio_has_a_thread_for_every_learner_who_can_wait(monkeypatch, device)
     # take them all and the answers it waits for could never stream to their end
     from types import SimpleNamespace
 
-    from webui.shell import queue_sizes
+    from qwenlab.web.shell.app import queue_sizes
 
     monkeypatch.delenv("QWENLAB_MAX_ACTIVE_PER_MODEL", raising=False)
     admission = Admission.from_config(device)
@@ -148,7 +148,7 @@ def test_gradio_has_a_thread_for_every_learner_who_can_wait(monkeypatch, device)
 def test_streamed_updates_thin_out_as_the_class_grows():
     """One learner sees the answer grow every 80 ms; with many answers at once the server
     sends about UI_UPDATES_PER_S updates in all, so serving them leaves the cores to the model."""
-    from webui.ui import UI_INTERVAL_S, UI_UPDATES_PER_S, ui_interval
+    from qwenlab.web.ui import UI_INTERVAL_S, UI_UPDATES_PER_S, ui_interval
 
     assert ui_interval(0) == ui_interval(1) == UI_INTERVAL_S
     for answers in (16, 32):

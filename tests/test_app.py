@@ -129,7 +129,7 @@ def test_multilingual_refuses_no_language_and_too_many(client):
 
 
 def test_multilingual_token_counts_match_the_lesson(client):
-    from demos.multilingual import sentences
+    from qwenlab.demos.multilingual import sentences
 
     frame = sentences()
     chart, table = client.predict({"headers": list(frame.columns), "data": frame.values.tolist()},

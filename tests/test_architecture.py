@@ -1,6 +1,7 @@
-"""The shape of the code, checked: arrows point one way (app -> demos -> qwenlab), no import
-cycles in the core, a cheap first page, and every demo's GPU-only branches built on a pool
-that reports CUDA, so a GPU path cannot fail on its first real use."""
+"""The shape of the code, checked: arrows point one way (shell -> demos -> kit -> core) across
+qwenlab/, webui/ and demos/, no import cycles anywhere (imports under `if TYPE_CHECKING:` and
+inside functions count too), a cheap first page, and every demo's GPU-only branches built on a
+pool that reports CUDA, so a GPU path cannot fail on its first real use."""
 
 import ast
 import subprocess
@@ -14,58 +15,101 @@ from qwenlab.lessons import load_lessons
 
 pytestmark = pytest.mark.pure
 ROOT = Path(__file__).resolve().parent.parent
+# Where each folder of the repository lives in the installed package (pyproject.toml).
+FOLDERS = {"qwenlab": "qwenlab", "webui": "qwenlab.web", "demos": "qwenlab.demos"}
+LAYERS = ("core", "kit", "demos", "shell")  # each may import its own layer and those before it
 
 
-def imports_of(path: Path) -> set[str]:
-    """Every module a file imports, at any depth, except under `if TYPE_CHECKING:`."""
-    tree, found = ast.parse(path.read_text()), set()
-    skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
-            and getattr(node.test, "id", "") == "TYPE_CHECKING" for n in ast.walk(node)}
-    for node in ast.walk(tree):
-        if id(node) in skip:
-            continue
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+def layer(module: str) -> str:
+    if module.startswith("qwenlab.web.shell"):
+        return "shell"
+    if module.startswith("qwenlab.demos"):
+        return "demos"
+    if module.startswith("qwenlab.web"):
+        return "kit"
+    return "core"
+
+
+def modules() -> dict[str, Path]:
+    """Every module of the three folders, by the name it is imported as."""
+    found = {}
+    for folder, package in FOLDERS.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = path.relative_to(ROOT / folder).with_suffix("").parts
+            found[".".join((package, *parts)).removesuffix(".__init__")] = path
     return found
 
 
-def core_graph() -> dict[str, set[str]]:
-    modules = {}
-    for path in (ROOT / "qwenlab").rglob("*.py"):
-        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-        modules[name] = path
-    return {name: {m for m in imports_of(path) if m in modules and m != name}
-            for name, path in modules.items()}
+def imports_of(path: Path, name: str) -> set[str]:
+    """Every module a file imports, at any depth, `if TYPE_CHECKING:` blocks included."""
+    found = set()
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from .x import y
+                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1]
+                                + ([base] if base else []))
+            found |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+    return found
 
 
-def test_the_core_never_imports_the_app_or_gradio():
-    for path in (ROOT / "qwenlab").rglob("*.py"):
-        bad = {m for m in imports_of(path) if m.split(".")[0] in ("demos", "webui", "gradio")}
-        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+def graph() -> dict[str, set[str]]:
+    known = modules()
+    return {name: {m for m in imports_of(path, name) if m in known and m != name}
+            for name, path in known.items()}
 
 
-def test_the_core_has_no_import_cycles():
-    graph, state = core_graph(), {}
+def test_arrows_point_one_way_shell_demos_kit_core():
+    wrong = [f"{name} ({layer(name)}) imports {target} ({layer(target)})"
+             for name, targets in graph().items() for target in sorted(targets)
+             if LAYERS.index(layer(target)) > LAYERS.index(layer(name))]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_core_never_imports_gradio():
+    for name, path in modules().items():
+        if layer(name) == "core":
+            bad = {m for m in imports_of(path, name) if m.split(".")[0] == "gradio"}
+            assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def test_no_import_cycles_in_any_folder():
+    edges, state = graph(), {}
 
     def visit(name, trail):
         if state.get(name) == "open":
             raise AssertionError("import cycle: " + " -> ".join(trail[trail.index(name):] + [name]))
         if state.get(name) != "done":
             state[name] = "open"
-            for target in sorted(graph[name]):
+            for target in sorted(edges[name]):
                 visit(target, trail + [name])
             state[name] = "done"
 
-    for name in sorted(graph):
+    for name in sorted(edges):
         visit(name, [])
+
+
+def test_the_cycle_check_sees_type_checking_imports(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                      "    from qwenlab.loading import Loaded\n")
+    assert "qwenlab.loading" in imports_of(source, "qwenlab.m")
+
+
+def test_modules_stay_short():
+    """At most 400 lines a module (STYLE.md): a longer one is split along its concerns."""
+    long = {str(path.relative_to(ROOT)): n for path in modules().values()
+            if (n := len(path.read_text().splitlines())) > 400}
+    assert not long, long
 
 
 def test_errors_is_a_leaf_every_user_error_derives_from():
     from qwenlab import errors
 
-    assert core_graph()["qwenlab.errors"] == set()
+    assert graph()["qwenlab.errors"] == set()
     user_facing = [obj for obj in vars(errors).values()
                    if isinstance(obj, type) and issubclass(obj, Exception)]
     assert all(issubclass(cls, errors.QwenLabError) for cls in user_facing)
@@ -73,7 +117,7 @@ def test_errors_is_a_leaf_every_user_error_derives_from():
 
 def test_building_the_app_imports_no_model_code(tiny_dir):
     """The first page needs Gradio and the lessons, not torch or bitsandbytes (seconds each)."""
-    code = ("import sys; from webui.shell import build_app; build_app(); "
+    code = ("import sys; from qwenlab.web.shell.app import build_app; build_app(); "
             "print(sorted(m for m in ('torch', 'bitsandbytes', 'transformers', "
             "'onnxruntime_genai', 'sympy', 'matplotlib') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
@@ -98,14 +142,14 @@ def cuda_pool(tiny_env, monkeypatch):
 
 @pytest.mark.parametrize("demo", sorted({lesson.demo for lesson in load_lessons()}))
 def test_every_demo_builds_with_its_gpu_defaults(cuda_pool, demo):
-    from webui.shell import demo_module
+    from qwenlab.web.shell.page import demo_of
 
     with gr.Blocks():
-        demo_module(demo).build(cuda_pool)
+        demo_of(demo).build(cuda_pool)
 
 
 def test_gpu_defaults_are_the_gpu_choices(cuda_pool, monkeypatch):
-    from demos import code, multilingual, thinking, vision
+    from qwenlab.demos import code, multilingual, thinking, vision
 
     assert vision.default_model(cuda_pool.device) == "qwen2.5-vl-3b"
     assert vision.default_limits(cuda_pool.device) == vision.GPU_LIMITS
@@ -120,6 +164,6 @@ def test_gpu_defaults_are_the_gpu_choices(cuda_pool, monkeypatch):
 
 
 def test_the_whole_app_builds_on_a_gpu_pool(cuda_pool):
-    from webui.shell import build_app
+    from qwenlab.web.shell.app import build_app
 
     assert isinstance(build_app(cuda_pool), gr.Blocks)

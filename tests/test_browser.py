@@ -10,7 +10,7 @@ import pytest
 from awkward_images import BAD_IMAGES, REFUSED
 from browser_steps import set_number, short_answers
 
-from demos.vision.samples import QUESTIONS
+from qwenlab.demos.vision.samples import QUESTIONS
 from qwenlab.lessons import load_lessons
 
 pytestmark = pytest.mark.browser

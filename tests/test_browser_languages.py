@@ -6,12 +6,17 @@ Screenshots land in screenshots/lang-<code>-*.png for a person to look at.
 """
 
 import pytest
-from test_browser import ARGS, CHROMIUM, open_app, shot  # noqa: F401 (fixtures below)
-from test_browser import browser  # noqa: F401
+from test_browser import (  # noqa: F401 (fixtures below)
+    ARGS,
+    CHROMIUM,
+    browser,  # noqa: F401
+    open_app,
+    shot,
+)
 
 from qwenlab.languages import LANGUAGES
 from qwenlab.lessons import load_lessons
-from webui.i18n import t
+from qwenlab.web.i18n import t
 
 pytestmark = pytest.mark.browser
 TRANSLATED = [code for code in LANGUAGES if code != "en"]

@@ -2,9 +2,9 @@
 
 import pytest
 
-from demos.thinking import effective_thinking
+from qwenlab.demos.thinking import effective_thinking
 from qwenlab.events import Final
-from webui.ui import Update, _messages, pool_markdown
+from qwenlab.web.ui import Update, _messages, pool_markdown
 
 pytestmark = pytest.mark.pure
 HISTORY = [{"role": "user", "content": "Is 391 prime?"}]
@@ -51,7 +51,7 @@ def test_pool_header_names_models_and_counters():
 
 
 def test_markdown_table_for_cell_runners():
-    from webui.ui import markdown_table
+    from qwenlab.web.ui import markdown_table
 
     assert markdown_table(["a", "b"], [(1, "x"), (2, "y")]) == "| a | b |\n|---|---|\n| 1 | x |\n| 2 | y |"
     assert markdown_table(["a"], []) == "| a |\n|---|"

@@ -6,7 +6,15 @@ import re
 
 import pytest
 
-from demos.code import CELL_MODEL, RUNNERS, _lines, asked_for, build_prompt, code_blocks, generate
+from qwenlab.demos.code import (
+    CELL_MODEL,
+    RUNNERS,
+    _lines,
+    asked_for,
+    build_prompt,
+    code_blocks,
+    generate,
+)
 from qwenlab.lessons import load_lessons
 from qwenlab.registry import get_model
 

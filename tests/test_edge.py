@@ -5,12 +5,12 @@ what the lesson's Run buttons say about the machine and the code beside them."""
 import csv
 import sys
 
+import gradio as gr
 import pytest
 
-import gradio as gr
-
-from demos.edge import (CHECKS, COLUMNS, biggest_fit, build, calculator, compare, cpu_facts,
-                        fit_verdict, lab_compared, largest_fit, pool_panel, run_compare, run_pool)
+from qwenlab.demos.edge import CHECKS, build, pool_panel, run_compare, run_pool
+from qwenlab.demos.edge.calculator import biggest_fit, calculator, fit_verdict, largest_fit
+from qwenlab.demos.edge.lab import COLUMNS, compare, cpu_facts, lab_compared
 from qwenlab.lessons import load_lessons
 from qwenlab.registry import FAMILY
 

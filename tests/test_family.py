@@ -2,7 +2,7 @@
 
 import pytest
 
-from demos.family import TASKS, pick
+from qwenlab.demos.family import TASKS, pick
 from qwenlab.registry import DEVICES
 
 pytestmark = pytest.mark.pure

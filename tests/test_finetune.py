@@ -6,10 +6,18 @@ import threading
 
 import pytest
 
-from demos.finetune import EXAMPLES, compared_own_prompt, loss_fell, run, settings_from
+from qwenlab.demos.finetune import EXAMPLES, compared_own_prompt, loss_fell, run, settings_from
 from qwenlab.errors import BadRequest
-from qwenlab.finetune import (Finished, LoraSettings, Started, Step, activation_bytes, encode,
-                              parse_examples, train)
+from qwenlab.finetune import (
+    Finished,
+    LoraSettings,
+    Started,
+    Step,
+    activation_bytes,
+    encode,
+    parse_examples,
+    train,
+)
 
 pytestmark = pytest.mark.model
 FAST = dict(steps=8, learning_rate=5e-3, batch_size=4, max_length=64)

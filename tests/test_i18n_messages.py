@@ -10,9 +10,10 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
-from webui import i18n
-from webui.i18n import message_keys, t
-from webui.ui import Learner
+from qwenlab.web import i18n
+from qwenlab.web.i18n import t
+from qwenlab.web.shell.keys import message_keys
+from qwenlab.web.ui import Learner
 
 pytestmark = pytest.mark.pure
 
@@ -52,7 +53,7 @@ def test_the_demos_messages_are_in_the_table():
 
 
 def test_thinking_errors_and_panels_are_in_the_learners_language():
-    from demos.thinking import _panel, chat, settings_used
+    from qwenlab.demos.thinking import _panel, chat, settings_used
 
     assert error_of(lambda: chat(None, [], "  ", "qwen3-0.6b", True, 0, 64, [], SW)) == \
         "XX Type a question first."
@@ -63,7 +64,7 @@ def test_thinking_errors_and_panels_are_in_the_learners_language():
 
 
 def test_thinking_check_messages_translate_with_their_values():
-    from demos.thinking import budget_cut_then_answered
+    from qwenlab.demos.thinking import budget_cut_then_answered
 
     done, message = budget_cut_then_answered([], [])
     assert not done and t(message, LANG) == "XX " + message
@@ -78,7 +79,7 @@ def test_thinking_check_messages_translate_with_their_values():
 
 
 def test_a_vision_check_and_its_stats_line_in_another_language():
-    from demos.vision.tasks import budget_in_range, followed_up, stats_numbers
+    from qwenlab.demos.vision.tasks import budget_in_range, followed_up, stats_numbers
 
     done, message = budget_in_range(None, 64, 256, "qwen2-vl-2b", "receipt", 100, 400)
     assert not done and t(message, LANG) == "XX Pick the *receipt* sample under the upload box first."
@@ -90,7 +91,7 @@ def test_a_vision_check_and_its_stats_line_in_another_language():
 
 
 def test_vision_stats_line_and_preview_follow_the_page():
-    from demos.vision import describe, stats_line
+    from qwenlab.demos.vision import describe, stats_line
 
     final = SimpleNamespace(summary=lambda: "4 tokens", prompt_tokens=262)
     update = SimpleNamespace(final=final, peak_bytes=None)
@@ -102,7 +103,7 @@ def test_vision_stats_line_and_preview_follow_the_page():
 
 
 def test_multilingual_errors_and_on_load():
-    from demos.multilingual import (
+    from qwenlab.demos.multilingual import (
         DEFAULT_PICK,
         MAX_LANGUAGES,
         answer_all,
@@ -123,10 +124,11 @@ def test_multilingual_errors_and_on_load():
 
 
 def test_edge_code_serve_and_finetune_messages():
-    from demos.code import asked_for, stream
-    from demos.edge import compare, fit_verdict
-    from demos.finetune import _finished_line, loss_fell
-    from demos.serve import sanitise_vs_escape
+    from qwenlab.demos.code import asked_for, stream
+    from qwenlab.demos.edge.calculator import fit_verdict
+    from qwenlab.demos.edge.lab import compare
+    from qwenlab.demos.finetune import _finished_line, loss_fell
+    from qwenlab.demos.serve import sanitise_vs_escape
 
     assert error_of(lambda: compare(None, "qwen2.5-0.5b", [], "Hi", learner=SW)) == \
         "XX Tick at least one precision to compare."

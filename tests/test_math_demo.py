@@ -8,8 +8,15 @@ import inspect
 import gradio as gr
 import pytest
 
-from demos.math import (CHECKS, MAX_NEW_TOKENS, RUNNERS, check_mine, foreign_letters,
-                        language_note, own_answer_holds)
+from qwenlab.demos.math import (
+    CHECKS,
+    MAX_NEW_TOKENS,
+    RUNNERS,
+    check_mine,
+    foreign_letters,
+    language_note,
+    own_answer_holds,
+)
 from qwenlab.lessons import load_lessons
 
 LESSON = next(lesson for lesson in load_lessons() if lesson.id == "math")
@@ -68,9 +75,10 @@ def test_the_language_note_suggests_qwen3_only_for_qwen25_math():
 
 @pytest.mark.pure
 def test_messages_reach_the_learner_in_their_language(monkeypatch):
-    from webui import i18n
+    from qwenlab.web import i18n
+    from qwenlab.web.shell import keys
 
-    fake = lambda lang: {} if lang == "en" else {key: "XX " + key for key in i18n.message_keys()}  # noqa: E731
+    fake = lambda lang: {} if lang == "en" else {key: "XX " + key for key in keys.message_keys()}  # noqa: E731
     monkeypatch.setattr(i18n, "table", fake)
     monkeypatch.setattr(i18n, "_patterns", lambda lang: [])
     assert language_note("حل کریں", "qwen2.5-math-1.5b", "ur").startswith("ℹ️ XX Qwen2.5-Math")

@@ -7,9 +7,17 @@ import re
 
 import pytest
 
-from demos.multilingual import (LANGUAGES, answer_all, answer_got_cheaper, count_tokens,
-                                counted_own_sentence, run_answer, runs_markdown, sentences,
-                                tokens_used)
+from qwenlab.demos.multilingual import (
+    LANGUAGES,
+    answer_all,
+    answer_got_cheaper,
+    count_tokens,
+    counted_own_sentence,
+    run_answer,
+    runs_markdown,
+    sentences,
+    tokens_used,
+)
 from qwenlab.lessons import load_lessons
 from qwenlab.registry import get_model
 

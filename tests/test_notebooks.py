@@ -7,7 +7,7 @@ import pytest
 
 from qwenlab.lessons import load_lessons
 from qwenlab.notebook import imports, to_notebook
-from webui.shell import notebook_files
+from qwenlab.web.shell.app import notebook_files
 
 pytestmark = pytest.mark.notebook
 LESSONS = load_lessons()

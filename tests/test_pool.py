@@ -107,7 +107,7 @@ def test_bitsandbytes_precisions_load_and_stream_on_cpu(pool, precision):
 
 def test_missing_bitsandbytes_names_the_install(pool, monkeypatch):
     monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # import now fails as if absent
-    with pytest.raises(PrecisionUnavailable, match=r"pip install 'qwenlab\[gpu\]'"):
+    with pytest.raises(PrecisionUnavailable, match=r"pip install 'qwenlab\[quantize\]'"):
         pool.acquire("qwen2.5-0.5b", "nf4")
     assert pool.stats()["models"] == []
 

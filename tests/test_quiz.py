@@ -7,7 +7,7 @@ import pytest
 from qwenlab.errors import BadRequest, LessonError
 from qwenlab.lessons import load_lessons, parse_lesson
 from qwenlab.quiz import mark, mark_all, parse_quiz
-from webui import progress as prog
+from qwenlab.web import progress as prog
 
 pytestmark = pytest.mark.pure
 LESSONS = load_lessons()

@@ -5,8 +5,17 @@ engine (a local fake server here; the real `transformers serve` runs in test_rem
 import pytest
 from fake_openai import fake_openai
 
-from demos.serve import (FORGED, beat_the_sanitiser, chapter_sanitise, engines, forged_a_turn,
-                         inspect, sanitise_vs_escape, send_request, sent_a_request)
+from qwenlab.demos.serve import (
+    FORGED,
+    beat_the_sanitiser,
+    chapter_sanitise,
+    engines,
+    forged_a_turn,
+    inspect,
+    sanitise_vs_escape,
+    send_request,
+    sent_a_request,
+)
 
 pytestmark = pytest.mark.model
 

@@ -8,7 +8,7 @@ import re
 import gradio as gr
 import pytest
 
-from demos.thinking import (
+from qwenlab.demos.thinking import (
     CUT_SENTENCE,
     budget_cut_then_answered,
     chat,

@@ -10,7 +10,8 @@ import pytest
 
 from qwenlab.languages import LANGUAGES
 from qwenlab.lessons import LESSON_ROOT, load_lessons, parse_lesson, source_hash
-from webui.i18n import all_keys, table
+from qwenlab.web.i18n import table
+from qwenlab.web.shell.keys import all_keys
 
 pytestmark = pytest.mark.pure
 LANGS = [code for code in LANGUAGES if code != "en"]
@@ -27,7 +28,7 @@ def keys():
 def test_every_ui_string_is_translated(lang, keys):
     missing = sorted(key for key in keys if key not in table(lang))
     assert not missing, (f"{lang} lacks {len(missing)} of {len(keys)} strings, e.g. "
-                         f"{missing[:3]}; `python -m webui.i18n missing {lang}` lists them")
+                         f"{missing[:3]}; `python -m qwenlab.web.shell.keys missing {lang}` lists them")
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -90,7 +91,7 @@ def test_no_translation_is_stale():
 
 
 def test_a_stale_or_missing_translation_says_so(tmp_path):
-    from webui.page import notice_text
+    from qwenlab.web.shell.page import notice_text
 
     root = tmp_path / "lessons"
     shutil.copytree(LESSON_ROOT, root)

@@ -7,7 +7,7 @@ import pytest
 from awkward_images import BAD_IMAGES, REFUSED
 from PIL import Image
 
-from demos.vision.images import (
+from qwenlab.demos.vision.images import (
     MAX_PIXELS,
     ImageProblem,
     Prepared,
@@ -17,7 +17,7 @@ from demos.vision.images import (
     pixels,
     plan,
 )
-from demos.vision.samples import QUESTIONS, SALES, make_samples, receipt_lines
+from qwenlab.demos.vision.samples import QUESTIONS, SALES, make_samples, receipt_lines
 from qwenlab.loading import Loaded
 from qwenlab.prompts import build_inputs, prepare_messages
 from qwenlab.registry import get_model
@@ -156,7 +156,7 @@ def test_a_50_megapixel_photo_is_counted_as_sent(tiny_env, processors, bad_image
 @pytest.mark.model
 @pytest.mark.parametrize("key", VL_MODELS)
 def test_the_preview_shows_the_processors_count_and_says_why(tiny_env, tmp_path, key):
-    from demos.vision import describe
+    from qwenlab.demos.vision import describe
 
     Image.new("RGB", (1920, 1080), "white").save(tmp_path / "hd.png")
     text = describe(str(tmp_path / "hd.png"), 256, 257, key)
@@ -170,7 +170,7 @@ def test_the_preview_shows_the_processors_count_and_says_why(tiny_env, tmp_path,
 
 @pytest.mark.model
 def test_the_lessons_token_table_is_the_processors(tiny_env):
-    from demos.vision import run_tokens
+    from qwenlab.demos.vision import run_tokens
     from qwenlab.lessons import load_lessons
 
     lesson = next(lesson for lesson in load_lessons() if lesson.demo == "vision")
@@ -351,7 +351,7 @@ def _task(check):
 def test_the_receipt_budget_task_reads_the_processors_count(tiny_env, tmp_path):
     """budget_in_range, with the lesson's own args, on a copy of the receipt (Gradio hands the
     handler its cached copy, not the sample's path)."""
-    from demos.vision import CHECKS
+    from qwenlab.demos.vision import CHECKS
 
     check, task = CHECKS["budget_in_range"], _task("budget_in_range")
     receipt = tmp_path / "receipt.png"
@@ -377,7 +377,7 @@ def test_the_receipt_budget_task_reads_the_processors_count(tiny_env, tmp_path):
 
 @pytest.mark.pure
 def test_the_follow_up_task_needs_two_answered_questions_about_the_chart():
-    from demos.vision import CHECKS
+    from qwenlab.demos.vision import CHECKS
 
     check, task = CHECKS["followed_up"], _task("followed_up")
     chart = make_samples()["sales-chart"]
@@ -399,7 +399,7 @@ def test_the_follow_up_task_needs_two_answered_questions_about_the_chart():
 def test_the_demo_hands_the_checks_the_components_they_read(make_pool):
     import gradio as gr
 
-    from demos.vision import CHECKS, build
+    from qwenlab.demos.vision import CHECKS, build
 
     with gr.Blocks():
         ui = build(make_pool())
@@ -431,7 +431,7 @@ def test_each_run_button_runs_what_its_cell_shows():
 
 @pytest.mark.model
 def test_the_budgets_run_button_reports_both_times_the_cell_prints(pool):
-    from demos.vision import run_ask, run_budgets
+    from qwenlab.demos.vision import run_ask, run_budgets
 
     table = list(run_budgets(pool, budgets="16,64", max_new_tokens="4", model="qwen2-vl-2b"))[-1]
     assert "| max tokens | resized to | visual tokens | first token | all tokens | answer |" in table

@@ -12,17 +12,16 @@ Swahili, so its keys would fall back to English for four of our five languages. 
 built-in strings ("Drop Image Here") still follow the browser where it has them; everything Qwen
 Lab says goes through this table.
 
-The table is keyed by the English text itself (webui/strings/<lang>.yaml is a list of
-{en: English, tr: translation} entries), so the page is written in English as before; `keys()` lists every string a
-learner can see (the labels, infos, placeholders, buttons, choices, tabs and static Markdown
-of the built app, plus the messages handlers send, marked with `N_()`), and a test fails when a
-language lacks one. A message with values in it ("Number {place} in line for {model}") is a
+The table is keyed by the English text itself (strings/<lang>.yaml is a list of
+{en: English, tr: translation} entries), so the page is written in English as before; the
+translators' tool (shell/keys.py) lists every string a learner can see (the built app's text
+plus the messages handlers send, marked with `N_()`), and a test fails when a language lacks
+one. A message with values in it ("Number {place} in line for {model}") is a
 pattern: `t()` matches the English and fills the translation with the same values.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -32,26 +31,12 @@ import yaml
 from qwenlab.languages import LANGUAGES, SOURCE, Language, language
 
 STRINGS = Path(__file__).resolve().parent / "strings"
-SOURCES = [Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "demos"]
 
 
 def N_(text: str) -> str:
     """Mark a message a handler sends (an error, a progress line) for the string table; it
-    returns `text` unchanged, and message_keys() finds it in the source."""
+    returns `text` unchanged, and the translators' tool (shell/keys.py) finds it in the source."""
     return text
-
-
-def message_keys() -> set[str]:
-    """Every N_("...") in webui/ and demos/, read from the source as xgettext does: messages
-    that exist only when a handler runs are in the table all the same."""
-    found = set()
-    for folder in SOURCES:
-        for path in folder.rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "N_"
-                        and node.args and isinstance(node.args[0], ast.Constant)):
-                    found.add(node.args[0].value)
-    return found
 
 
 def lang_of(request) -> str:
@@ -183,42 +168,3 @@ def system_prompt(lang: str) -> str | None:
 
 def learner_language(lang: str) -> Language:
     return language(lang)
-
-
-def all_keys() -> set[str]:
-    """Every English string a learner can see: the built page's and the handlers' messages."""
-    from qwenlab.pool import ModelPool
-    from webui.localize import collect, keys
-    from webui.shell import bound_components, build_app
-
-    app = build_app(ModelPool(budget_bytes=int(1e9), device="cpu"))
-    return keys(collect(app, skip=bound_components(app)))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """python -m webui.i18n missing LANG: the table entries LANG lacks, as YAML to fill in."""
-    import argparse
-    import sys
-
-    parser = argparse.ArgumentParser(prog="python -m webui.i18n")
-    parser.add_argument("command", choices=["missing", "keys"])
-    parser.add_argument("lang", nargs="?", default="en")
-    args = parser.parse_args(argv)
-    wanted = sorted(all_keys())
-    if args.command == "missing":
-        wanted = [key for key in wanted if key not in table(args.lang)]
-    yaml.dump([{"en": key, "tr": ""} for key in wanted], sys.stdout, Dumper=_Literal,
-              allow_unicode=True, width=100, sort_keys=False)
-    return 0
-
-
-class _Literal(yaml.SafeDumper):
-    """Writes text with line breaks as a |- block, as a translator would."""
-
-
-_Literal.add_representer(str, lambda dumper, text: dumper.represent_scalar(
-    "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -6,7 +6,7 @@ sidebar's title; the shown labels of a radio, dropdown or checkbox group (their 
 so handlers still receive the English); and the text of a Markdown block that is not bound to
 a lesson (lesson pages are localized from their translated files, see shell.py). `updates()`
 turns those notes into one update per component for a language, from the string table
-(webui/i18n.py). `keys()` is every English string the table must cover.
+(i18n.py). `shown_text()` is the English the table must cover for them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from webui.i18n import message_keys, t
+from qwenlab.web.i18n import t
 
 ATTRS = ("label", "info", "placeholder")
 TITLED = (gr.Tab, gr.Accordion, gr.Sidebar)
@@ -77,9 +77,10 @@ def updates(slots: list[Slot], lang: str) -> list:
     return out
 
 
-def keys(slots: list[Slot]) -> set[str]:
-    """The English strings the page and its handlers show: what each language must translate."""
-    found = message_keys()
+def shown_text(slots: list[Slot]) -> set[str]:
+    """The English strings the page shows on its slots: what each language must translate
+    (with the handlers' messages, see shell/keys.py)."""
+    found: set[str] = set()
     for slot in slots:
         found |= {text for text in slot.attrs.values() if _words(text)}
         found |= {str(label) for label, _ in slot.choices or []

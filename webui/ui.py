@@ -22,7 +22,7 @@ from qwenlab.loading import Loaded
 from qwenlab.memory import PeakMemory
 from qwenlab.prompts import prepare_messages
 from qwenlab.registry import ModelSpec, Sampling
-from webui.i18n import N_, lang_of, system_prompt, t
+from qwenlab.web.i18n import N_, lang_of, system_prompt, t
 
 # Each yield re-sends and re-renders the answer in every open browser: at a token each, the page
 # and the server spend more time on updates than the model on tokens (bench/classroom.py). One
@@ -314,12 +314,3 @@ def pool_markdown(stats: dict, lang: str = "en") -> str:
                 "{hits} hits, {evictions} evictions"), lang, device=stats["device"],
              used=f"{used:.2f}", budget=f"{budget:.1f}", models=models, loads=stats["loads"],
              hits=stats["hits"], evictions=stats["evictions"])
-
-
-@dataclass(frozen=True)
-class Check:
-    """A try-it task the app checks itself: `fn(*values of the demo's components named in
-    reads, **the task's args)` returns (done, a sentence for the learner)."""
-
-    reads: tuple[str, ...]
-    fn: Callable[..., tuple[bool, str]]

@@ -6,32 +6,42 @@ model side by side, and offers the adapter as a zip with the lines that load it.
 private copy from the pool (charged to its budget, freed afterwards); one run trains at a time
 per machine and the others see their place in line; Stop or a closed tab ends a run between
 two steps. `run()` is the one function behind the tab, the `finetune` API and the Run buttons.
-Run alone: python -m demos.finetune
+Run alone: python -m qwenlab.demos.finetune
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
-from contextlib import nullcontext
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
-from demos.finetune.data import COMPARE, EXAMPLES
 from qwenlab import system
+from qwenlab.demos.finetune.data import COMPARE, EXAMPLES
 from qwenlab.events import collect
-from qwenlab.finetune import (TARGETS, Finished, LoraSettings, Started, Step, activation_bytes,
-                              parse_examples, save_adapter, train)
+from qwenlab.finetune import (
+    TARGETS,
+    Finished,
+    LoraSettings,
+    Started,
+    Step,
+    activation_bytes,
+    parse_examples,
+    save_adapter,
+    train,
+)
 from qwenlab.generation import stream_chat
 from qwenlab.loading import fetch, precision_problem
 from qwenlab.memory import PeakMemory
 from qwenlab.registry import Sampling, get_model
-from webui.i18n import N_, t
-from webui.ui import Check, acquire, learner_of, markdown_table, user_errors, who
+from qwenlab.web.demo import Check, Demo
+from qwenlab.web.i18n import N_, t
+from qwenlab.web.ui import acquire, learner_of, markdown_table, user_errors, who
 
 MODELS = ["qwen2.5-0.5b", "qwen2.5-1.5b", "qwen3-0.6b", "qwen3-1.7b"]
 PRECISIONS = {"fp32": "fp32", "bf16": "bf16", "nf4 (QLoRA)": "nf4"}
@@ -322,3 +332,6 @@ def _settings_panel(pool) -> dict:
                                elem_id="ft-targets")
     return {"model": model, "precision": precision, "steps": steps, "rank": rank, "alpha": alpha,
             "lr": lr, "targets": targets}
+
+
+DEMO = Demo(build=build, runners=RUNNERS, checks=CHECKS, notebook_files=notebook_files)

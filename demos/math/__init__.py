@@ -4,7 +4,7 @@ out and, where SymPy can, checked against the problem, showing the check it ran.
 `solve()` is the one function behind the tab, the `math` API and the lesson's Run buttons;
 `check_mine()` checks a learner's own answer (the `math_check` API); CHECKS are the lesson's
 try-it tasks the app checks. The checking itself is demos/math/check.py and its helpers.
-Run alone: python -m demos.math
+Run alone: python -m qwenlab.demos.math
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import unicodedata
 import gradio as gr
 
 from qwenlab.registry import MATH_COT_PROMPT, MATH_TIR_PROMPT, get_model, models_with
-from webui.i18n import N_, lang_of, t
-from webui.ui import (
-    Check,
+from qwenlab.web.demo import Check, Demo
+from qwenlab.web.i18n import N_, lang_of, t
+from qwenlab.web.ui import (
     Learner,
     answer_stream,
     check_prompt,
@@ -94,7 +94,11 @@ def _solve(pool, problem, style, model, temperature, top_p, top_k, max_new_token
             yield update, "", ""
     if update is None or update.final is None:
         return
-    from demos.math.check import check, final_answer, missing_answer  # sympy: loaded on first use
+    from qwenlab.demos.math.check import (  # sympy: loaded on first use
+        check,
+        final_answer,
+        missing_answer,
+    )
 
     boxed = final_answer(update.answer)
     # a stream cut off inside its last box has no final answer, whatever boxes came before
@@ -107,7 +111,7 @@ def check_mine(problem: str, answer: str, lang: str = "en") -> str:
     problem, answer = check_prompt(problem, Learner(None, lang)), (answer or "").strip()
     if not answer:
         raise gr.Error(t(N_("Type your answer, e.g. 6x + 2 or x = 2, 3."), lang))
-    from demos.math.check import check
+    from qwenlab.demos.math.check import check
 
     return check(problem, answer).markdown()
 
@@ -192,7 +196,7 @@ def own_answer_holds(problem, mine, contains: str, kind: str) -> tuple[bool, str
         return False, N_("Type the exercise, with {expr}, into the *Problem* box.").format(expr=contains)
     if not (mine or "").strip():
         return False, N_("Now type your answer into *Your answer* under *Check your own answer*.")
-    from demos.math.check import check
+    from qwenlab.demos.math.check import check
 
     verdict = check(problem, mine)
     if verdict.status != "holds":
@@ -205,3 +209,5 @@ def own_answer_holds(problem, mine, contains: str, kind: str) -> tuple[bool, str
 
 CHECKS = {"own_answer_holds": Check(("problem", "mine"), own_answer_holds)}
 
+
+DEMO = Demo(build=build, runners=RUNNERS, checks=CHECKS)

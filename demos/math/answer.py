@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from demos.math.latex import CheckError, Reading, read
+from qwenlab.demos.math.latex import CheckError, Reading, read
 
 _EMPTY = re.compile(r"^\s*(?:\\(?:emptyset|varnothing)|\\\{\s*\\\}|\{\s*\}|(?:\\text\{)?\s*(?:there (?:are|is) )?"
                     r"(?:no (?:real |complex )?(?:solutions?|roots?|zeros?)|none)\.?\s*\}?)\s*$", re.I)

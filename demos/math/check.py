@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import sympy
 
-from demos.math.answer import is_set_or_tuple, parts, split_top, values, with_plus_minus
-from demos.math.compare import SAME, compare, equal, number, rounded
-from demos.math.extract import boxed_answers, final_answer, missing_answer  # noqa: F401 (the demo's API)
-from demos.math.latex import DEGREES, CheckError, Reading, read, reread, to_sympy  # noqa: F401
-from demos.math.problem import Skip, Task, read_problem
+from qwenlab.demos.math.answer import is_set_or_tuple, parts, split_top, values, with_plus_minus
+from qwenlab.demos.math.compare import SAME, compare, equal, number, rounded
+from qwenlab.demos.math.extract import boxed_answers, final_answer, missing_answer  # noqa: F401 (the demo's API)
+from qwenlab.demos.math.latex import DEGREES, CheckError, Reading, read, reread, to_sympy  # noqa: F401
+from qwenlab.demos.math.problem import Skip, Task, read_problem
 
 
 @dataclass(frozen=True)

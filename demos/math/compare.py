@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy
 
-from demos.math.latex import Reading
+from qwenlab.demos.math.latex import Reading
 
 # Sample points with no special values. Two expressions that agree at all of them are the same
 # function. They surely differ if they differ at a positive point where both are real; where

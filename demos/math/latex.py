@@ -24,8 +24,8 @@ from sympy.parsing.sympy_parser import (
     standard_transformations,
 )
 
-from demos.math.skeleton import untyped
-from demos.math.structure import FUNCTIONS, GREEK, LOG_BASE, CheckError, converted
+from qwenlab.demos.math.skeleton import untyped
+from qwenlab.demos.math.structure import FUNCTIONS, GREEK, LOG_BASE, CheckError, converted
 
 __all__ = ["CheckError", "DEGREES", "LOG_BASE", "Reading", "read", "reread", "to_sympy"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from demos.math.skeleton import skeleton
+from qwenlab.demos.math.skeleton import skeleton
 
 _ASK = r"(?:find|compute|calculate|evaluate|determine|what is|what's|how much is|give|state)"
 _END = r"[.?!]?$"

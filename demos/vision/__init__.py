@@ -6,14 +6,14 @@ Qwen2-VL-2B on a CPU, Qwen2.5-VL-3B on a GPU (nf4 when bf16 would take over half
 lesson's Run buttons; `describe()` is the pixel-budget preview (`vision_plan` API): the selected
 model's own image processor says what size and how many visual tokens, so the preview is what is
 sent. The try-it tasks the app checks are in tasks.py (CHECKS).
-Run alone: python -m demos.vision
+Run alone: python -m qwenlab.demos.vision
 """
 
 from __future__ import annotations
 
 import gradio as gr
 
-from demos.vision.images import (
+from qwenlab.demos.vision.images import (
     FACTOR,
     ImageProblem,
     Plan,
@@ -23,19 +23,20 @@ from demos.vision.images import (
     open_image,
     plan,
 )
-from demos.vision.samples import QUESTIONS, make_samples
-from demos.vision.tasks import (
+from qwenlab.demos.vision.samples import QUESTIONS, make_samples
+from qwenlab.demos.vision.tasks import (
     CHECKS,  # noqa: F401  the try-it tasks the app checks
     IMAGE_STATS,  # the stats line's image part: CHECKS read it back
 )
-from demos.vision.upload import ImageUpload
+from qwenlab.demos.vision.upload import ImageUpload
 from qwenlab.errors import QwenLabError
 from qwenlab.loading import precision_problem, resolve_device
 from qwenlab.pool import estimate_bytes
 from qwenlab.prompts import prepare_messages
 from qwenlab.registry import PRECISIONS, get_model, models_with
-from webui.i18n import N_, lang_of, t
-from webui.ui import (
+from qwenlab.web.demo import Demo
+from qwenlab.web.i18n import N_, lang_of, t
+from qwenlab.web.ui import (
     answer_in,
     answer_stream,
     check_prompt,
@@ -203,7 +204,7 @@ def run_tokens(pool, sizes="1920x1080,1280x720,640x480,28x28", min_tokens="4", m
 def run_ask(pool, sample="sales-chart", question="", min_tokens="64", max_tokens="256",
             max_new_tokens="128", model=""):
     """The cell's question about a sample: its visual tokens first, as the cell prints them,
-    then the answer as it streams and what ran (webui.ui.run_output)."""
+    then the answer as it streams and what ran (qwenlab.web.ui.run_output)."""
     path = make_samples()[sample]
     for update, p in answers(pool, path, question or QUESTIONS[sample], [], int(min_tokens),
                              int(max_tokens), model=model or None,
@@ -319,3 +320,6 @@ def _wire(pool, image, min_tokens, max_tokens, plan_md, model, precision, chat, 
     image.change(lambda: ([], ""), None, [chat, stats], api_visibility="private")
     model.change(lambda key: gr.Dropdown(value=default_precision(pool, key)), model, precision,
                  api_visibility="private")
+
+
+DEMO = Demo(build=build, runners=RUNNERS, checks=CHECKS, notebook_files=notebook_files)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from demos.vision.images import FACTOR, open_image, plan
-from demos.vision.samples import make_samples
+from qwenlab.demos.vision.images import FACTOR, open_image, plan
+from qwenlab.demos.vision.samples import make_samples
 from qwenlab.languages import LANGUAGES
 from qwenlab.prompts import prepare_messages
-from webui.i18n import N_, table_entry
-from webui.ui import Check
+from qwenlab.web.demo import Check
+from qwenlab.web.i18n import N_, table_entry
 
 IMAGE_STATS = N_("image {width}×{height} = {tokens} visual tokens of the {prompt}-token prompt")
 

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Iterator, Union
+from typing import Any, Iterator, Union
 
-if TYPE_CHECKING:
-    from qwenlab.loading import Loaded
-    from qwenlab.registry import Sampling
+from qwenlab.registry import Sampling
 
 
 @dataclass(frozen=True)
@@ -79,20 +77,20 @@ class Engine:
     answers_at_once: int | None = None  # answers it writes together; None: the operator's limit
     continues = True  # can a second pass go on from the first one's ids (a thinking budget)?
 
-    def stream(self, loaded: Loaded, prompt: Prompt, sampling: Sampling, max_new_tokens: int,
+    def stream(self, loaded, prompt: Prompt, sampling: Sampling, max_new_tokens: int,
                cancel: threading.Event) -> Iterator[Piece]:
         raise NotImplementedError
 
-    def serving(self, loaded: Loaded, tokens: int) -> Engine:
+    def serving(self, loaded, tokens: int) -> Engine:
         """The engine that answers a request of `tokens` (prompt plus new tokens): this one,
         unless it cannot hold that many (continuous batching hands those to plain generate)."""
         return self
 
-    def where(self, loaded: Loaded) -> str:
+    def where(self, loaded) -> str:
         """Where the answer is computed, for the stats line: the device, or a server's URL."""
         return loaded.device
 
-    def reserve(self, loaded: Loaded, answers: int) -> int:
+    def reserve(self, loaded, answers: int) -> int:
         """Bytes this engine will hold beside the weights to serve `answers` at once."""
         return 0
 

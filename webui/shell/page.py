@@ -6,7 +6,7 @@ Pages are built once, from the English lesson; a LessonView keeps the components
 lesson text, so that a page opened in another language gets that language's lesson (same
 cells in the same order, see tests/test_translations.py) when it loads. Quiz choices carry the
 option's position as their value, so an answer means the same in every language.
-The shell (shell.py) arranges pages and demos; this module renders what a Lesson holds.
+The shell (app.py) arranges pages and demos; this module renders what a Lesson holds.
 """
 
 from __future__ import annotations
@@ -22,20 +22,22 @@ from qwenlab.errors import QwenLabError
 from qwenlab.languages import language
 from qwenlab.lessons import KATEX_DELIMITERS, Cell, Lesson, load_lessons
 from qwenlab.quiz import Question, mark_all
-from webui import progress as prog
-from webui.i18n import N_, lang_of, t, table_entry
+from qwenlab.web import progress as prog
+from qwenlab.web.demo import Demo
+from qwenlab.web.i18n import N_, lang_of, t, table_entry
 
 log = logging.getLogger(__name__)
 
 
-def demo_module(name: str):
-    return importlib.import_module(f"demos.{name}")
+def demo_of(name: str) -> Demo:
+    """The demo of a lesson: qwenlab.demos.<name>.DEMO."""
+    return importlib.import_module(f"qwenlab.demos.{name}").DEMO
 
 
 def runner_for(run: dict):
-    """The function behind a cell's Run button: demos.<module>.RUNNERS[<name>]."""
-    module, _, name = run["runner"].partition(".")
-    return demo_module(module).RUNNERS[name]
+    """The function behind a cell's Run button: the runner `<name>` of demo `<demo>`."""
+    demo, _, name = run["runner"].partition(".")
+    return demo_of(demo).runners[name]
 
 
 @dataclass
@@ -55,7 +57,7 @@ class LessonView:
     statuses: list = field(default_factory=list)     # task lines in the demo's panel
     download: gr.DownloadButton | None = None
     ui: dict = field(default_factory=dict)           # the demo's named components
-    module: object = None                            # the demo's module
+    demo: Demo | None = None                         # the demo beside the page
 
     def components(self) -> list:
         parts = [self.tab, self.header, self.notice, *self.prose.values(),
@@ -283,12 +285,12 @@ def _localized_input(question: Question, value, lang: str):
 
 
 # -- try it, in the Live demo -----------------------------------------------------------------------
-def render_try_it(view: LessonView, module, ui: dict, progress: gr.BrowserState) -> None:
+def render_try_it(view: LessonView, demo: Demo, ui: dict, progress: gr.BrowserState) -> None:
     """The lesson's tasks above its demo; checked ones get a button."""
     lesson = view.lesson
     if not lesson.tasks:
         return
-    checks = getattr(module, "CHECKS", {})
+    checks = demo.checks
     with gr.Accordion("🧪 Try it", open=True, elem_id=f"try-{lesson.id}"):
         for task in lesson.tasks:
             with gr.Row(equal_height=True):

@@ -1,10 +1,10 @@
 """The app a learner opens: a lesson list with progress marks, a live pool header, and for each
 lesson a notebook-style page (prose, highlighted code, Run buttons) beside its live demo.
 
-The shell only arranges: lessons come from qwenlab.lessons, demos from demos/<id> (each
-exposing build(pool) and RUNNERS), models from one shared ModelPool. A demo that fails to
-build shows an error panel instead of taking the app down. `serve_one` serves a single demo
-the same way (python -m demos.<id>).
+The shell only arranges: lessons come from qwenlab.lessons, demos from qwenlab.demos.<id>
+(each a `Demo` record), models from one shared ModelPool. A demo that fails to build shows an
+error panel instead of taking the app down. `build_demo` serves a single demo the same way
+(`qwenlab serve --demo <id>`).
 """
 
 from __future__ import annotations
@@ -22,12 +22,19 @@ from qwenlab.notebook import WORDS as NOTEBOOK_WORDS
 from qwenlab.notebook import to_notebook
 from qwenlab.pool import ModelPool
 from qwenlab.quiz import mark_all
-from webui import progress as prog
-from webui.i18n import font_css, head_js, lang_of, picker_choices, t
-from webui.localize import collect, updates
-from webui.page import (LessonView, demo_module, lessons_in, marker_words, render_page,
-                        render_try_it, tab_label)
-from webui.ui import pool_markdown, user_errors
+from qwenlab.web import progress as prog
+from qwenlab.web.i18n import font_css, head_js, lang_of, picker_choices, t
+from qwenlab.web.localize import collect, updates
+from qwenlab.web.shell.page import (
+    LessonView,
+    demo_of,
+    lessons_in,
+    marker_words,
+    render_page,
+    render_try_it,
+    tab_label,
+)
+from qwenlab.web.ui import pool_markdown, user_errors
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +68,8 @@ def notebook_file(lesson: Lesson, folder: Path) -> str:
 
 
 def notebook_files(lesson: Lesson) -> dict[str, bytes]:
-    """The sample files a lesson's cells read, from its demo (demos/<id> NOTEBOOK_FILES)."""
-    try:
-        files = getattr(demo_module(lesson.demo), "notebook_files", None)
-    except ImportError:
-        return {}
+    """The sample files a lesson's cells read, from its demo (Demo.notebook_files)."""
+    files = demo_of(lesson.demo).notebook_files
     return {name: Path(path).read_bytes() for name, path in (files() if files else {}).items()}
 
 
@@ -82,15 +86,15 @@ def render_demo(view: LessonView, pool: ModelPool, progress: gr.BrowserState) ->
     """The live demo, with its try-it panel on top."""
     slot = gr.Column()  # the try-it panel goes first on the page, though it is made last
     try:
-        module = demo_module(view.lesson.demo)
-        ui = module.build(pool) or {}
+        demo = demo_of(view.lesson.demo)
+        ui = demo.build(pool) or {}
     except Exception as exc:  # one broken demo must not take the app down
         log.exception("demo %s failed to build", view.lesson.demo)
         gr.Markdown(f"⚠️ **This demo could not be built**: {exc}")
         return
-    view.ui, view.module = ui, module
+    view.ui, view.demo = ui, demo
     with slot:
-        render_try_it(view, module, ui, progress)
+        render_try_it(view, demo, ui, progress)
 
 
 def nav_choices(lessons, state) -> list[tuple[str, str]]:
@@ -98,6 +102,12 @@ def nav_choices(lessons, state) -> list[tuple[str, str]]:
 
 
 def build_app(pool: ModelPool | None = None) -> gr.Blocks:
+    return build_shell(pool)[0]
+
+
+def build_shell(pool: ModelPool | None = None) -> tuple[gr.Blocks, set[int]]:
+    """The app, and the ids of its components whose text comes from lesson files or is built
+    per request (the string table does not translate those; keys.py skips them)."""
     pool = pool or ModelPool()
     lessons = list(lessons_in("en").values())
     folder = Path(tempfile.mkdtemp(prefix="qwenlab-notebooks-"))
@@ -114,8 +124,8 @@ def build_app(pool: ModelPool | None = None) -> gr.Blocks:
                                  min_width=140, elem_id="language", interactive=True)
         with gr.Tabs(selected=lessons[0].id, elem_id="lesson-tabs") as tabs:
             views = [_lesson_tab(lesson, pool, folder, progress) for lesson in lessons]
-        _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder)
-    return app
+        bound = _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder)
+    return app, bound
 
 
 def _lesson_tab(lesson: Lesson, pool: ModelPool, folder: Path, progress) -> LessonView:
@@ -133,7 +143,7 @@ def _lesson_tab(lesson: Lesson, pool: ModelPool, folder: Path, progress) -> Less
     return view
 
 
-def _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder) -> None:
+def _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder) -> set[int]:
     gr.Timer(3).tick(_pool_line(pool), None, status, api_visibility="private",
                      show_progress="hidden")
     _apis(pool)
@@ -143,9 +153,8 @@ def _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder) 
 
     progress.change(renamed, progress, nav, api_visibility="private")
     picker.input(None, picker, None, js="(code) => window.qwenlabSetLanguage(code)")
-    app.qwenlab_bound = {id(c) for view in views for c in view.components()} | {
-        id(nav), id(picker), id(status)}
-    slots = collect(app, skip=bound_components(app))
+    skip = {id(c) for view in views for c in view.components()} | {id(nav), id(picker), id(status)}
+    slots = collect(app, skip=skip)
     bound = [c for view in views for c in view.components()]
     hooks = _demo_hooks(views)  # [(component, view, name)]: what demos set for a language
 
@@ -162,13 +171,14 @@ def _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder) 
     outputs = [nav, picker, status, *bound, *(s.component for s in slots)]
     outputs += [c for c, _, _ in hooks if id(c) not in {id(s.component) for s in slots}]
     app.load(localized, progress, outputs, api_visibility="private")
+    return skip
 
 
 def _demo_hooks(views) -> list:
     """(component, view, name) for what each demo's on_load(lang) sets (demos/<id> on_load)."""
     hooks = []
     for view in views:
-        on_load = getattr(view.module, "on_load", None)
+        on_load = view.demo.on_load if view.demo else None
         if on_load:
             hooks += [(view.ui[name], view, name) for name in on_load("en")]
     return hooks
@@ -179,7 +189,7 @@ def _merged(slots, hooks, lang: str) -> list:
     (one update per component), then the updates of hooked components that are not slots."""
     own = {}
     for component, view, name in hooks:
-        own[id(component)] = view.module.on_load(lang)[name]
+        own[id(component)] = view.demo.on_load(lang)[name]
     values = []
     for slot, value in zip(slots, updates(slots, lang)):
         extra = own.pop(id(slot.component), None)
@@ -189,11 +199,6 @@ def _merged(slots, hooks, lang: str) -> list:
             value = extra
         values.append(value)
     return values + [own[id(c)] for c, _, _ in hooks if id(c) in own]
-
-
-def bound_components(app) -> set[int]:
-    """Components localized from lesson files or built per request, not from the table."""
-    return getattr(app, "qwenlab_bound", set())
 
 
 def _pool_line(pool):
@@ -229,7 +234,7 @@ def launch(app: gr.Blocks, pool: ModelPool | None = None, **kwargs) -> None:
     """Serve with Gradio's queue sized to the pool's limits: each event runs up to twice the
     answers a model writes at once (the rest of those wait in the model's line, seeing their
     place), and Gradio refuses new requests once the operator's line is full."""
-    from demos.vision.samples import FOLDER  # the sample images the vision demo draws
+    from qwenlab.demos.vision.samples import FOLDER  # the sample images the vision demo draws
 
     concurrency, threads = queue_sizes(pool)
     app.queue(default_concurrency_limit=concurrency,
@@ -254,17 +259,16 @@ def queue_sizes(pool: ModelPool | None) -> tuple[int, int]:
     return max(4, 2 * answers), 40 + limits.max_waiting + 2 * answers
 
 
-def main(host: str | None = None, port: int | None = None) -> None:
+def main(host: str | None = None, port: int | None = None, demo: str | None = None) -> None:
+    """Serve the whole app, or with `demo` one lesson's demo on a page of its own."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     kwargs = {k: v for k, v in {"server_name": host, "server_port": port}.items() if v}
     pool = ModelPool()
-    launch(build_app(pool), pool, **kwargs)
+    launch(build_demo(demo, pool) if demo else build_app(pool), pool, **kwargs)
 
 
-def serve_one(name: str, build, **launch_kwargs) -> None:
-    """One demo on its own page, with the app's pool, queue and styles (python -m demos.<name>)."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    pool = ModelPool()
+def build_demo(name: str, pool: ModelPool) -> gr.Blocks:
+    """One demo on its own page, with the app's pool, queue and styles (`qwenlab serve --demo`)."""
     with gr.Blocks(title=f"Qwen Lab: {name}") as app:
-        build(pool)
-    launch(app, pool, **launch_kwargs)
+        demo_of(name).build(pool)
+    return app

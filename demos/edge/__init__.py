@@ -1,0 +1,184 @@
+"""The edge lesson's demo: a quantization lab (lab.py, plot.py), a memory calculator for the
+whole family (calculator.py), and the model pool itself, live. This module arranges the three
+tabs and serves the lesson's Run buttons with the same functions the tabs use.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from qwenlab import config
+from qwenlab.demos.edge import calculator as calc
+from qwenlab.demos.edge.lab import (
+    COLUMNS,
+    DEFAULT_PRECISIONS,
+    LAB_MODELS,
+    LABELS,
+    WIDTHS,
+    availability,
+    compare,
+    frame,
+    lab_compared,
+    machine_line,
+    write_csv,
+)
+from qwenlab.demos.edge.plot import PLOTS, plot_frame
+from qwenlab.registry import PRECISIONS
+from qwenlab.web.demo import Check, Demo
+from qwenlab.web.i18n import N_, lang_of, t
+from qwenlab.web.ui import learner_of, markdown_table
+
+
+# -- the pool, live ------------------------------------------------------------------------------
+def pool_panel(pool, lang: str = "en") -> tuple[str, pd.DataFrame, str]:
+    """Counters, the loaded models, and the latest pool events."""
+    stats = pool.stats()
+    counters = t(N_("**{device}** · {used} of {budget} GB budget in use · **{loads}** loads "
+                    "({seconds} s loading in all) · **{hits}** hits · **{evictions}** evictions · "
+                    "**{errors}** errors"), lang, device=stats["device"],
+                 used=f"{stats['used_bytes'] / 1e9:.2f}", budget=f"{stats['budget_bytes'] / 1e9:.1f}",
+                 loads=stats["loads"], seconds=f"{stats['load_seconds']:.1f}", hits=stats["hits"],
+                 evictions=stats["evictions"], errors=stats["errors"])
+    models = pd.DataFrame([{
+        "model": m["model"], "precision": m["precision"], "state": m["state"],
+        "GB": round((m["bytes"] or m["charge"]) / 1e9, 3), "in use": m["leases"],
+        "hits": m["hits"], "idle s": m["idle_seconds"], "load s": m["load_seconds"],
+    } for m in stats["models"]], columns=["model", "precision", "state", "GB", "in use", "hits",
+                                          "idle s", "load s"])
+    events = list(pool.events)[-8:]
+    lines = [f"- {time.strftime('%H:%M:%S', time.localtime(e['time']))} **{e['kind']}** "
+             f"{e['model']} {e['precision']} {e['detail']}".rstrip() for e in reversed(events)]
+    return counters, models, "\n".join(lines) or t(N_("No pool events yet: open any demo and "
+                                                      "ask."), lang)
+
+
+# -- lesson cells --------------------------------------------------------------------------------
+COMPARE_NOTE = (
+    "Same prompt, {tokens} new tokens, plain greedy decoding (repetition penalty 1.0) and the same "
+    "loading arguments as the code above; first token and tokens/s are timed the same way. "
+    "What differs: the lab loads through the app's shared pool, so a precision another "
+    "learner has loaded already is reused (`ok (already loaded)`, with the time of its first "
+    "load), and it also measures `peak GB`, the memory above the weights while answering.")
+
+
+def run_compare(pool, model="qwen2.5-0.5b", precisions="bf16,int8,nf4",
+                prompt="Explain in two sentences why the sky is blue.", max_new_tokens="48"):
+    rows = []
+    for status, rows in compare(pool, model, precisions.split(","), prompt, int(max_new_tokens)):
+        yield status
+    shown = [c for c in COLUMNS if c not in ("run", "engine")]
+    table = markdown_table(shown, ([r[c] if r[c] is not None else "" for c in shown] for r in rows))
+    yield (f"Measured on this server: {machine_line(pool.device)}.\n\n{table}\n\n"
+           f"*ℹ️ {COMPARE_NOTE.format(tokens=int(max_new_tokens))}*")
+
+
+def run_calculator(pool, precision="bf16"):
+    table = calc.calculator(precision)
+    yield f"Weights at **{precision}** plus 20% for the KV cache and activations:\n\n" + \
+        markdown_table(list(table.columns), table.itertuples(index=False))
+
+
+def run_pool(pool):
+    counters, models, events = pool_panel(pool)
+    table = markdown_table(list(models.columns), models.itertuples(index=False)) \
+        if len(models) else "No models loaded yet."
+    stats = pool.stats()
+    note = (f"This is the app's own pool, shared by every learner on this server, not the small "
+            f"one the code above builds. Its budget is {stats['budget_bytes'] / 1e9:.1f} GB on "
+            f"{stats['device']}, and it goes further than the cell: it charges each model its "
+            f"measured bytes plus {config.HEADROOM:.0%} headroom, never evicts a model someone "
+            f"is using, and loads a model once however many learners ask for it at the same time.")
+    yield f"{counters}\n\n{table}\n\n{events}\n\n*ℹ️ {note}*"
+
+
+RUNNERS = {"compare": run_compare, "calculator": run_calculator, "pool": run_pool}
+
+
+def build(pool) -> dict:
+    """The three tabs; returns the components the try-it checks read."""
+    with gr.Tabs():
+        with gr.Tab("Quantization lab"):
+            ui = _lab(pool)
+        with gr.Tab("Memory calculator"):
+            ui |= calc.tab()
+        with gr.Tab("The pool, live"):
+            _pool_live(pool)
+    return ui
+
+
+def _lab(pool) -> dict:
+    """Load one checkpoint at several precisions, same prompt, measured side by side."""
+    folder = Path(tempfile.mkdtemp(prefix="qwenlab-edge-"))
+    problems = availability(pool.device)
+    runs = gr.State([])
+    gr.Markdown(
+        "Load one checkpoint at several precisions and run the same prompt on each "
+        "(plain greedy decoding, no repetition penalty, so differences in the answers come "
+        "from the precision). "
+        "Results stay here for this session; download them as CSV.\n\n"
+        + "\n".join(f"- **{p}** is unavailable on {pool.device}: {why}"
+                    for p, why in problems.items() if why))
+    with gr.Row():
+        model = gr.Dropdown(LAB_MODELS, value="qwen2.5-0.5b", label="Checkpoint",
+                            elem_id="edge-model")
+        precisions = gr.CheckboxGroup(
+            [(LABELS.get(p, p), p) for p in PRECISIONS], label="Precisions",
+            elem_id="edge-precisions", value=[p for p in DEFAULT_PRECISIONS if not problems[p]])
+    prompt = gr.Textbox("Explain in two sentences why the sky is blue.", lines=2,
+                        label="Prompt", elem_id="edge-prompt")
+    with gr.Row():
+        tokens = gr.Slider(16, 512, value=64, step=16, label="New tokens per run")
+        go = gr.Button("Run the comparison", variant="primary", elem_id="edge-go")
+        stop = gr.Button("Stop")
+        clear = gr.Button("Clear results")
+    status = gr.Markdown(elem_id="edge-status")
+    table = gr.Dataframe(frame([]), label="Results (this session)", wrap=True,
+                         interactive=False, column_widths=WIDTHS, elem_id="edge-table")
+    with gr.Row():
+        plots = [gr.BarPlot(plot_frame([]), x="label", y=column, title=title, x_title=" ",
+                            y_title=" ", y_lim=[0, None], sort=None, height=240,
+                            elem_id=f"edge-plot-{i}") for i, (column, title) in enumerate(PLOTS)]
+    download = gr.File(label="Results as CSV (updated after each run)", interactive=False,
+                       height=80, elem_id="edge-csv")
+
+    def handler(model, precisions, prompt, tokens, runs, request: gr.Request):
+        rows = runs
+        for message, rows in compare(pool, model, precisions, prompt, tokens, runs,
+                                     learner_of(request)):
+            yield message, frame(rows), *[plot_frame(rows)] * len(PLOTS), gr.skip(), rows
+        yield (message, frame(rows), *[plot_frame(rows)] * len(PLOTS), write_csv(rows, folder),
+               rows)
+
+    outputs = [status, table, *plots, download, runs]
+    event = go.click(handler, [model, precisions, prompt, tokens, runs], outputs,
+                     api_name="edge_compare")
+    stop.click(None, cancels=[event])
+    clear.click(lambda: ("", frame([]), *[plot_frame([])] * len(PLOTS), None, []),
+                None, outputs, api_visibility="private")
+    return {"runs": runs}
+
+
+def _pool_live(pool) -> None:
+    gr.Markdown("Every demo in Qwen Lab borrows its model from this one pool. Move between "
+                "lessons and watch models load, get reused (hits) and make room for each "
+                "other (evictions).")
+    counters = gr.Markdown(elem_id="edge-pool-counters")
+    loaded = gr.Dataframe(interactive=False, elem_id="edge-pool-models")
+    events = gr.Markdown(elem_id="edge-pool-events")
+    def panel(request: gr.Request):
+        return pool_panel(pool, lang_of(request))
+
+    gr.Timer(2).tick(panel, None, [counters, loaded, events],
+                     api_visibility="private", show_progress="hidden")
+
+
+CHECKS = {"lab_compared": Check(("runs",), lab_compared),
+          "biggest_fit": Check(("fit_model", "precision", "fit_device"), calc.biggest_fit)}
+
+
+DEMO = Demo(build=build, runners=RUNNERS, checks=CHECKS)
