@@ -11,9 +11,9 @@ from qwenlab.engines import onnx as ortgenai
 from qwenlab.errors import PrecisionUnavailable
 from qwenlab.events import Final, TextDelta
 from qwenlab.generation import stream_chat
-from qwenlab.prompts import build_prompt
 from qwenlab.loading import precision_problem
 from qwenlab.pool import default_precision
+from qwenlab.prompts import build_prompt
 from qwenlab.registry import get_model
 
 pytestmark = pytest.mark.model
@@ -290,3 +290,17 @@ def test_lanes_never_batch_past_the_memory_set_aside(onnx_env, make_pool, monkey
         assert lanes_now.widest == 2 and lanes_now.in_use == 0
     assert all(final.new_tokens == 12 and final.finish_reason == "length" for _, final in answers)
     assert charged >= loaded.nbytes + loaded.engine.reserve(loaded, 32)
+
+
+@pytest.mark.pure
+def test_only_the_bound_minor_version_of_the_library_is_used(monkeypatch):
+    """oga.py binds one minor version's C API: another version is refused with the range to
+    install, before any C call (a changed signature would crash the process)."""
+    from qwenlab import system
+    from qwenlab.engines import oga
+
+    assert oga.version_problem("0.18.0") is None and oga.version_problem("0.18.3") is None
+    for other in ("0.17.1", "0.19.0", "1.0", None, "weird"):
+        assert "onnxruntime-genai>=0.18,<0.19" in oga.version_problem(other)
+    monkeypatch.setattr(system, "version", lambda name: "0.19.1")
+    assert "binds the C API of 0.18.x" in precision_problem("int4", "cpu", get_model("qwen3-0.6b"))

@@ -41,9 +41,27 @@ _SIGNATURES = {  # name: (argument types, result type); OgaResult* is None on su
     "OgaGenerator_GetNextTokens": ([_P, ctypes.POINTER(ctypes.POINTER(ctypes.c_int32)),
                                     ctypes.POINTER(ctypes.c_size_t)], _P),
 }
+# The C API of this minor version is what is bound here (ort_genai_c.h); another minor version
+# may change a signature, which crashes the process instead of failing to import.
+SUPPORTED = ("0.18", "0.19")  # at least, below
 _NAMES = ("libonnxruntime-genai.so", "libonnxruntime-genai.dylib", "onnxruntime-genai.dll")
 _lib = None
 _lib_lock = threading.Lock()
+
+
+def version_problem(installed: str | None) -> str | None:
+    """Why this version of onnxruntime-genai cannot be used, or None when it can."""
+    from packaging.version import InvalidVersion, Version
+
+    low, high = SUPPORTED
+    try:
+        fits = installed is not None and Version(low) <= Version(installed) < Version(high)
+    except InvalidVersion:
+        fits = False
+    if fits:
+        return None
+    return (f"onnxruntime-genai {installed or '(version unknown)'} is installed, but Qwen Lab "
+            f"binds the C API of {low}.x: pip install 'onnxruntime-genai>={low},<{high}'")
 
 
 class GenAIError(RuntimeError):
@@ -57,6 +75,9 @@ def library() -> ctypes.CDLL:
         if _lib is None:
             import onnxruntime_genai
 
+            problem = version_problem(getattr(onnxruntime_genai, "__version__", None))
+            if problem:  # checked again here: a changed C signature would crash, not fail
+                raise GenAIError(problem)
             folder = Path(onnxruntime_genai.__file__).parent
             found = [folder / name for name in _NAMES if (folder / name).is_file()]
             if not found:

@@ -44,7 +44,9 @@ def problem(spec: ModelSpec | None, device: str) -> str | None:
         return f"the ONNX builder path covers Qwen text models; {spec.key} stays on transformers"
     if not system.installed("onnxruntime_genai"):  # looked up, not imported: see system.py
         return f"int4 needs ONNX Runtime GenAI: {INSTALL}"
-    return None
+    from qwenlab.engines import oga  # no onnxruntime import: the C library loads on first use
+
+    return oga.version_problem(system.version("onnxruntime-genai"))
 
 
 def folder_for(spec: ModelSpec, source: str) -> Path:
