@@ -11,7 +11,7 @@ Run alone: python -m qwenlab.demos.code
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import AsyncIterator
 
 import gradio as gr
 
@@ -68,10 +68,10 @@ def code_blocks(text: str) -> list[tuple[str, str]]:
     return [(lang.lower(), body.rstrip("\n")) for lang, body in FENCE.findall(text)]
 
 
-def stream(pool, task: str, language: str = "Python", constraints: str = "", examples: str = "",
-           model: str | None = None, temperature: float | None = None, top_p: float | None = None,
-           top_k: int | None = None, max_new_tokens: int = 768,
-           learner: str | None = None) -> Iterator[Update]:
+async def stream(pool, task: str, language: str = "Python", constraints: str = "",
+                 examples: str = "", model: str | None = None, temperature: float | None = None,
+                 top_p: float | None = None, top_k: int | None = None, max_new_tokens: int = 768,
+                 learner: str | None = None) -> AsyncIterator[Update]:
     """The request checked, turned into the structured prompt and answered at the model's
     documented sampling (the sliders override it)."""
     task = check_prompt(task, learner)
@@ -83,20 +83,22 @@ def stream(pool, task: str, language: str = "Python", constraints: str = "", exa
     sampling = sampling_from(spec, preset.temperature if temperature is None else temperature,
                              top_p or preset.top_p, top_k or preset.top_k)
     prompt = build_prompt(task, language, constraints, examples)
-    yield from answer_stream(pool, spec.key, [{"role": "user", "content": prompt}],
-                             sampling=sampling, max_new_tokens=int(max_new_tokens), learner=learner,
-                             system=answer_in(learner))
+    async for update in answer_stream(pool, spec.key, [{"role": "user", "content": prompt}],
+                                      sampling=sampling, max_new_tokens=int(max_new_tokens),
+                                      learner=learner, system=answer_in(learner)):
+        yield update
 
 
-def generate(pool, task: str, language: str = "Python", constraints: str = "", examples: str = "",
-             model: str | None = None, temperature: float | None = None, top_p: float | None = None,
-             top_k: int | None = None, max_new_tokens: int = 768, learner: str | None = None):
+async def generate(pool, task: str, language: str = "Python", constraints: str = "",
+                   examples: str = "", model: str | None = None, temperature: float | None = None,
+                   top_p: float | None = None, top_k: int | None = None,
+                   max_new_tokens: int = 768, learner: str | None = None):
     """Yields (answer markdown, extracted code, stats, what was asked) as the answer streams."""
     model = model or default_model(pool.device)
     asked = {"task": (task or "").strip(), "language": language, "model": model,
              "requirements": requirements(constraints), "finish_reason": None}
-    for update in stream(pool, task, language, constraints, examples, model, temperature, top_p,
-                         top_k, max_new_tokens, learner):
+    async for update in stream(pool, task, language, constraints, examples, model, temperature,
+                               top_p, top_k, max_new_tokens, learner):
         if update.loading:
             yield update.loading, "", "", asked
             continue
@@ -107,11 +109,11 @@ def generate(pool, task: str, language: str = "Python", constraints: str = "", e
 
 
 # -- the lesson's Run buttons: the cell's request, model and token limit -----------------------
-def run_generate(pool, task="", language="Python", constraints="", examples="", model=CELL_MODEL,
-                 max_new_tokens="768"):
+async def run_generate(pool, task="", language="Python", constraints="", examples="",
+                       model=CELL_MODEL, max_new_tokens="768"):
     """A cell's binding writes its requirements and examples on one line, split at ';'."""
-    for update in stream(pool, task, language, _lines(constraints), _lines(examples), model,
-                         max_new_tokens=int(max_new_tokens)):
+    async for update in stream(pool, task, language, _lines(constraints), _lines(examples), model,
+                               max_new_tokens=int(max_new_tokens)):
         yield run_output(update)
 
 
@@ -149,10 +151,11 @@ def build(pool) -> dict:
                        elem_id="code-editor")
     asked = gr.State(None)  # the last request as sent; a State stays out of the `code` API
 
-    def handler(task, language, constraints, examples, model, temperature, top_p, top_k, tokens,
-                request: gr.Request):
-        yield from generate(pool, task, language, constraints, examples, model, temperature,
-                            top_p, top_k, tokens, learner_of(request))
+    async def handler(task, language, constraints, examples, model, temperature, top_p, top_k,
+                      tokens, request: gr.Request):
+        async for shown in generate(pool, task, language, constraints, examples, model,
+                                    temperature, top_p, top_k, tokens, learner_of(request)):
+            yield shown
 
     event = go.click(handler, [task, language, constraints, examples, model, temperature, top_p,
                                top_k, tokens], [answer, code, stats, asked], api_name="code")

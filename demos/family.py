@@ -127,9 +127,10 @@ def run_pick(pool, task="chat", device=next(iter(DEVICES)), priority="quality"):
     yield summary + ("\n\n" + markdown_table(COLUMNS, rows) if rows else "")
 
 
-def run_chat(pool, model="qwen2.5-0.5b", prompt="Hello!", max_new_tokens="256"):
-    for update in answer_stream(pool, model, [{"role": "user", "content": check_prompt(prompt)}],
-                                max_new_tokens=int(max_new_tokens)):
+async def run_chat(pool, model="qwen2.5-0.5b", prompt="Hello!", max_new_tokens="256"):
+    async for update in answer_stream(pool, model,
+                                      [{"role": "user", "content": check_prompt(prompt)}],
+                                      max_new_tokens=int(max_new_tokens)):
         yield run_output(update)
 
 
@@ -165,11 +166,13 @@ def build(pool) -> None:
         stop = gr.Button("Stop", scale=1)
     stats = gr.Markdown(elem_id="family-stats")
 
-    def respond(history, message, choice, request: gr.Request):
+    async def respond(history, message, choice, request: gr.Request):
         choice, learner = choice or {"model": "qwen2.5-0.5b", "precision": None}, learner_of(request)
-        yield from chat_turn(pool, choice["model"], history, check_prompt(message, learner),
-                             max_new_tokens=256, precision=choice["precision"], learner=learner,
-                             system=answer_in(learner))
+        async for shown in chat_turn(pool, choice["model"], history,
+                                     check_prompt(message, learner), max_new_tokens=256,
+                                     precision=choice["precision"], learner=learner,
+                                     system=answer_in(learner)):
+            yield shown
 
     event = gr.on([send.click, text.submit], respond, [chatbot, text, picked], [chatbot, stats],
                   api_visibility="private")

@@ -56,8 +56,9 @@ def instruction(mode: str, language: str, text: str) -> tuple[str, str]:
     return f"Always answer in {language}, whatever language the question is in.", text
 
 
-def answer_all(pool, text: str, languages: list[str], mode: str = MODES[0], model: str | None = None,
-               max_new_tokens: int = 256, learner: str | None = None):
+async def answer_all(pool, text: str, languages: list[str], mode: str = MODES[0],
+                     model: str | None = None, max_new_tokens: int = 256,
+                     learner: str | None = None):
     """Yields {language: its latest Update} as each language's answer streams in turn."""
     text = check_prompt(text, learner)
     lang = who(learner)[1]
@@ -74,9 +75,10 @@ def answer_all(pool, text: str, languages: list[str], mode: str = MODES[0], mode
     updates = {}
     for language in languages:
         system, user = instruction(mode, language, text)
-        for update in answer_stream(pool, model, [{"role": "user", "content": user}], system=system,
-                                    thinking=False, sampling=spec.preset(thinking=False),
-                                    max_new_tokens=int(max_new_tokens), learner=learner):
+        async for update in answer_stream(pool, model, [{"role": "user", "content": user}],
+                                          system=system, thinking=False,
+                                          sampling=spec.preset(thinking=False),
+                                          max_new_tokens=int(max_new_tokens), learner=learner):
             updates[language] = update
             yield updates
 
@@ -132,11 +134,12 @@ def sentences() -> pd.DataFrame:
 CELL_MODEL = "qwen3-0.6b"
 
 
-def run_answer(pool, question="", languages="English,Urdu,Swahili", mode=MODES[0],
-               max_new_tokens="128", model=CELL_MODEL):
+async def run_answer(pool, question="", languages="English,Urdu,Swahili", mode=MODES[0],
+                     max_new_tokens="128", model=CELL_MODEL):
     """One block per language; the last goes through run_output, which says where the server
     ran something other than the cell's transformers code."""
-    for updates in answer_all(pool, question, languages.split(","), mode, model, int(max_new_tokens)):
+    async for updates in answer_all(pool, question, languages.split(","), mode, model,
+                                    int(max_new_tokens)):
         *done, (last, update) = updates.items()
         blocks = [f"**{lang}**\n\n{u.answer}" + (f"\n\n`{u.final.summary()}`" if u.final else "")
                   for lang, u in done]
@@ -177,10 +180,10 @@ def build(pool) -> dict:
     runs = gr.State([])  # one {language: tokens generated} per Answer press: the try-it check reads it
     runs_line = gr.Markdown(elem_id="ml-runs")
 
-    def respond(text, picked, mode, model, tokens, runs, request: gr.Request):
+    async def respond(text, picked, mode, model, tokens, runs, request: gr.Request):
         learner = learner_of(request)
         yield *_panels(picked, {}, learner.lang), "", runs
-        for updates in answer_all(pool, text, picked, mode, model, tokens, learner):
+        async for updates in answer_all(pool, text, picked, mode, model, tokens, learner):
             yield *_panels(picked, updates, learner.lang), "\n\n".join(stats_lines(updates)), \
                 _with_run(runs, tokens_used(updates))
 

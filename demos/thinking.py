@@ -87,20 +87,21 @@ def generation_options(settings: dict) -> dict:
             "thinking_budget": settings["budget"] or None}
 
 
-def chat(pool, history, message, model, enable_thinking, budget, max_new_tokens, turns,
-         learner=None):
+async def chat(pool, history, message, model, enable_thinking, budget, max_new_tokens, turns,
+               learner=None):
     """One chat turn. Yields (chat messages, stats line, turns); the reasoning has its own
     message, and turns gains this turn's settings, marked finished once its stats arrive."""
     message = check_prompt(message, learner)
     model = model or default_model(pool.device)
     settings = settings_used(history, message, model, enable_thinking, budget, max_new_tokens,
                              who(learner)[1])
-    for messages, line in chat_turn(pool, model, history, message, learner=learner,
-                                    system=answer_in(learner), **generation_options(settings)):
+    async for messages, line in chat_turn(pool, model, history, message, learner=learner,
+                                          system=answer_in(learner),
+                                          **generation_options(settings)):
         yield messages, line, list(turns or []) + [dict(settings, finished=bool(line))]
 
 
-def _compare(pool, question, model, max_new_tokens, learner=None):
+async def _compare(pool, question, model, max_new_tokens, learner=None):
     """Both modes in turn. Yields (on, off, table rows, the last Final or None)."""
     question = check_prompt(question, learner)
     lang = who(learner)[1]
@@ -108,10 +109,10 @@ def _compare(pool, question, model, max_new_tokens, learner=None):
     spec = get_model(model)
     shown, rows, final = {True: "", False: ""}, [], None
     for mode in (True, False):
-        for update in answer_stream(pool, model, [{"role": "user", "content": question}],
-                                    thinking=mode, sampling=spec.preset(thinking=mode),
-                                    max_new_tokens=int(max_new_tokens), learner=learner,
-                                    system=answer_in(learner)):
+        async for update in answer_stream(pool, model, [{"role": "user", "content": question}],
+                                          thinking=mode, sampling=spec.preset(thinking=mode),
+                                          max_new_tokens=int(max_new_tokens), learner=learner,
+                                          system=answer_in(learner)):
             shown[mode] = update.loading or _panel(update.thinking, update.answer, lang)
             if update.final:
                 final = f = update.final
@@ -122,9 +123,9 @@ def _compare(pool, question, model, max_new_tokens, learner=None):
             yield shown[True], shown[False], rows, final
 
 
-def compare(pool, question, model=None, max_new_tokens=1024, learner=None):
+async def compare(pool, question, model=None, max_new_tokens=1024, learner=None):
     """The same question with thinking on, then off. Yields (on, off, table rows)."""
-    for on, off, rows, _ in _compare(pool, question, model, max_new_tokens, learner):
+    async for on, off, rows, _ in _compare(pool, question, model, max_new_tokens, learner):
         yield on, off, rows
 
 
@@ -135,11 +136,12 @@ def _panel(thinking: str, answer: str, lang: str = "en") -> str:
 
 
 # -- lesson cell runners: the cell's model, prompt, limits and preset -----------------------------
-def run_chat(pool, prompt="", thinking="true", budget="0", max_new_tokens="1024", model=CELL_MODEL):
+async def run_chat(pool, prompt="", thinking="true", budget="0", max_new_tokens="1024",
+                   model=CELL_MODEL):
     prompt = check_prompt(prompt)
     settings = settings_used([], prompt, model, thinking == "true", int(budget), int(max_new_tokens))
-    for update in answer_stream(pool, model, [{"role": "user", "content": prompt}],
-                                **generation_options(settings)):
+    async for update in answer_stream(pool, model, [{"role": "user", "content": prompt}],
+                                      **generation_options(settings)):
         yield run_output(update, _panel(update.thinking, update.answer) + _budget_note(update.final))
 
 
@@ -150,8 +152,8 @@ def _budget_note(final) -> str:
             f"early-stop text ({final.injected_tokens} tokens) closed it and counts against the limit.*")
 
 
-def run_compare(pool, question="", max_new_tokens="1024", model=CELL_MODEL):
-    for on, off, rows, final in _compare(pool, question, model, int(max_new_tokens)):
+async def run_compare(pool, question="", max_new_tokens="1024", model=CELL_MODEL):
+    async for on, off, rows, final in _compare(pool, question, model, int(max_new_tokens)):
         table = f"\n\n{markdown_table(COMPARE_COLUMNS, rows)}" if rows else ""
         note = ran_note(final) if len(rows) == 2 else ""  # the same engine ran both modes
         yield f"### Thinking on\n{on}\n\n### Thinking off\n{off}{table}{note}"
@@ -182,9 +184,11 @@ def build(pool) -> dict:
         clear = gr.Button("Clear", scale=1)
     stats = gr.Markdown(elem_id="think-stats")
 
-    def respond(history, message, model, enable, budget, tokens, turns, request: gr.Request):
-        yield from chat(pool, history, message, model, enable, budget, tokens, turns,
-                        learner_of(request))
+    async def respond(history, message, model, enable, budget, tokens, turns,
+                      request: gr.Request):
+        async for shown in chat(pool, history, message, model, enable, budget, tokens, turns,
+                                learner_of(request)):
+            yield shown
 
     event = gr.on([send.click, text.submit], respond,
                   [chatbot, text, model, enable, budget, tokens, turns], [chatbot, stats, turns],
@@ -209,8 +213,9 @@ def _side_by_side(pool, model, tokens):
         off = gr.Markdown(label="Thinking off", container=True, elem_id="think-off")
     table = gr.Dataframe(headers=COMPARE_COLUMNS, interactive=False, elem_id="think-table")
 
-    def side_by_side(question, model, tokens, request: gr.Request):
-        yield from compare(pool, question, model, tokens, learner_of(request))
+    async def side_by_side(question, model, tokens, request: gr.Request):
+        async for shown in compare(pool, question, model, tokens, learner_of(request)):
+            yield shown
 
     return go.click(side_by_side, [question, model, tokens], [on, off, table],
                     api_name="thinking_compare")

@@ -1,6 +1,6 @@
 """Every error Qwen Lab raises for a person to read, under one base class.
 
-`QwenLabError` is what the UI turns into a message (webui.ui.user_errors) and what the CLI
+`QwenLabError` is what the UI turns into a message (qwenlab.web.ui.user_errors) and what the CLI
 prints as one line with exit status 1; anything else is a bug and keeps its traceback. Each
 message says what went wrong and what to do about it. This module imports nothing of Qwen
 Lab, so every other module can import it (modelled on simonw/llm's errors.py).
@@ -42,6 +42,14 @@ class PoolFull(LoadError):
 
 class RemoteError(LoadError):
     """A remote engine could not be reached or answered with an error."""
+
+
+class EngineFailed(QwenLabError, RuntimeError):
+    """The engine failed while writing this answer; it starts afresh for the next one."""
+
+
+class EngineStalled(EngineFailed):
+    """The engine gave no sign of life for too long; the request gave up waiting."""
 
 
 class PromptTooLong(QwenLabError, ValueError):

@@ -12,6 +12,15 @@ from typing import Iterator, Union
 
 
 @dataclass(frozen=True)
+class Queued:
+    """The request waits in its model's line: `place` 1 is next; the engine writes `at_once`
+    answers together."""
+
+    place: int
+    at_once: int
+
+
+@dataclass(frozen=True)
 class TextDelta:
     text: str
 
@@ -28,7 +37,7 @@ class Final:
     prompt_tokens: int
     new_tokens: int
     thinking_tokens: int
-    ttft_s: float | None          # request start to first new token
+    ttft_s: float | None          # request start to first new token (a wait in line included)
     tokens_per_s: float           # decode rate after the first token
     total_s: float
     finish_reason: str            # stop | length | cancelled
@@ -45,7 +54,7 @@ class Final:
                 f" · {self.model} {self.precision} on {self.device} ({self.engine})")
 
 
-Event = Union[TextDelta, ThinkingDelta, Final]
+Event = Union[Queued, TextDelta, ThinkingDelta, Final]
 
 
 def timing(started: float, first: float | None, last: float | None, generated: int) -> dict:
@@ -64,6 +73,6 @@ def collect(events: Iterator[Event]) -> tuple[str, str, Final]:
             thinking.append(event.text)
         elif isinstance(event, TextDelta):
             answer.append(event.text)
-        else:
+        elif isinstance(event, Final):
             final = event
     return "".join(thinking), "".join(answer), final

@@ -1,40 +1,53 @@
 """Streaming chat over a leased model, as typed events (events.py).
 
-generation.py owns one turn: the prompt-length check, asking the model's engine for new
-tokens, turning token ids (or a remote engine's text) into text deltas, the live split of
-reasoning from answer (thinking.py), the thinking budget's two passes, cancellation, and the
-final stats record. It does not load or cache models (pool.py), does not choose the engine
-(loading.py chose it when the model loaded), and knows nothing of Gradio.
+generation.py owns one turn: the prompt-length check, the request to the model's engine,
+turning token ids (or a remote engine's text) into text deltas, the live split of reasoning
+from answer (thinking.py), the thinking budget's two passes, Stop, and the final stats
+record. `astream_chat` is the turn for async callers (the app's handlers, which hold no
+thread while they wait); `stream_chat` is the same turn for plain loops (the CLI, tests, lesson
+cells), read on a private event loop. It does not load or cache models (pool.py), does not
+choose the engine (loading.py chose it when the model loaded), and knows nothing of Gradio.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
-from typing import Iterator
+from typing import AsyncIterator, Iterator
 
-from qwenlab.engines import Text, Usage
+from qwenlab.engines import Request, Text, Usage, Waiting
+from qwenlab.engines.stream import iterate
 from qwenlab.errors import BadRequest, PromptTooLong
-from qwenlab.events import Event, Final, TextDelta, ThinkingDelta, timing
-from qwenlab.loading import Loaded, eos_ids
+from qwenlab.events import Event, Final, Queued, TextDelta, ThinkingDelta, timing
+from qwenlab.loading import Loaded
 from qwenlab.prompts import build_prompt
 from qwenlab.registry import Sampling
-from qwenlab.thinking import THINK_END_ID, BudgetedStream, ThinkSplitter
+from qwenlab.thinking import EARLY_STOP, THINK_END, Passes, ThinkSplitter, token_id
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_NEW_TOKENS = 512
 
 
-def stream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool | None = None,
-                max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, sampling: Sampling | None = None,
-                system: str | None = None, cancel: threading.Event | None = None,
-                engine=None, thinking_budget: int | None = None) -> Iterator[Event]:
-    """Stream one chat turn: ThinkingDelta / TextDelta events, then exactly one Final.
+def stream_chat(loaded: Loaded, messages: list[dict], **options) -> Iterator[Event]:
+    """`astream_chat` for a plain loop: the same events, read on a private event loop."""
+    return iterate(astream_chat(loaded, messages, **options))
+
+
+async def astream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool | None = None,
+                       max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+                       sampling: Sampling | None = None, system: str | None = None,
+                       cancel: threading.Event | None = None, engine=None,
+                       thinking_budget: int | None = None) -> AsyncIterator[Event]:
+    """Stream one chat turn: Queued while it waits in line, ThinkingDelta / TextDelta events,
+    then exactly one Final.
 
     thinking_budget: with thinking on, at most this many tokens of reasoning before the model
     is told to answer (two passes, as Qwen documents; not a generate() argument).
+    cancel: set it (Stop) and the turn ends at the next piece, its Final "cancelled"; closing
+    the iteration does the same without a Final.
     engine: run on this engine instead of the model's own (tests compare engines this way).
     """
     started = time.perf_counter()
@@ -42,30 +55,31 @@ def stream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool | None =
     thinking = bool(thinking) and spec.has_thinking
     sampling = sampling or spec.preset(thinking)
     _check(thinking, sampling, max_new_tokens)
-    prompt = build_prompt(loaded, messages, thinking, system)
+    # the template, the tokenizer and an image's processing: seconds for a big image, so not
+    # on the event loop that serves every other learner
+    prompt = await asyncio.to_thread(build_prompt, loaded, messages, thinking, system)
     max_new_tokens = min(max_new_tokens, _room(loaded, prompt.length))
     cancel = cancel or threading.Event()
-    eos = eos_ids(loaded)
-    engine = (engine or loaded.engine).serving(loaded, prompt.length + max_new_tokens)
+    engine = (engine or loaded.engine).serving(prompt.length + max_new_tokens)
+    think_end = token_id(loaded.tokenizer, THINK_END)
     budgeted = (thinking and thinking_budget and 0 < thinking_budget < max_new_tokens
                 and engine.continues)
-    pieces = (BudgetedStream(engine, loaded, prompt, sampling, max_new_tokens,
-                             int(thinking_budget), cancel, eos) if budgeted
-              else engine.stream(loaded, prompt, sampling, max_new_tokens, cancel))
-    tally = _Tally(loaded.tokenizer, thinking)
-    iterator = iter(pieces)
-    try:
-        for piece in iterator:
-            yield from tally.add(piece, getattr(pieces, "injected", 0))
-    finally:
-        iterator.close()  # runs when our own consumer closes us too: the thread must end
-        if hasattr(pieces, "close"):
-            pieces.close()
-    yield from tally.flush()
-    injected = getattr(pieces, "injected", 0)
-    yield tally.final(prompt.length, injected, max_new_tokens, eos, cancel, started,
-                      model=spec.key, precision=loaded.precision, device=engine.where(loaded),
-                      engine=engine.name)
+    passes = Passes(engine, Request(prompt, sampling, max_new_tokens), cancel,
+                    int(thinking_budget) if budgeted else None, loaded.eos,
+                    loaded.tokenizer.encode(EARLY_STOP, add_special_tokens=False)
+                    if budgeted else None, think_end)
+    tally = _Tally(loaded.tokenizer, thinking, think_end)
+    async for piece in passes:
+        if isinstance(piece, Waiting):
+            yield Queued(piece.place, piece.at_once)
+            continue
+        for event in tally.add(piece, passes.injected):
+            yield event
+    for event in tally.flush():
+        yield event
+    yield tally.final(prompt.length, passes.injected, max_new_tokens, loaded.eos, cancel, started,
+                      model=spec.key, precision=loaded.precision,
+                      device=engine.where(loaded.device), engine=engine.name)
 
 
 def _check(thinking: bool, sampling: Sampling, max_new_tokens: int) -> None:
@@ -90,8 +104,8 @@ class _Tally:
     decoded and counted as they come; text (a remote engine) is counted with the checkpoint's
     own tokenizer at the end."""
 
-    def __init__(self, tokenizer, thinking: bool):
-        self.tokenizer, self.thinking = tokenizer, thinking
+    def __init__(self, tokenizer, thinking: bool, think_end: int | None):
+        self.tokenizer, self.thinking, self.think_end = tokenizer, thinking, think_end
         self.splitter = ThinkSplitter(thinking)
         self.decoder = IncrementalDecoder(tokenizer)
         self.first = self.last = self.last_id = None
@@ -120,7 +134,7 @@ class _Tally:
             return events
         self.count += 1
         self.last_id = piece
-        if piece == THINK_END_ID and self.thinking and not self.thinking_tokens:
+        if piece == self.think_end and self.thinking and not self.thinking_tokens:
             self.thinking_tokens = self.count - injected
         return self.splitter.feed(self.decoder.add(piece))
 

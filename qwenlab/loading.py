@@ -5,18 +5,22 @@ This is the code a user with the Hub runs: `snapshot_download` (with progress) t
 `AutoModelForImageTextToText` + `AutoProcessor`; int4 goes to ONNX Runtime GenAI
 (engines/onnx.py), converted from the same checkpoint; a key the operator sent to a remote
 server loads only its tokenizer (engines/remote.py). The engine that will run the model is
-chosen here, once, and held on `Loaded`. With QWENLAB_MODEL_DIR set, the same calls read
-DIR/<key>/ instead. It does not cache or evict models (pool.py) and does not generate
-(generation.py); it does keep the small pieces loaded without a model (tokenizers, image
-processors) for counting.
+chosen and built here, once, with what it needs (the model, the ids that end a turn, its
+limits from config.py), and held on the frozen `Loaded`. With QWENLAB_MODEL_DIR set, the same
+calls read DIR/<key>/ instead. It does not cache or evict models (pool.py) and does not
+generate (generation.py); it does keep a few small pieces loaded without a model (tokenizers,
+image processors, for counting), at most COUNTING_CACHE of each, which the pool counts in its
+budget.
 torch and transformers are imported inside functions so that `import qwenlab` stays light.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,21 +39,21 @@ HUB_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "*.txt", "*.tiktoken"]
 TOKENIZER_PATTERNS = [p for p in HUB_PATTERNS if p != "*.safetensors"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Loaded:
-    """A model in memory, with what the generation code needs beside it."""
+    """A model in memory, the engine that runs it, and what the generation code needs beside."""
 
     spec: ModelSpec
     precision: str
     device: str
     model: Any
     tokenizer: Any
+    engine: Engine                     # what runs it, chosen and built at load (engines/)
+    eos: frozenset[int] = frozenset()  # the ids that end a turn
     processor: Any = None              # vision models only
     nbytes: int = 0                    # measured after load
     load_seconds: float = 0.0
     source: str = ""
-    engine: Engine | None = None       # what runs it, chosen at load (engines/)
-    extra: dict = field(default_factory=dict)
 
 
 def resolve_device(device: str | None = None) -> str:
@@ -195,19 +199,30 @@ def load(spec: ModelSpec, precision: str, device: str, progress: Progress | None
     nbytes = model.get_memory_footprint()
     report("ready", 1.0, f"{spec.key} ready: {nbytes / 1e9:.2f} GB in {seconds:.1f} s")
     log.info("loaded %s %s %s: %.0f MB in %.1f s", spec.key, precision, device, nbytes / 1e6, seconds)
-    loaded = Loaded(spec, precision, device, model, tokenizer, processor, nbytes, seconds, source)
-    loaded.engine = _transformers_engine(loaded)
-    return loaded
+    eos = eos_ids(model.generation_config.eos_token_id, tokenizer)
+    return Loaded(spec, precision, device, model, tokenizer,
+                  transformers_engine(spec, precision, device, model, eos), eos, processor,
+                  nbytes, seconds, source)
 
 
-def _transformers_engine(loaded: Loaded) -> Engine:
-    """Continuous batching for text models where QWENLAB_BATCHING says so, else plain generate."""
+def label(spec: ModelSpec, precision: str) -> str:
+    """How a model's engine names itself in messages: `qwen3-0.6b (int4)`."""
+    return f"{spec.key} ({precision})"
+
+
+def transformers_engine(spec: ModelSpec, precision: str, device: str, model,
+                        eos: frozenset[int]) -> Engine:
+    """Continuous batching for text models where QWENLAB_BATCHING says so, else plain generate,
+    each with the operator's limits (config.py)."""
     from qwenlab.engines import batching
     from qwenlab.engines.plain import TransformersEngine
 
-    if batching.applies(loaded.spec, loaded.device):
-        return batching.BatchingEngine(eos_ids(loaded))
-    return TransformersEngine()
+    if batching.applies(spec, device):
+        return batching.BatchingEngine(model, eos, label(spec, precision),
+                                       config.max_active_per_model(device, batched=True),
+                                       config.max_waiting())
+    return TransformersEngine(model, label(spec, precision), config.max_active_per_model(device),
+                              config.max_waiting())
 
 
 def _load_remote(spec: ModelSpec, progress: Progress | None) -> Loaded:
@@ -231,8 +246,11 @@ def _load_remote(spec: ModelSpec, progress: Progress | None) -> Loaded:
         raise LoadError(str(exc)) from exc
     seconds = time.perf_counter() - started
     report("ready", 1.0, f"{spec.key} served by {endpoint}")
-    return Loaded(spec, "remote", "remote", endpoint, tokenizer, None, 0, seconds, endpoint.url,
-                  engine=remote.RemoteEngine(endpoint))
+    engine = remote.RemoteEngine(endpoint, label(spec, "remote"),
+                                 config.max_active_per_model("remote", batched=True),
+                                 config.max_waiting())
+    return Loaded(spec, "remote", "remote", endpoint, tokenizer, engine,
+                  eos_ids(None, tokenizer), load_seconds=seconds, source=endpoint.url)
 
 
 def _load_onnx(spec: ModelSpec, device: str, progress: Progress | None) -> Loaded:
@@ -247,11 +265,11 @@ def _load_onnx(spec: ModelSpec, device: str, progress: Progress | None) -> Loade
     source = fetch(spec, progress)
     started = time.perf_counter()
     try:
-        model, nbytes = onnx.load(spec, source, progress)
+        model, nbytes, folder = onnx.load(spec, source, progress)
         from transformers import AutoTokenizer, GenerationConfig
 
         tokenizer = AutoTokenizer.from_pretrained(source)
-        eos = GenerationConfig.from_pretrained(source).eos_token_id
+        eos = eos_ids(GenerationConfig.from_pretrained(source).eos_token_id, tokenizer)
     except LoadError:
         raise
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
@@ -259,28 +277,23 @@ def _load_onnx(spec: ModelSpec, device: str, progress: Progress | None) -> Loade
     seconds = time.perf_counter() - started
     report("ready", 1.0, f"{spec.key} ready (int4 ONNX): {nbytes / 1e9:.2f} GB in {seconds:.1f} s")
     log.info("loaded %s int4 onnx: %.0f MB in %.1f s", spec.key, nbytes / 1e6, seconds)
-    loaded = Loaded(spec, "int4", device, model, tokenizer, None, nbytes, seconds, source,
-                    extra={"eos_token_id": eos})
-    loaded.engine = _int4_engine(eos_ids(loaded))
-    return loaded
+    # Batched answers for a classroom (engines/lanes.py); one learner alone is a batch of one.
+    from qwenlab.engines.lanes import LanesEngine
+
+    engine = LanesEngine(model, folder, eos, label(spec, "int4"),
+                         config.max_active_per_model("cpu", batched=True), config.max_waiting())
+    return Loaded(spec, "int4", device, model, tokenizer, engine, eos, None, nbytes, seconds,
+                  source)
 
 
-def _int4_engine(eos: set[int]):
-    """Lanes of batched answers for a classroom (engines/lanes.py); one learner alone is a
-    batch of one, as fast as a generator of its own."""
-    from qwenlab.engines import lanes
-
-    return lanes.LanesEngine(lanes.answers_at_once(), eos)
-
-
-def eos_ids(loaded: Loaded) -> set[int]:
-    """The ids that end a turn: the generation config's, and the tokenizer's own."""
-    config = getattr(loaded.model, "generation_config", None)
-    eos = config.eos_token_id if config is not None else loaded.extra.get("eos_token_id")
-    ids = set(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])
-    if loaded.tokenizer.eos_token_id is not None:
-        ids.add(loaded.tokenizer.eos_token_id)
-    return ids
+def eos_ids(configured, tokenizer) -> frozenset[int]:
+    """The ids that end a turn: the generation config's (`configured`: an id, a list or None),
+    and the tokenizer's own."""
+    ids = set(configured if isinstance(configured, (list, tuple)) else
+              [configured] if configured is not None else [])
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    return frozenset(ids)
 
 
 def _from_pretrained(spec: ModelSpec, source: str, kwargs: dict):
@@ -297,25 +310,68 @@ def _from_pretrained(spec: ModelSpec, source: str, kwargs: dict):
     return model.eval(), tokenizer, None
 
 
-_TOKENIZERS: dict[str, Any] = {}
+COUNTING_CACHE = 4             # tokenizers (and image processors) kept for counting, at most
+TOKENIZER_BYTES = 150 * 10**6  # what one Qwen tokenizer holds (its vocabulary and merges)
+
+
+class _Recent:
+    """The last few pieces loaded for counting, by source folder, oldest dropped first."""
+
+    def __init__(self, size: int, item_bytes: int):
+        self.size, self.item_bytes = size, item_bytes
+        self.items: OrderedDict[str, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, source: str, make: Callable[[], Any]) -> Any:
+        with self.lock:
+            if source in self.items:
+                self.items.move_to_end(source)
+                return self.items[source]
+        made = make()  # outside the lock: loading a tokenizer takes a second
+        with self.lock:
+            self.items[source] = made
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+            return made
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.items) * self.item_bytes
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+_TOKENIZERS = _Recent(COUNTING_CACHE, TOKENIZER_BYTES)
+_IMAGE_PROCESSORS = _Recent(COUNTING_CACHE, 10**6)
+
+
+def counting_bytes() -> int:
+    """Memory the counting caches hold (the pool charges it to its budget)."""
+    return _TOKENIZERS.nbytes + _IMAGE_PROCESSORS.nbytes
+
+
+def drop_counting_caches() -> None:
+    """Let the counting pieces go (the pool does, before it evicts a model to make room)."""
+    _TOKENIZERS.clear()
+    _IMAGE_PROCESSORS.clear()
 
 
 def load_tokenizer(spec: ModelSpec):
     """Just the tokenizer (for counting tokens), from the same source as the model; cached."""
     source = fetch(spec, weights=False)
-    if source not in _TOKENIZERS:
+
+    def make():
         if spec.is_vision:
             from transformers import AutoProcessor
 
-            _TOKENIZERS[source] = AutoProcessor.from_pretrained(source).tokenizer
-        else:
-            from transformers import AutoTokenizer
+            return AutoProcessor.from_pretrained(source).tokenizer
+        from transformers import AutoTokenizer
 
-            _TOKENIZERS[source] = AutoTokenizer.from_pretrained(source)
-    return _TOKENIZERS[source]
+        return AutoTokenizer.from_pretrained(source)
 
-
-_IMAGE_PROCESSORS: dict[str, Any] = {}
+    return _TOKENIZERS.get(source, make)
 
 
 def load_image_processor(spec: ModelSpec):
@@ -324,12 +380,14 @@ def load_image_processor(spec: ModelSpec):
     if not spec.is_vision:
         raise LoadError(f"{spec.key} does not take images, so it has no image processor")
     source = fetch(spec, weights=False)
-    if source not in _IMAGE_PROCESSORS:
+
+    def make():
         from transformers import AutoImageProcessor
 
         try:
-            _IMAGE_PROCESSORS[source] = AutoImageProcessor.from_pretrained(source)
+            return AutoImageProcessor.from_pretrained(source)
         except (OSError, ValueError, ImportError) as exc:
             raise LoadError(f"Could not load the image processor of {spec.key} from {source}: "
                             f"{exc}") from exc
-    return _IMAGE_PROCESSORS[source]
+
+    return _IMAGE_PROCESSORS.get(source, make)

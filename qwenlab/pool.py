@@ -1,10 +1,15 @@
 """ModelPool: one shared, cached set of loaded models under a memory budget.
 
 The pool owns leases (a lease pins its model), the budget (measured weight bytes plus
-headroom), least-recently-used eviction of idle models, one load per key however many sessions
-ask at once, and the stats and events the UI shows. A private lease (fine-tuning changes the
-weights it holds) gets a copy of its own, charged to the same budget and freed on release. It does not know how a model is loaded
-(loading.py), how text is generated (generation.py), which lesson asked, or anything of Gradio.
+headroom, plus what each model's engine reserves for its batches, plus the tokenizers kept
+for counting), least-recently-used eviction of idle models, one load per key however many
+sessions ask at once, and the stats and events the UI shows. A private lease (fine-tuning
+changes the weights it holds) gets a copy of its own, charged to the same budget and freed on
+release. It decides what to evict under its lock and frees it after letting go of the lock
+(stopping an engine, collecting garbage and trimming the heap take time no lease should wait
+for). It also carries the classroom's per-learner rate and the fine-tuning line
+(admission.py), which every demo shares. It does not know how a model is loaded (loading.py),
+how text is generated (generation.py), which lesson asked, or anything of Gradio.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from qwenlab import config, loading
-from qwenlab.admission import Admission
+from qwenlab.admission import JobLine, Rate
 from qwenlab.engines import remote
 from qwenlab.errors import LoadError, PoolFull, PrecisionUnavailable
 from qwenlab.loading import Loaded, Progress
@@ -64,11 +69,11 @@ class ModelPool:
         self._private_ids = itertools.count(1)
         self._load_seconds = 0.0
         self.events: deque[dict] = deque(maxlen=200)
-        # The operator's classroom limits travel with the pool, so every demo sees the same.
-        self.admission = Admission.from_config(self.device)
-        # Jobs that take a whole private copy of a model and every core (fine-tuning): one at a
-        # time per machine, the rest wait in their own line.
-        self.training = Admission(1, config.max_waiting(), config.requests_per_minute())
+        # The operator's classroom limits travel with the pool, so every demo sees the same:
+        # each learner's rate, and the line for jobs that take a whole private copy of a model
+        # and every core (fine-tuning), one at a time per machine.
+        self.rates = Rate.from_config()
+        self.training = JobLine.from_config("fine-tuning")
 
     # -- leasing ---------------------------------------------------------------------------
     @contextmanager
@@ -97,44 +102,69 @@ class ModelPool:
             if problem:
                 raise PrecisionUnavailable(f"{precision} on {device} is unavailable: {problem}")
         k = (key, precision, device, next(self._private_ids)) if private else (key, precision, device)
-        with self._cond:
-            entry = None if private else self._wait_for(k, progress)
-            if entry is not None:
-                return entry.loaded
-            estimate = int(estimate_bytes(spec, precision) * (1 + config.HEADROOM)) + extra_bytes
-            self._make_room(estimate, spec, precision)
-            entry = self._entries[k] = _Entry(k, charge=estimate, pins=1, private=private,
-                                              extra=extra_bytes)
-            self._event("load", k, f"estimated {estimate / GB:.2f} GB"
-                        + (" (a private copy)" if private else ""))
+        victims: list[_Entry] = []
+        try:
+            with self._cond:
+                entry = None if private else self._wait_for(k, progress)
+                if entry is not None:
+                    return entry.loaded
+                estimate = int(estimate_bytes(spec, precision) * (1 + config.HEADROOM)) + extra_bytes
+                victims = self._make_room(estimate, spec, precision)
+                entry = self._entries[k] = _Entry(k, charge=estimate, pins=1, private=private,
+                                                  extra=extra_bytes)
+                self._event("load", k, f"estimated {estimate / GB:.2f} GB"
+                            + (" (a private copy)" if private else ""))
+        finally:
+            self._free(victims)
         return self._finish_load(entry, spec, progress)
 
+    def ready(self, key: str, precision: str | None = None) -> Loaded | None:
+        """The model pinned at once if it is loaded and shared, else None (then `acquire`,
+        which may load, in a thread of its own): lets an async handler skip a thread."""
+        spec = get_model(key)
+        if precision in (None, "remote") and remote.endpoint_for(spec):
+            k = (key, "remote", "remote")
+        else:
+            k = (key, precision or default_precision(self.device, spec), self.device)
+        with self._cond:
+            entry = self._entries.get(k)
+            if entry is None or entry.state != "ready":
+                return None
+            return self._pin(entry)
+
     def release(self, loaded: Loaded) -> None:
+        victims: list[_Entry] = []
         with self._cond:
             for entry in self._entries.values():
                 if entry.loaded is loaded:
                     entry.pins = max(0, entry.pins - 1)
                     entry.last_used = time.monotonic()
                     if entry.private and not entry.pins:
-                        self._evict(entry, "private copy released")
-                    return
+                        victims.append(self._evict(entry, "private copy released"))
+                    break
+        self._free(victims)
 
     def _wait_for(self, k: Key, progress: Progress | None) -> _Entry | None:
         """Under the lock: a ready entry (now pinned), or None when the caller should load."""
         told = False
         while (entry := self._entries.get(k)) is not None:
             if entry.state == "ready":
-                entry.pins += 1
-                entry.hits += 1
-                entry.last_used = time.monotonic()
-                self._counters["hits"] += 1
-                self._event("hit", k, "")
+                self._pin(entry)
                 return entry
             if progress and not told:
                 progress("load", None, f"{k[0]} is being loaded for another learner; waiting")
                 told = True
             self._cond.wait()
         return None
+
+    def _pin(self, entry: _Entry) -> Loaded:
+        """Under the lock: one more lease of a ready entry."""
+        entry.pins += 1
+        entry.hits += 1
+        entry.last_used = time.monotonic()
+        self._counters["hits"] += 1
+        self._event("hit", entry.key, "")
+        return entry.loaded
 
     def _finish_load(self, entry: _Entry, spec: ModelSpec, progress: Progress | None) -> Loaded:
         key, precision, device = entry.key[:3]
@@ -147,39 +177,48 @@ class ModelPool:
                 self._event("error", entry.key, str(exc))
                 self._cond.notify_all()
             raise
-        with self._cond:
-            entry.loaded, entry.state = loaded, "ready"
-            at_once = getattr(loaded.engine, "answers_at_once", None)
-            if at_once:
-                self.admission.set_limit(spec.key, at_once)
-            cache = loaded.engine.reserve(loaded, at_once or self.admission.per_model) \
-                if loaded.engine else 0
-            entry.charge = int(loaded.nbytes * (1 + config.HEADROOM)) + cache + entry.extra
-            self._counters["loads"] += 1
-            self._load_seconds += loaded.load_seconds
-            self._event("ready", entry.key, f"{loaded.nbytes / GB:.3f} GB in {loaded.load_seconds:.1f} s"
-                        + (f", {cache / GB:.2f} GB batching cache" if cache else ""))
-            try:
-                self._make_room(0, spec, precision)  # the measured size may exceed the estimate
-            except PoolFull:
-                del self._entries[entry.key]
-                self._free(loaded)
+        victims: list[_Entry] = []
+        try:
+            with self._cond:
+                entry.loaded, entry.state = loaded, "ready"
+                cache = loaded.engine.reserve()
+                entry.charge = int(loaded.nbytes * (1 + config.HEADROOM)) + cache + entry.extra
+                self._counters["loads"] += 1
+                self._load_seconds += loaded.load_seconds
+                self._event("ready", entry.key, f"{loaded.nbytes / GB:.3f} GB in "
+                            f"{loaded.load_seconds:.1f} s"
+                            + (f", {cache / GB:.2f} GB batching cache" if cache else ""))
+                try:  # the measured size may exceed the estimate
+                    victims = self._make_room(0, spec, precision)
+                except PoolFull:
+                    del self._entries[entry.key]
+                    victims = [entry]
+                    self._cond.notify_all()
+                    raise
                 self._cond.notify_all()
-                raise
-            self._cond.notify_all()
+        finally:
+            self._free(victims)
         return loaded
 
     # -- budget and eviction -----------------------------------------------------------------
     def _used(self) -> int:
-        return sum(e.charge for e in self._entries.values())
+        return sum(e.charge for e in self._entries.values()) + loading.counting_bytes()
 
-    def _make_room(self, need: int, spec: ModelSpec, precision: str) -> None:
-        """Under the lock: evict idle models, least recently used first, until `need` fits."""
+    def _make_room(self, need: int, spec: ModelSpec, precision: str) -> list[_Entry]:
+        """Under the lock: the idle models to evict, least recently used first, until `need`
+        fits (the tokenizers kept for counting go first); they leave the pool here, and the
+        caller frees them once it lets go of the lock. Nothing is evicted when even evicting
+        every idle model would not make room: then PoolFull says who holds the memory."""
+        if self._used() + need > self.budget:
+            loading.drop_counting_caches()
+        idle = sorted((e for e in self._entries.values() if e.pins == 0 and e.state == "ready"),
+                      key=lambda e: e.last_used)
+        if self._used() - sum(e.charge for e in idle) + need > self.budget:
+            raise PoolFull(self._full_message(need, spec, precision))
+        victims = []
         while self._used() + need > self.budget:
-            idle = [e for e in self._entries.values() if e.pins == 0 and e.state == "ready"]
-            if not idle:
-                raise PoolFull(self._full_message(need, spec, precision))
-            self._evict(min(idle, key=lambda e: e.last_used), "to make room")
+            victims.append(self._evict(idle.pop(0), "to make room"))
+        return victims
 
     def _full_message(self, need: int, spec: ModelSpec, precision: str) -> str:
         busy = sorted({e.key[0] for e in self._entries.values() if e.pins or e.state == "loading"})
@@ -188,36 +227,44 @@ class ModelPool:
                 f"{config.HEADROOM:.0%} headroom) but the pool budget is {self.budget / GB:.2f} GB"
                 f"{in_use}. Pick a smaller model or precision, or raise QWENLAB_POOL_BUDGET_GB.")
 
-    def _evict(self, entry: _Entry, why: str) -> None:
+    def _evict(self, entry: _Entry, why: str) -> _Entry:
+        """Under the lock: the entry leaves the pool (the caller frees it outside the lock)."""
         del self._entries[entry.key]
         self._counters["evictions"] += 1
         self._event("evict", entry.key, why)
-        if getattr(entry.loaded, "engine", None) is not None and entry.loaded.engine.answers_at_once:
-            self.admission.set_limit(entry.key[0], None)  # back to the operator's limit
-        self._free(entry.loaded)
+        return entry
 
     def evict_idle(self) -> int:
         """Evict every idle model; returns how many went."""
         with self._cond:
-            idle = [e for e in self._entries.values() if e.pins == 0 and e.state == "ready"]
-            for entry in idle:
-                self._evict(entry, "asked")
-            return len(idle)
+            victims = [self._evict(e, "asked") for e in list(self._entries.values())
+                       if e.pins == 0 and e.state == "ready"]
+            count = len(victims)
+        self._free(victims)
+        return count
 
     @staticmethod
-    def _free(loaded: Loaded | None) -> None:
-        """Drop every reference we hold, then give the memory back for real.
+    def _free(victims: list[_Entry]) -> None:
+        """Outside the lock: stop each evicted model's engine (which lets go of the model), drop
+        every reference we hold, then give the memory back for real. Empties `victims`.
 
         A full gc.collect() costs a few hundred ms with transformers loaded, and is only needed
-        when the model sits in a reference cycle; a weakref tells us whether it does.
+        when a model sits in a reference cycle; a weakref tells us whether one does.
         """
-        alive = None
-        if loaded is not None and loaded.engine is not None:
-            loaded.engine.close()  # e.g. the continuous-batching thread, which holds the model
-        if loaded is not None and loaded.model is not None:
-            alive = weakref.ref(loaded.model)
-            loaded.model = loaded.tokenizer = loaded.processor = None
-        if alive is None or alive() is not None:
+        if not victims:
+            return
+        models = []
+        while victims:
+            loaded = victims.pop().loaded
+            if loaded is None:
+                continue
+            loaded.engine.close()  # its driver thread ends, and with it what the batch held
+            try:
+                models.append(weakref.ref(loaded.model))
+            except TypeError:  # a model that cannot be weakly referenced: collect to be sure
+                models.append(lambda: True)
+            del loaded
+        if any(model() is not None for model in models):
             gc.collect()
         release_memory()
 
@@ -229,17 +276,22 @@ class ModelPool:
     def stats(self) -> dict:
         now = time.monotonic()
         with self._cond:
-            models = [{
-                "model": e.key[0], "precision": e.key[1], "device": e.key[2],
-                "state": "private" if e.private and e.state == "ready" else e.state,
-                "bytes": e.loaded.nbytes if e.loaded else None, "charge": e.charge,
-                "leases": e.pins, "hits": e.hits, "idle_seconds": round(now - e.last_used, 1),
-                "load_seconds": round(e.loaded.load_seconds, 2) if e.loaded else None,
-            } for e in self._entries.values()]
-            return {"device": self.device, "budget_bytes": self.budget,
-                    "used_bytes": self._used(), "models": models,
-                    "load_seconds": round(self._load_seconds, 2), **self._counters,
-                    "queue": self.admission.stats()}
+            entries = list(self._entries.values())
+            used = self._used()
+            counters, load_seconds = dict(self._counters), self._load_seconds
+        models = [{
+            "model": e.key[0], "precision": e.key[1], "device": e.key[2],
+            "state": "private" if e.private and e.state == "ready" else e.state,
+            "bytes": e.loaded.nbytes if e.loaded else None, "charge": e.charge,
+            "leases": e.pins, "hits": e.hits, "idle_seconds": round(now - e.last_used, 1),
+            "load_seconds": round(e.loaded.load_seconds, 2) if e.loaded else None,
+            **(e.loaded.engine.stats() if e.loaded else {"active": 0, "waiting": 0, "limit": 0}),
+        } for e in entries]
+        return {"device": self.device, "budget_bytes": self.budget, "used_bytes": used,
+                "models": models, "load_seconds": round(load_seconds, 2), **counters,
+                "limits": {"per_minute": self.rates.per_minute,
+                           "max_waiting": config.max_waiting(),
+                           "training": self.training.stats()}}
 
 
 def default_precision(device: str, spec: ModelSpec | None = None) -> str:

@@ -1,4 +1,4 @@
-"""Qwen3's thinking, as it streams: where reasoning ends and the answer begins, and a thinking
+"""Qwen's thinking, as it streams: where reasoning ends and the answer begins, and a thinking
 budget done the way Qwen documents it (two passes; not a generate() argument).
 
 The split follows vLLM's Qwen3 reasoning parser (tests/reasoning/test_qwen3_reasoning_parser.py):
@@ -11,13 +11,12 @@ Nothing here loads a model or knows of Gradio.
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from typing import AsyncIterator
 
+from qwenlab.engines import Engine, Request
 from qwenlab.events import Event, TextDelta, ThinkingDelta
 
 THINK_START, THINK_END = "<think>", "</think>"
-THINK_END_ID = 151668
-IM_END_ID = 151645
 # Qwen3 docs (getting_started/quickstart.md, "Thinking Budget"): appended when the budget is
 # spent before </think>, so the model answers from what it has thought so far.
 EARLY_STOP = ("\n\nConsidering the limited time by the user, I have to give the solution based on "
@@ -82,48 +81,70 @@ def _partial_suffix(text: str, tag: str) -> int:
     return 0
 
 
+def token_id(tokenizer, text: str) -> int | None:
+    """The id of one special token in this tokenizer's vocabulary, or None: `</think>` is
+    151668 in Qwen3's vocabulary and 248069 in Qwen3.5's, so it is read, never assumed."""
+    found = tokenizer.convert_tokens_to_ids(text)
+    return found if isinstance(found, int) and found != tokenizer.unk_token_id else None
+
+
 def plan_second_pass(first: list[int], budget: int, max_new_tokens: int, eos: set[int],
-                     early_stop: list[int]) -> tuple[list[int], int] | None:
+                     early_stop: list[int], think_end: int | None) -> tuple[list[int], int] | None:
     """After a first pass of at most `budget` tokens: None if the turn is over; otherwise the
     ids to append before answering (the early-stop text when thinking never closed) and how
     many tokens the answer may still use. As in Qwen's documented code, the appended text
     counts against max_new_tokens."""
-    if len(first) < budget or (first and first[-1] in eos) or IM_END_ID in first:
+    if len(first) < budget or any(token in eos for token in first):
         return None  # it finished (or was stopped) inside the budget
-    extra = [] if THINK_END_ID in first else list(early_stop)
+    extra = [] if think_end in first else list(early_stop)
     left = max_new_tokens - len(first) - len(extra)
     if left < 1:
         return None
     return extra, left
 
 
-class BudgetedStream:
-    """Token ids from two passes of one engine, as Qwen documents for a thinking budget."""
+class Passes:
+    """The pieces of one turn from its engine: one request, or with a thinking budget two, as
+    Qwen documents (the second goes on from the first's ids plus, if thinking never closed,
+    the early-stop text). `injected` counts the ids added between them; `cancel` (Stop)
+    ends the turn at the next piece."""
 
-    def __init__(self, engine, loaded, prompt, sampling, max_new_tokens: int, budget: int,
-                 cancel: threading.Event, eos: set[int]):
-        self.args = (engine, loaded, prompt, sampling, max_new_tokens, budget, cancel, eos)
+    def __init__(self, engine: Engine, request: Request, cancel: threading.Event,
+                 budget: int | None = None, eos: frozenset[int] = frozenset(),
+                 early_stop: list[int] | None = None, think_end: int | None = None):
+        self.engine, self.request, self.cancel, self.budget = engine, request, cancel, budget
+        self.eos, self.early_stop, self.think_end = eos, early_stop or [], think_end
         self.injected = 0
-        self._inner = None
 
-    def __iter__(self) -> Iterator[int]:
-        engine, loaded, prompt, sampling, max_new_tokens, budget, cancel, eos = self.args
-        first = []
-        self._inner = engine.stream(loaded, prompt, sampling, budget, cancel)
-        for token in self._inner:
-            first.append(token)
-            yield token
-        stop_ids = loaded.tokenizer.encode(EARLY_STOP, add_special_tokens=False)
-        plan = None if cancel.is_set() else plan_second_pass(first, budget, max_new_tokens, eos, stop_ids)
+    async def __aiter__(self) -> AsyncIterator:
+        request = self.request
+        if self.budget is None:
+            async for piece in self._one(request):
+                yield piece
+            return
+        first: list[int] = []
+        async for piece in self._one(Request(request.prompt, request.sampling, self.budget)):
+            if isinstance(piece, int):
+                first.append(piece)
+            yield piece
+        plan = None if self.cancel.is_set() else plan_second_pass(
+            first, self.budget, request.max_new_tokens, self.eos, self.early_stop, self.think_end)
         if plan is None:
             return
         extra, left = plan
-        for token in extra:  # counted as they go, so that the stream knows which ids it wrote
+        for token in extra:  # counted as they go, so that the turn knows which ids it wrote
             self.injected += 1
             yield token
-        self._inner = engine.stream(loaded, prompt.extended(first + extra), sampling, left, cancel)
-        yield from self._inner
+        async for piece in self._one(Request(request.prompt.extended(first + extra),
+                                             request.sampling, left)):
+            yield piece
 
-    def close(self):
-        if self._inner is not None:
-            self._inner.close()
+    async def _one(self, request: Request) -> AsyncIterator:
+        stream = self.engine.submit(request)
+        try:
+            async for piece in stream:
+                yield piece
+                if self.cancel.is_set():
+                    return
+        finally:  # Stop, a closed tab, or any way out: the engine drops the request
+            stream.cancel()

@@ -188,3 +188,118 @@ def stop_midway():
         return event
 
     return ask
+
+
+# -- a scripted engine, for the policy of lines, batches and failures (no model, no timing) ------
+class Script:
+    """What the fake batches do: with `hold()`, each step waits until `allow(n)` lets n more
+    through; a step whose number is in `fail_at` raises; one in `hang_at` blocks until
+    `release` is set."""
+
+    def __init__(self):
+        import threading
+
+        self.gate = None          # a Semaphore each step takes, once hold() is called
+        self.fail_at: set[int] = set()
+        self.hang_at: set[int] = set()
+        self.release = threading.Event()
+        self.steps = 0
+        self.batches = 0
+        self.widest = 0
+        self.closed = 0
+
+    def hold(self) -> None:
+        import threading
+
+        self.gate = threading.Semaphore(0)
+
+    def allow(self, steps: int = 10**6) -> None:
+        self.gate.release(steps)
+
+
+class FakeBatch:
+    """A driver's batch whose answers are scripted: request.tokens, one a step."""
+
+    def __init__(self, script: Script, width: int):
+        script.batches += 1
+        self.script, self.width, self.jobs = script, width, []
+
+    def insert(self, offered):
+        taken = offered[:self.width - len(self.jobs)]
+        self.jobs += taken
+        self.script.widest = max(self.script.widest, len(self.jobs))
+        return taken
+
+    def step(self):
+        script = self.script
+        if script.gate is not None:
+            script.gate.acquire(timeout=30)
+        script.steps += 1
+        if script.steps in script.hang_at:
+            script.release.wait(60)
+        if script.steps in script.fail_at:
+            raise RuntimeError(f"scripted failure at step {script.steps}")
+        for job in list(self.jobs):
+            token = job.request.tokens[len(job.written)]
+            job.written.append(token)
+            job.emit(token)
+            if len(job.written) == len(job.request.tokens):
+                self.jobs.remove(job)
+                job.finish()
+
+    def remove(self, job):
+        self.jobs.remove(job)
+
+    def close(self):
+        self.script.closed += 1
+
+
+class FakeRequest:
+    def __init__(self, tokens):
+        self.tokens = list(tokens)
+
+
+def make_fake_engine(limit: int = 2, max_waiting: int = 8, stall_s: float | None = None):
+    """An Engine over the real Driver with scripted batches; engine.script steers them."""
+    from qwenlab.engines import Engine
+    from qwenlab.engines.driver import Driver
+    from qwenlab.engines.stream import STALL_S
+
+    class FakeEngine(Engine):
+        name = "fake"
+
+        def __init__(self):
+            self.script = Script()
+            self.closes = 0
+            self.driver = Driver("fake", lambda: FakeBatch(self.script, limit), limit, max_waiting,
+                                 stall_s or STALL_S)
+
+        def close(self):
+            self.closes += 1
+            super().close()
+
+    return FakeEngine()
+
+
+@pytest.fixture
+def fake_engine():
+    """fake_engine(limit=2, max_waiting=8, stall_s=None): engines closed when the test ends."""
+    made = []
+
+    def make(**options):
+        made.append(make_fake_engine(**options))
+        return made[-1]
+
+    yield make
+    for engine in made:
+        if engine.script.gate is not None:
+            engine.script.allow()
+        engine.script.release.set()
+        engine.close()
+
+
+def drained(generator):
+    """A plain iterator over a demo's stream, async (answers) or not (tables at once)."""
+    from qwenlab.engines.stream import iterate
+
+    return iterate(generator) if hasattr(generator, "__aiter__") else iter(generator)

@@ -69,6 +69,19 @@ def test_arrows_point_one_way_shell_demos_kit_core():
     assert not wrong, "\n".join(wrong)
 
 
+def test_nothing_imports_the_repository_folders_by_their_folder_names():
+    """`demos` and `webui` are folders of the repository, installed as qwenlab.demos and
+    qwenlab.web; importing them by folder name works only from a checkout, and twice over."""
+    sources = [*modules().items()] + [(f"tests.{p.stem}", p) for p in (ROOT / "tests").rglob("*.py")]
+    sources += [(f"bench.{p.stem}", p) for p in (ROOT / "bench").glob("*.py")]
+    for name, path in sources:
+        text = path.read_text()
+        bad = {m for m in imports_of(path, name) if m.split(".")[0] in ("demos", "webui")}
+        needle = "import_module(f" + '"demos.'  # written apart, so this line does not match
+        bad |= {line.strip() for line in text.splitlines() if needle in line}
+        assert not bad, f"{path.relative_to(ROOT)}: {sorted(bad)}"
+
+
 def test_the_core_never_imports_gradio():
     for name, path in modules().items():
         if layer(name) == "core":

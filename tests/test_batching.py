@@ -60,8 +60,10 @@ def test_greedy_through_the_batcher_matches_plain_generate(batching_env, pool):
     with pool.lease("qwen3-0.6b", "fp32") as loaded:
         batched, final = _answer(loaded, "Name a colour.", thinking=False, sampling=GREEDY,
                                  max_new_tokens=8)
+        plain_engine = TransformersEngine(loaded.model, "plain", 1, 4)
         plain, _ = _answer(loaded, "Name a colour.", thinking=False, sampling=GREEDY,
-                           max_new_tokens=8, engine=TransformersEngine())
+                           max_new_tokens=8, engine=plain_engine)
+        plain_engine.close()
     assert isinstance(final, Final) and final.engine == "transformers-cb"
     assert batched == plain
 
@@ -69,10 +71,11 @@ def test_greedy_through_the_batcher_matches_plain_generate(batching_env, pool):
 def test_eviction_stops_the_batcher(batching_env, pool):
     with pool.lease("qwen2.5-0.5b", "bf16") as loaded:
         _answer(loaded, "Hi", sampling=GREEDY, max_new_tokens=2)
-        assert loaded.engine.batcher is not None
-    assert any(t.name == "cb-router" for t in threading.enumerate())
+        manager = loaded.engine.driver.batch.manager
+        assert manager.is_running()
+        driver = loaded.engine.driver._thread
     pool.evict_idle()
-    assert not any(t.name == "cb-router" and t.is_alive() for t in threading.enumerate())
+    assert not manager.is_running() and not driver.is_alive()
 
 
 def test_batching_is_off_on_a_cpu_by_default(tiny_env, pool, monkeypatch):
@@ -87,15 +90,16 @@ def test_the_pool_charges_the_cache_the_batcher_holds(batching_env, pool):
     from qwenlab.engines import batching
 
     with pool.lease("qwen2.5-0.5b", "bf16") as loaded:
-        reserved = batching.cache_bytes(loaded.model, pool.admission.per_model)
+        answers = loaded.engine.at_once
+        reserved = batching.cache_bytes(loaded.model, answers)
         [entry] = pool.stats()["models"]
         assert entry["charge"] == int(loaded.nbytes * (1 + config.HEADROOM)) + reserved
         _answer(loaded, "Hi", sampling=GREEDY, max_new_tokens=2)
-        cache = loaded.engine.batcher.manager.batch_processor.cache
+        cache = loaded.engine.driver.batch.manager.batch_processor.cache
     # transformers sized its paged cache from our plan, not from the free memory
-    assert cache.num_sectors * cache.tokens_per_sector == batching.capacity(loaded)
+    assert cache.num_sectors * cache.tokens_per_sector == batching.cache_tokens(answers)
     assert cache.num_sectors * cache.bytes_per_sector == reserved
-    assert batching.capacity(loaded) == pool.admission.per_model * batching.TOKENS_PER_ANSWER
+    assert batching.cache_tokens(answers) == answers * batching.TOKENS_PER_ANSWER
 
 
 def test_an_answer_longer_than_the_cache_is_served_by_plain_generate(batching_env, monkeypatch, make_pool):
@@ -104,7 +108,7 @@ def test_an_answer_longer_than_the_cache_is_served_by_plain_generate(batching_en
     monkeypatch.setenv("QWENLAB_MAX_ACTIVE_PER_MODEL", "1")
     pool = make_pool(4)
     with pool.lease("qwen2.5-0.5b", "bf16") as loaded:
-        assert batching.capacity(loaded) == batching.TOKENS_PER_ANSWER
+        assert batching.cache_tokens(loaded.engine.at_once) == batching.TOKENS_PER_ANSWER
         _, long = _answer(loaded, "word " * batching.TOKENS_PER_ANSWER, sampling=GREEDY,
                           max_new_tokens=3)
         _, short = _answer(loaded, "Hi", sampling=GREEDY, max_new_tokens=3)

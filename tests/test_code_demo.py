@@ -5,6 +5,7 @@ import ast
 import re
 
 import pytest
+from conftest import drained
 
 from qwenlab.demos.code import (
     CELL_MODEL,
@@ -145,9 +146,9 @@ def test_the_lessons_tasks_name_this_check_with_arguments_it_takes():
 
 @pytest.mark.model
 def test_a_random_weight_answer_meets_the_binary_search_task(pool):
-    *_, (answer, code, stats, asked) = generate(
+    *_, (answer, code, stats, asked) = drained(generate(
         pool, "Write a binary search in TypeScript.", "TypeScript", "Return -1 if missing\n- No recursion",
-        model="qwen2.5-coder-0.5b", max_new_tokens=16)
+        model="qwen2.5-coder-0.5b", max_new_tokens=16))
     assert "qwen2.5-coder-0.5b" in stats and asked["finish_reason"] in ("stop", "length")
     assert asked["requirements"] == ["Return -1 if missing", "No recursion"]
     assert asked_for(asked, **TS_TASK)[0]
@@ -155,6 +156,7 @@ def test_a_random_weight_answer_meets_the_binary_search_task(pool):
 
 @pytest.mark.model
 def test_the_run_button_streams_and_says_which_model_ran(pool):
-    *_, last = RUNNERS["generate"](pool, task="Write a median function.", constraints="No sorting; Type hints",
-                                   max_new_tokens="12")
+    *_, last = drained(RUNNERS["generate"](pool, task="Write a median function.",
+                                           constraints="No sorting; Type hints",
+                                           max_new_tokens="12"))
     assert "qwen2.5-coder-0.5b" in last and "tokens/s" in last

@@ -7,6 +7,7 @@ import sys
 
 import gradio as gr
 import pytest
+from conftest import drained
 
 from qwenlab.demos.edge import CHECKS, build, pool_panel, run_compare, run_pool
 from qwenlab.demos.edge.calculator import biggest_fit, calculator, fit_verdict, largest_fit
@@ -18,7 +19,7 @@ PROMPT = "Explain in two sentences why the sky is blue."
 
 
 def _last(generator):
-    for item in generator:
+    for item in drained(generator):
         pass
     return item
 

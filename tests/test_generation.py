@@ -18,7 +18,8 @@ HELLO = [{"role": "user", "content": "Hello! What can you do?"}]
 
 
 def generate_threads():
-    return [t for t in threading.enumerate() if t.name.startswith("generate-")]
+    """The plain engine's generate() workers (engines/threaded.py)."""
+    return [t for t in threading.enumerate() if t.name.endswith("-worker")]
 
 
 @pytest.mark.parametrize("key", list(MODELS))
@@ -97,6 +98,9 @@ def test_stop_ends_the_generation_thread(pool):
                 cancel.set()
     final = events[-1]
     assert final.finish_reason == "cancelled" and final.new_tokens < 400
+    deadline = time.monotonic() + 10  # the worker ends at its next token
+    while generate_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not generate_threads()
 
 

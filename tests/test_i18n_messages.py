@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 import pytest
+from conftest import drained
 
 from qwenlab.web import i18n
 from qwenlab.web.i18n import t
@@ -33,7 +34,7 @@ def fake_table(monkeypatch):
 def error_of(gen_or_call) -> str:
     with pytest.raises(gr.Error) as caught:
         result = gen_or_call()
-        next(iter(result))  # a generator raises on its first step
+        next(drained(result))  # a generator raises on its first step
     return caught.value.message
 
 

@@ -22,8 +22,8 @@ def test_there_are_lessons_in_order():
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
 def test_lesson_names_a_real_demo_real_models_and_says_what_you_will_learn(lesson):
-    module = importlib.import_module(f"demos.{lesson.demo}")
-    assert callable(module.build)
+    demo = importlib.import_module(f"qwenlab.demos.{lesson.demo}").DEMO
+    assert callable(demo.build)
     assert set(lesson.models) <= set(MODELS)
     assert len(lesson.outcomes) >= 2
 
@@ -37,7 +37,7 @@ def test_python_cells_compile_and_run_bindings_resolve(lesson):
             ast.parse(cell.source)
         if cell.run:
             module, _, name = cell.run["runner"].partition(".")
-            assert name in importlib.import_module(f"demos.{module}").RUNNERS
+            assert name in importlib.import_module(f"qwenlab.demos.{module}").DEMO.runners
             if "model" in cell.run:
                 assert cell.run["model"] in MODELS
     assert any(cell.run for cell in code), "at least one cell runs against the live model"
@@ -99,10 +99,10 @@ def test_every_checked_task_names_a_check_its_demo_offers(lesson):
 
     from qwenlab.pool import ModelPool
 
-    module = importlib.import_module(f"demos.{lesson.demo}")
+    demo = importlib.import_module(f"qwenlab.demos.{lesson.demo}").DEMO
     with gr.Blocks():
-        ui = module.build(ModelPool(budget_bytes=int(1e9), device="cpu")) or {}
+        ui = demo.build(ModelPool(budget_bytes=int(1e9), device="cpu")) or {}
     for task in lesson.tasks:
         if task.check:
-            check = module.CHECKS[task.check]
+            check = demo.checks[task.check]
             assert set(check.reads) <= set(ui), f"{task.id} reads {check.reads}; build gives {list(ui)}"

@@ -7,6 +7,7 @@ import inspect
 
 import gradio as gr
 import pytest
+from conftest import drained
 
 from qwenlab.demos.math import (
     CHECKS,
@@ -103,5 +104,5 @@ def test_the_run_buttons_use_the_cells_token_limit():
 
 @pytest.mark.model
 def test_the_solve_runner_streams_the_answer_its_check_and_stats(pool):
-    *_, last = RUNNERS["solve"](pool, problem="Solve 2x^2 - 8 = 0.", max_new_tokens="24")
+    *_, last = drained(RUNNERS["solve"](pool, problem="Solve 2x^2 - 8 = 0.", max_new_tokens="24"))
     assert "tokens/s" in last and ("Not checked" in last or "SymPy" in last)

@@ -6,6 +6,7 @@ import ast
 import re
 
 import pytest
+from conftest import drained
 
 from qwenlab.demos.multilingual import (
     LANGUAGES,
@@ -124,7 +125,8 @@ def test_the_count_table_has_bytes_and_characters_and_normalises(tiny_env):
 def test_a_lower_limit_makes_the_urdu_answer_cheaper_even_with_random_weights(pool):
     runs = []
     for limit in (24, 12):
-        *_, updates = answer_all(pool, "What is water?", ["English", "Urdu"], max_new_tokens=limit)
+        *_, updates = drained(answer_all(pool, "What is water?", ["English", "Urdu"],
+                                         max_new_tokens=limit))
         runs.append(tokens_used(updates))
     assert set(runs[0]) == {"English", "Urdu"}
     done, message = answer_got_cheaper(runs, language="Urdu")
@@ -133,6 +135,6 @@ def test_a_lower_limit_makes_the_urdu_answer_cheaper_even_with_random_weights(po
 
 @pytest.mark.model
 def test_the_run_button_streams_each_language_with_its_stats(pool):
-    *_, text = run_answer(pool, "What is water?", "English,Urdu", max_new_tokens="8")
+    *_, text = drained(run_answer(pool, "What is water?", "English,Urdu", max_new_tokens="8"))
     assert text.index("**English**") < text.index("**Urdu**")
     assert text.count("tokens/s") == 2 and "qwen3-0.6b" in text

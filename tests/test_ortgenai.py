@@ -111,7 +111,7 @@ def test_a_classroom_shares_int4_lanes_and_gets_the_answers_it_would_get_alone(o
 
     with pool.lease("qwen2.5-0.5b") as loaded:
         assert isinstance(loaded.engine, lanes.LanesEngine)
-        assert pool.admission.limit("qwen2.5-0.5b") == 32
+        assert loaded.engine.at_once == 32
         alone = [answer(loaded, q)[0] for q in questions]
         together, stopped = [None] * 6, threading.Event()
 
@@ -125,18 +125,16 @@ def test_a_classroom_shares_int4_lanes_and_gets_the_answers_it_would_get_alone(o
             thread.start()
         for thread in threads + [stopper]:
             thread.join(timeout=120)
-        assert loaded.engine.lanes.widest >= 2  # some of them really shared a forward pass
+        assert loaded.engine.tally.widest >= 2  # some of them really shared a forward pass
     assert [text for text, _ in together[:6]] == alone
     assert all(final.new_tokens == 10 for _, final in together[:6])
     assert together[6][1].finish_reason == "cancelled" and together[6][1].new_tokens < 10
-    pool.evict_idle()
-    assert pool.admission.limit("qwen2.5-0.5b") == pool.admission.per_model
 
 
-def _greedy_text(loaded, question, max_new_tokens, sampling):
+def _greedy_text(loaded, question, max_new_tokens, sampling, engine=None):
     text = ""
     for event in stream_chat(loaded, [{"role": "user", "content": question}], thinking=False,
-                             max_new_tokens=max_new_tokens, sampling=sampling):
+                             max_new_tokens=max_new_tokens, sampling=sampling, engine=engine):
         if isinstance(event, TextDelta):
             text += event.text
     return text, event
@@ -173,17 +171,20 @@ def test_an_int4_forward_pass_lets_the_rest_of_the_app_run(onnx_env, make_pool):
     assert during > 100_000
 
 
-def _ids(engine, loaded, prompt_ids, max_new_tokens, greedy):
-    """Token ids of one answer straight from the engine (no template, no decoding)."""
-    import threading
+def _ids(engine, prompt_ids, max_new_tokens, greedy, started=None):
+    """Token ids of one answer straight from the engine (no template, no decoding); `started`
+    is set at the first one."""
+    from qwenlab.engines import Prompt, Request
+    from qwenlab.engines.stream import iterate
 
-    import torch
-
-    from qwenlab.engines import Prompt
-
-    tensor = torch.tensor([prompt_ids])
-    prompt = Prompt({"input_ids": tensor, "attention_mask": torch.ones_like(tensor)}, [])
-    return list(engine.stream(loaded, prompt, greedy, max_new_tokens, threading.Event()))
+    ids = []
+    for piece in iterate(engine.submit(Request(Prompt.of_ids(prompt_ids), greedy,
+                                               max_new_tokens)).__aiter__()):
+        if isinstance(piece, int):
+            ids.append(piece)
+            if started is not None:
+                started.set()
+    return ids
 
 
 def test_a_young_batch_folds_into_a_wider_one_and_goes_on_from_what_it_wrote(
@@ -203,53 +204,42 @@ def test_a_young_batch_folds_into_a_wider_one_and_goes_on_from_what_it_wrote(
 
     monkeypatch.setattr(lanes, "FOLD_STEPS", 10_000)   # however far the first answer has got
     monkeypatch.setattr(lanes, "BUSY_GATHER_S", 0.0)
-    folds = []  # (prompt length, tokens written) at each fold of a live answer
-    going_on = lanes._going_on
+    folds = []  # (prompt length, tokens written) of each answer at each fold
+    fold = lanes._Lanes._fold
 
-    def spy(answer, written, copy=False):
-        if not copy:
-            folds.append((len(answer.ids), len(written)))
-        return going_on(answer, written, copy)
+    def spy(self, young, newcomers):
+        folds.extend((len(job.request.prompt.ids), len(job.written)) for job in young.live())
+        return fold(self, young, newcomers)
 
-    monkeypatch.setattr(lanes, "_going_on", spy)
+    monkeypatch.setattr(lanes._Lanes, "_fold", spy)
     greedy = Sampling(do_sample=False)
     with make_pool(4).lease("qwen2.5-0.5b") as loaded:
         engine = loaded.engine
         prompts = [build_prompt(loaded, [{"role": "user", "content": q}], False, None).ids
                    for q in ("Tell me a long story " * 3, "Hi!", "What is 2 + 2?")]
         lengths = (600, 60, 60)
-        alone = [_ids(engine, loaded, p, n, greedy) for p, n in zip(prompts, lengths)]
+        alone = [_ids(engine, p, n, greedy) for p, n in zip(prompts, lengths)]
         together, started = [None] * 3, threading.Event()
 
-        def first():
-            import torch
+        def ask(i, signal=None):
+            together[i] = _ids(engine, prompts[i], lengths[i], greedy, signal)
 
-            from qwenlab.engines import Prompt
-
-            tensor = torch.tensor([prompts[0]])
-            prompt = Prompt({"input_ids": tensor, "attention_mask": torch.ones_like(tensor)}, [])
-            together[0] = []
-            for token in engine.stream(loaded, prompt, greedy, lengths[0], threading.Event()):
-                together[0].append(token)
-                started.set()
-
-        def later(i):
-            together[i] = _ids(engine, loaded, prompts[i], lengths[i], greedy)
-
-        threads = [threading.Thread(target=first)]
+        threads = [threading.Thread(target=ask, args=(0, started))]
         threads[0].start()
         assert started.wait(60)
-        threads += [threading.Thread(target=later, args=(i,)) for i in (1, 2)]
+        threads += [threading.Thread(target=ask, args=(i,)) for i in (1, 2)]
         for thread in threads[1:]:
             thread.start()
         for thread in threads:
             thread.join(timeout=120)
-        assert engine.lanes.folds >= 1 and engine.lanes.widest == 3
-        (read, written), = [f for f in folds if f[0] == len(prompts[0])]
-        assert 0 < written < lengths[0]
-        afresh = _ids(engine, loaded, prompts[0] + alone[0][:written], lengths[0] - written, greedy)
-    assert together[0][:written] == alone[0][:written]
-    assert together[0][written:] == afresh
+        assert engine.tally.folds >= 1 and engine.tally.widest == 3
+        points = [written for read, written in folds if read == len(prompts[0])]
+        assert points and 0 < points[0] < lengths[0]
+        first = together[0]
+        assert first[:points[0]] == alone[0][:points[0]]
+        for at, end in zip(points, points[1:] + [lengths[0]]):  # each fold reads it again
+            afresh = _ids(engine, prompts[0] + first[:at], lengths[0] - at, greedy)
+            assert first[at:end] == afresh[:end - at]
     assert together[1:] == alone[1:]
 
 
@@ -257,39 +247,33 @@ def test_lanes_never_batch_past_the_memory_set_aside(onnx_env, make_pool, monkey
     """With room for two answers' cache and logits, six learners are written two at a time,
     and every one is answered; the pool is charged what the lanes may hold."""
     import threading
-    import time
 
-    from qwenlab.engines import lanes
+    from qwenlab.engines import lanes, onnx
     from qwenlab.registry import Sampling
 
     pool = make_pool(4)
     with pool.lease("qwen2.5-0.5b") as loaded:
-        shape = loaded.engine._shape(loaded)
+        shape = loaded.engine.shape
+        assert loaded.engine.reserve() <= lanes.MAX_RESERVE
+        assert pool.stats()["models"][0]["charge"] >= loaded.nbytes + loaded.engine.reserve()
         prompt = build_prompt(loaded, [{"role": "user", "content": "Question 0"}], False, None).ids
         # room for two such answers (and a token or two to spare), not three
-        two = [lanes._Answer(prompt + [0, 0], Sampling(), 12, threading.Event(), frozenset())] * 2
-        charged = pool.stats()["models"][0]["charge"]
-        assert loaded.engine.reserve(loaded, 32) <= lanes.MAX_RESERVE
-        loaded.engine.close()  # new lanes with room for two
-        monkeypatch.setattr(lanes, "MAX_RESERVE", shape.bytes(two) + 1)
+        monkeypatch.setattr(lanes, "MAX_RESERVE", shape.bytes([lanes.Row(prompt + [0, 0], 12)] * 2) + 1)
+        small = lanes.LanesEngine(loaded.model, onnx.folder_for(loaded.spec, loaded.source),
+                                  loaded.eos, "small", 32, 8)
         answers = [None] * 6
 
         def ask(i):
-            answers[i] = _greedy_text(loaded, f"Question {i}", 12, Sampling())
+            answers[i] = _greedy_text(loaded, f"Question {i}", 12, Sampling(), engine=small)
 
         threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=120)
-        lanes_now = loaded.engine.lanes
-        for _ in range(100):  # the last batch gives its memory back just after its last token
-            if not lanes_now.in_use:
-                break
-            time.sleep(0.05)
-        assert lanes_now.widest == 2 and lanes_now.in_use == 0
+        assert small.tally.widest == 2
+        small.close()
     assert all(final.new_tokens == 12 and final.finish_reason == "length" for _, final in answers)
-    assert charged >= loaded.nbytes + loaded.engine.reserve(loaded, 32)
 
 
 @pytest.mark.pure
@@ -304,3 +288,64 @@ def test_only_the_bound_minor_version_of_the_library_is_used(monkeypatch):
         assert "onnxruntime-genai>=0.18,<0.19" in oga.version_problem(other)
     monkeypatch.setattr(system, "version", lambda name: "0.19.1")
     assert "binds the C API of 0.18.x" in precision_problem("int4", "cpu", get_model("qwen3-0.6b"))
+
+
+def test_a_failing_int4_batch_tells_each_learner_and_the_next_is_answered(onnx_env, make_pool,
+                                                                         monkeypatch):
+    """The C library fails mid-batch (as a corrupt step or an exhausted allocator would): both
+    learners in that batch get a clear error, at once, and the next learner is answered."""
+    import threading
+
+    from qwenlab.engines import oga
+    from qwenlab.errors import EngineFailed
+    from qwenlab.registry import Sampling
+
+    step, calls = oga.Generator.step, [0]
+
+    def failing(self):
+        calls[0] += 1
+        if calls[0] == 3:
+            raise oga.GenAIError("scripted: the allocator gave up")
+        return step(self)
+
+    monkeypatch.setattr(oga.Generator, "step", failing)
+    errors = []
+    with make_pool(4).lease("qwen2.5-0.5b") as loaded:
+        loaded.engine.driver.limit = 2
+        def ask(i):
+            try:
+                _greedy_text(loaded, f"Question {i}", 40, Sampling(do_sample=False))
+            except EngineFailed as exc:
+                errors.append(str(exc))
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len(errors) == 2 and all("the allocator gave up" in e for e in errors), errors
+        text, final = _greedy_text(loaded, "And now?", 5, Sampling(do_sample=False))
+    assert final.new_tokens == 5 and final.finish_reason == "length"
+
+
+def test_a_conversion_that_fails_half_way_is_never_used(onnx_env, tmp_path, monkeypatch):
+    """A corrupt checkpoint: the builder fails with a clear error, and what it had written is
+    thrown away; the next try converts again from scratch."""
+    import shutil
+
+    from qwenlab.errors import LoadError
+    from qwenlab.registry import get_model
+
+    spec = get_model("qwen2.5-0.5b")
+    broken = tmp_path / spec.key
+    shutil.copytree(onnx_env / spec.key, broken)
+    weights = next(broken.glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:len(weights.read_bytes()) // 2])  # cut in half
+    monkeypatch.setenv("QWENLAB_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(LoadError, match="Converting qwen2.5-0.5b to ONNX failed"):
+        ortgenai.build(spec, str(broken))
+    assert not ortgenai.is_built(spec, str(broken))
+    shutil.copy(onnx_env / spec.key / weights.name, weights)  # mended
+    folder = ortgenai.build(spec, str(broken))
+    assert ortgenai.is_built(spec, str(broken)) and (folder / "genai_config.json").is_file()
+    assert not list(folder.parent.glob("*.partial"))

@@ -12,7 +12,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import free_port, server
 
 pytestmark = pytest.mark.app

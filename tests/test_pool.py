@@ -2,6 +2,7 @@
 
 import sys
 import threading
+import time
 import weakref
 
 import psutil
@@ -54,6 +55,7 @@ def test_an_evicted_models_tokenizer_goes_with_it(make_pool):
         collect(stream_chat(loaded, [{"role": "user", "content": "hi<|im_end|>"}],
                             max_new_tokens=2))
         tokenizer = weakref.ref(loaded.tokenizer)
+    del loaded  # the caller's own reference: a handler's ends with the handler
     pool.evict_idle()
     assert tokenizer() is None
 
@@ -150,3 +152,30 @@ def test_budget_env_and_device_env_are_validated(monkeypatch):
     monkeypatch.setenv("QWENLAB_DEVICE", "tpu")
     with pytest.raises(ValueError, match="QWENLAB_DEVICE"):
         config.device()
+
+
+def test_a_learner_who_leaves_while_a_real_model_loads_leaves_it_unpinned(tiny_env, make_pool):
+    """The app's acquire is closed (a closed tab) while the pool loads a tiny checkpoint for
+    real: once the load ends the model has no lease and can be evicted."""
+    from qwenlab.engines.stream import iterate
+    from qwenlab.web.ui import acquire
+
+    gate = threading.Event()
+    pool = make_pool()
+    load = pool._load
+
+    def slow(spec, precision, device, progress=None):
+        progress("load", None, "loading slowly")
+        assert gate.wait(30)
+        return load(spec, precision, device, progress)
+
+    pool._load = slow
+    messages = iterate(acquire(pool, "qwen2.5-0.5b", "bf16"))
+    assert next(messages) == "loading slowly"
+    messages.close()
+    gate.set()
+    deadline = time.monotonic() + 60
+    while (not pool.stats()["models"] or pool.stats()["models"][0]["state"] != "ready"
+           or pool.stats()["models"][0]["leases"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool.stats()["models"][0]["leases"] == 0 and pool.evict_idle() == 1

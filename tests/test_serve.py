@@ -3,6 +3,7 @@ sanitiser beaten, and one request through the OpenAI-compatible client to the op
 engine (a local fake server here; the real `transformers serve` runs in test_remote)."""
 
 import pytest
+from conftest import drained
 from fake_openai import fake_openai
 
 from qwenlab.demos.serve import (
@@ -57,12 +58,12 @@ def test_one_request_goes_to_the_operators_engine_not_a_typed_url(tiny_env, pool
     import gradio as gr
 
     with pytest.raises(gr.Error, match="no remote engine"):
-        next(send_request(pool, "qwen3-0.6b", "Hi"))
+        next(drained(send_request(pool, "qwen3-0.6b", "Hi")))
     with fake_openai([{"content": "An API is "}, {"content": "a contract."}]) as (url, received):
         monkeypatch.setenv("QWENLAB_REMOTE_MODELS", f"qwen3-0.6b={url}")
         with pytest.raises(gr.Error, match="Pick one of the engines"):
-            next(send_request(pool, "http://evil.example/v1", "Hi"))
-        *_, (body, answer) = send_request(pool, "qwen3-0.6b", "What is an API?")
+            next(drained(send_request(pool, "http://evil.example/v1", "Hi")))
+        *_, (body, answer) = drained(send_request(pool, "qwen3-0.6b", "What is an API?"))
     assert f"POST {url}/chat/completions" in body and '"stream": true' in body
     assert "An API is a contract." in answer and "(remote)" in answer and sent_a_request(answer)[0]
     assert received[0]["messages"][-1] == {"role": "user", "content": "What is an API?"}

@@ -7,6 +7,7 @@ import re
 
 import gradio as gr
 import pytest
+from conftest import drained
 
 from qwenlab.demos.thinking import (
     CUT_SENTENCE,
@@ -126,8 +127,8 @@ def test_each_run_button_runs_what_its_cell_shows():
 # -- on the tiny Qwen3: the real chat, its record, the checks ----------------------------------
 @pytest.mark.model
 def test_the_budget_task_is_met_by_a_real_budgeted_turn(pool):
-    *_, (history, stats, turns) = chat(pool, [], "Count the primes below 50.",
-                                                  "qwen3-0.6b", True, 16, 64, [])
+    *_, (history, stats, turns) = drained(chat(pool, [], "Count the primes below 50.",
+                                                  "qwen3-0.6b", True, 16, 64, []))
     assert stats and turns[-1]["budget"] == 16 and turns[-1]["finished"]
     done, message = budget_cut_then_answered(browser(history), turns)
     assert done, message
@@ -135,11 +136,12 @@ def test_the_budget_task_is_met_by_a_real_budgeted_turn(pool):
 
 @pytest.mark.model
 def test_the_no_think_task_is_met_by_a_real_follow_up(pool):
-    *_, (history, _, turns) = chat(pool, [], "Is 391 prime?", "qwen3-0.6b", True, 0, 24, [])
+    *_, (history, _, turns) = drained(chat(pool, [], "Is 391 prime?", "qwen3-0.6b", True, 0,
+                                           24, []))
     history = browser(history)
     assert not no_think_follow_up(history, turns)[0]
-    *_, (history, _, turns) = chat(pool, history, "Explain why. /no_think", "qwen3-0.6b",
-                                              True, 0, 24, turns)
+    *_, (history, _, turns) = drained(chat(pool, history, "Explain why. /no_think", "qwen3-0.6b",
+                                              True, 0, 24, turns))
     done, message = no_think_follow_up(browser(history), turns)
     assert done, message
     assert [t["thinking"] for t in turns] == [True, False]
@@ -147,7 +149,7 @@ def test_the_no_think_task_is_met_by_a_real_follow_up(pool):
 
 @pytest.mark.model
 def test_the_run_buttons_show_the_budget_and_both_modes(pool):
-    *_, out = run_chat(pool, "Count the primes below 50.", "true", "16", "64")
+    *_, out = drained(run_chat(pool, "Count the primes below 50.", "true", "16", "64"))
     assert "early-stop text" in out and "tokens/s" in out and "qwen3-0.6b" in out
-    *_, out = run_compare(pool, "What is 2 + 2?", "16")
+    *_, out = drained(run_compare(pool, "What is 2 + 2?", "16"))
     assert "| thinking on |" in out and "| thinking off |" in out

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from awkward_images import BAD_IMAGES, REFUSED
+from conftest import drained
 from PIL import Image
 
 from qwenlab.demos.vision.images import (
@@ -31,8 +32,9 @@ def processors(tiny_dir):
     """{key: Loaded} with just the tiny checkpoint's AutoProcessor: all build_inputs reads."""
     from transformers import AutoProcessor
 
-    return {key: Loaded(get_model(key), "bf16", "cpu", None, None,
-                        AutoProcessor.from_pretrained(tiny_dir / key)) for key in VL_MODELS}
+    return {key: Loaded(get_model(key), "bf16", "cpu", None, None, None,
+                        processor=AutoProcessor.from_pretrained(tiny_dir / key))
+            for key in VL_MODELS}
 
 
 def sent(loaded, image, limits):
@@ -433,10 +435,11 @@ def test_each_run_button_runs_what_its_cell_shows():
 def test_the_budgets_run_button_reports_both_times_the_cell_prints(pool):
     from qwenlab.demos.vision import run_ask, run_budgets
 
-    table = list(run_budgets(pool, budgets="16,64", max_new_tokens="4", model="qwen2-vl-2b"))[-1]
+    table = list(drained(run_budgets(pool, budgets="16,64", max_new_tokens="4",
+                                     model="qwen2-vl-2b")))[-1]
     assert "| max tokens | resized to | visual tokens | first token | all tokens | answer |" in table
     rows = [line for line in table.splitlines() if line.startswith(("| 16 |", "| 64 |"))]
     assert len(rows) == 2 and all(line.count(" s |") == 2 for line in rows)
     assert "qwen2-vl-2b bf16 on cpu" in table
-    asked = list(run_ask(pool, max_new_tokens="4", model="qwen2-vl-2b"))[-1]
+    asked = list(drained(run_ask(pool, max_new_tokens="4", model="qwen2-vl-2b")))[-1]
     assert "visual tokens: 228 (image " in asked and "first token" in asked

@@ -6,18 +6,18 @@ Demos stay a few lines each by calling these. Nothing here knows about any singl
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import AsyncIterator
 
 import gradio as gr
 
+from qwenlab.engines.stream import Stream
 from qwenlab.errors import QwenLabError
-from qwenlab.events import Final, TextDelta, ThinkingDelta
-from qwenlab.generation import stream_chat
+from qwenlab.events import Final, Queued, TextDelta, ThinkingDelta
+from qwenlab.generation import astream_chat
 from qwenlab.loading import Loaded
 from qwenlab.memory import PeakMemory
 from qwenlab.prompts import prepare_messages
@@ -89,43 +89,70 @@ def answer_in(learner, system: str | None = None) -> str | None:
     return "\n\n".join(part for part in (system, extra) if part) or None
 
 
-def acquire(pool, key: str, precision: str | None = None, **options) -> Iterator[str | Loaded]:
+async def acquire(pool, key: str, precision: str | None = None,
+                  **options) -> AsyncIterator[str | Loaded]:
     """Yield progress messages while the pool loads `key`, then the pinned Loaded.
 
-    The load runs in a worker thread so the handler can stream progress. If the learner leaves
-    before it finishes, the worker releases the lease itself: nothing stays pinned.
+    A model already loaded is pinned at once. Otherwise the load runs in a thread of its own
+    (it may download and convert for minutes) and the handler streams its progress, holding no
+    thread itself. If the learner leaves before the load finishes, the lease is given back
+    as soon as the model arrives: nothing stays pinned.
     options: pool.acquire's (private=True for a copy of one's own).
     """
-    messages: queue.Queue = queue.Queue()
-    state = {"abandoned": False}
-    lock = threading.Lock()
+    if not options:
+        loaded = pool.ready(key, precision)
+        if loaded is not None:
+            yield loaded
+            return
+    load = _Load(pool)
+    channel = Stream(on_cancel=load.abandon)
 
     def progress(stage, fraction, message):
-        messages.put(f"{message} ({fraction:.0%})" if fraction is not None and stage == "download" else message)
+        channel.put(f"{message} ({fraction:.0%})" if fraction is not None and stage == "download"
+                    else message)
 
     def work():
         try:
             loaded = pool.acquire(key, precision, progress=progress, **options)
-            with lock:
-                if state["abandoned"]:
-                    pool.release(loaded)
-                    return
-            messages.put(loaded)
         except BaseException as exc:
-            messages.put(exc)
+            channel.end(exc)
+            return
+        if load.arrived(loaded):
+            channel.put(loaded)
+            channel.end()
 
     threading.Thread(target=work, name=f"load-{key}", daemon=True).start()
     try:
-        while True:
-            item = messages.get()
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        async for item in channel:
             if isinstance(item, Loaded):
-                return
-    finally:
-        with lock:
-            state["abandoned"] = True
+                load.taken = True
+            yield item
+    finally:  # the learner left (or the load failed): whoever comes second gives the lease back
+        channel.cancel()
+
+
+class _Load:
+    """A load a learner may walk away from: whoever comes second gives the lease back."""
+
+    def __init__(self, pool):
+        self.pool, self.lock = pool, threading.Lock()
+        self.loaded: Loaded | None = None
+        self.taken = self.abandoned = False
+
+    def arrived(self, loaded: Loaded) -> bool:
+        """The model is here: False (and the lease given back) if the learner has left."""
+        with self.lock:
+            if self.abandoned:
+                self.pool.release(loaded)
+                return False
+            self.loaded = loaded
+            return True
+
+    def abandon(self) -> None:
+        with self.lock:
+            self.abandoned = True
+            if self.loaded is not None and not self.taken:
+                self.pool.release(self.loaded)
 
 
 @dataclass
@@ -139,72 +166,69 @@ class Update:
     peak_bytes: int | None = None  # memory above the weights while answering, when measured
 
 
-def answer_stream(pool, key: str, messages: list, *, thinking: bool = False,
-                  max_new_tokens: int = 512, system: str | None = None,
-                  precision: str | None = None, sampling=None,
-                  thinking_budget: int | None = None, measure_memory: bool = False,
-                  learner: str | None = None) -> Iterator[Update]:
-    """Wait for a turn (place in line shown), lease `key` (progress shown), stream one answer,
-    release; core errors and the classroom limits become gr.Error.
+async def answer_stream(pool, key: str, messages: list, *, thinking: bool = False,
+                        max_new_tokens: int = 512, system: str | None = None,
+                        precision: str | None = None, sampling=None,
+                        thinking_budget: int | None = None, measure_memory: bool = False,
+                        learner: str | None = None) -> AsyncIterator[Update]:
+    """Lease `key` (progress shown), wait for a turn in its engine's line (place shown),
+    stream one answer, release; core errors and the classroom limits become gr.Error.
 
     learner: a Learner (or a bare session id), for the per-learner rate and the language of the
     messages; None for lesson cells. With measure_memory, the last update carries the peak
     memory above the weights."""
     session, lang = who(learner)
     with user_errors(lang):
-        ticket = pool.admission.enter(key, session)
-    try:
-        for place in ticket.places():
-            yield Update(loading="⏳ " + t(N_("Number {place} in line for {model}: it writes "
-                                              "{count} answers at a time."), lang, place=place,
-                                           model=key, count=pool.admission.per_model))
-        yield from _answer(pool, key, messages, thinking=thinking, max_new_tokens=max_new_tokens,
-                           system=system, precision=precision, sampling=sampling,
-                           thinking_budget=thinking_budget, measure_memory=measure_memory,
-                           lang=lang)
-    finally:
-        ticket.close()
-
-
-def _answer(pool, key, messages, *, thinking, max_new_tokens, system, precision, sampling,
-            thinking_budget, measure_memory, lang) -> Iterator[Update]:
-    loaded = None
-    with user_errors(lang):
-        for item in acquire(pool, key, precision):
-            if isinstance(item, Loaded):
-                loaded = item
-            else:
-                yield Update(loading=f"⏳ {t(item, lang)}")
-    update = Update()
-    shown, interval = 0.0, UI_INTERVAL_S
-    meter = PeakMemory(loaded.device).start() if measure_memory else None
+        pool.rates.check(session)
+    loaded, meter = None, None
     try:
         with user_errors(lang):
-            for event in stream_chat(loaded, messages, thinking=thinking, system=system,
-                                     max_new_tokens=max_new_tokens, sampling=sampling,
-                                     thinking_budget=thinking_budget):
-                if isinstance(event, ThinkingDelta):
-                    update.thinking += event.text
-                elif isinstance(event, TextDelta):
-                    update.answer += event.text
-                elif isinstance(event, Final):
-                    update.final = event
-                    if meter:
-                        update.peak_bytes = meter.stop()
-                if update.final or time.monotonic() - shown >= interval:
-                    shown = time.monotonic()
-                    interval = ui_interval(pool.admission.active(key))
-                    yield update
+            async for item in acquire(pool, key, precision):
+                if isinstance(item, Loaded):
+                    loaded = item
+                else:
+                    yield Update(loading=f"⏳ {t(item, lang)}")
+        meter = PeakMemory(loaded.device).start() if measure_memory else None
+        async for update in _answer(loaded, key, messages, meter, lang, thinking=thinking,
+                                    system=system, max_new_tokens=max_new_tokens,
+                                    sampling=sampling, thinking_budget=thinking_budget):
+            yield update
     finally:
         if meter:
             meter.stop()  # already stopped at the Final, unless the stream ended early
-        pool.release(loaded)
+        if loaded is not None:
+            pool.release(loaded)
 
 
-def chat_turn(pool, key: str, history: list, message: str, **options) -> Iterator[tuple[list, str]]:
+async def _answer(loaded, key, messages, meter, lang, **options) -> AsyncIterator[Update]:
+    update = Update()
+    shown, interval = 0.0, UI_INTERVAL_S
+    with user_errors(lang):
+        async for event in astream_chat(loaded, messages, **options):
+            if isinstance(event, Queued):
+                yield Update(loading="⏳ " + t(N_("Number {place} in line for {model}: it "
+                                                  "writes {count} answers at a time."), lang,
+                                               place=event.place, model=key, count=event.at_once))
+                continue
+            if isinstance(event, ThinkingDelta):
+                update.thinking += event.text
+            elif isinstance(event, TextDelta):
+                update.answer += event.text
+            elif isinstance(event, Final):
+                update.final = event
+                if meter:
+                    update.peak_bytes = meter.stop()
+            if update.final or time.monotonic() - shown >= interval:
+                shown = time.monotonic()
+                interval = ui_interval(loaded.engine.stats()["active"])
+                yield update
+
+
+async def chat_turn(pool, key: str, history: list, message: str,
+                    **options) -> AsyncIterator[tuple[list, str]]:
     """Stream one chat turn into a Chatbot: yields (messages, stats line) as the answer grows."""
     history = list(history or []) + [{"role": "user", "content": message}]
-    for update in answer_stream(pool, key, history, **options):
+    async for update in answer_stream(pool, key, history, **options):
         if update.loading:
             yield history + [gr.ChatMessage(role="assistant", content=update.loading)], ""
         else:

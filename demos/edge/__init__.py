@@ -66,10 +66,11 @@ COMPARE_NOTE = (
     "load), and it also measures `peak GB`, the memory above the weights while answering.")
 
 
-def run_compare(pool, model="qwen2.5-0.5b", precisions="bf16,int8,nf4",
-                prompt="Explain in two sentences why the sky is blue.", max_new_tokens="48"):
+async def run_compare(pool, model="qwen2.5-0.5b", precisions="bf16,int8,nf4",
+                      prompt="Explain in two sentences why the sky is blue.", max_new_tokens="48"):
     rows = []
-    for status, rows in compare(pool, model, precisions.split(","), prompt, int(max_new_tokens)):
+    async for status, rows in compare(pool, model, precisions.split(","), prompt,
+                                      int(max_new_tokens)):
         yield status
     shown = [c for c in COLUMNS if c not in ("run", "engine")]
     table = markdown_table(shown, ([r[c] if r[c] is not None else "" for c in shown] for r in rows))
@@ -146,10 +147,10 @@ def _lab(pool) -> dict:
     download = gr.File(label="Results as CSV (updated after each run)", interactive=False,
                        height=80, elem_id="edge-csv")
 
-    def handler(model, precisions, prompt, tokens, runs, request: gr.Request):
+    async def handler(model, precisions, prompt, tokens, runs, request: gr.Request):
         rows = runs
-        for message, rows in compare(pool, model, precisions, prompt, tokens, runs,
-                                     learner_of(request)):
+        async for message, rows in compare(pool, model, precisions, prompt, tokens, runs,
+                                           learner_of(request)):
             yield message, frame(rows), *[plot_frame(rows)] * len(PLOTS), gr.skip(), rows
         yield (message, frame(rows), *[plot_frame(rows)] * len(PLOTS), write_csv(rows, folder),
                rows)

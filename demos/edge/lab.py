@@ -45,8 +45,8 @@ def _pool_entry(pool, key: str, precision: str) -> dict | None:
                  if m["model"] == key and m["precision"] == precision), None)
 
 
-def measure(pool, key: str, precision: str, prompt: str, max_new_tokens: int, run: int,
-            learner: str | None = None):
+async def measure(pool, key: str, precision: str, prompt: str, max_new_tokens: int, run: int,
+                  learner: str | None = None):
     """Yields progress strings, then one result row (a dict) for this precision. The rows'
     status stays English: it is data (the CSV, the checks); the progress is the learner's."""
     lang = who(learner)[1]
@@ -60,10 +60,10 @@ def measure(pool, key: str, precision: str, prompt: str, max_new_tokens: int, ru
     greedy = Sampling(do_sample=False)  # same tokens for every precision unless quantization changes them
     update = None
     try:
-        for update in answer_stream(pool, key, [{"role": "user", "content": prompt}],
-                                    precision=precision, sampling=greedy,
-                                    max_new_tokens=max_new_tokens, measure_memory=True,
-                                    learner=learner):
+        async for update in answer_stream(pool, key, [{"role": "user", "content": prompt}],
+                                          precision=precision, sampling=greedy,
+                                          max_new_tokens=max_new_tokens, measure_memory=True,
+                                          learner=learner):
             if update.loading:
                 yield f"{precision}: {update.loading}"
             elif not update.final:
@@ -91,8 +91,8 @@ def measure(pool, key: str, precision: str, prompt: str, max_new_tokens: int, ru
     }
 
 
-def compare(pool, model: str, precisions: list[str], prompt: str, max_new_tokens: int = 64,
-            runs: list[dict] | None = None, learner: str | None = None):
+async def compare(pool, model: str, precisions: list[str], prompt: str, max_new_tokens: int = 64,
+                  runs: list[dict] | None = None, learner: str | None = None):
     """Yields (status, rows) as each precision is measured; rows include earlier runs."""
     prompt = check_prompt(prompt, learner)
     lang = who(learner)[1]
@@ -105,7 +105,8 @@ def compare(pool, model: str, precisions: list[str], prompt: str, max_new_tokens
     rows = list(runs or [])
     run = 1 + max((r["run"] for r in rows), default=0)
     for i, precision in enumerate(precisions, 1):
-        for item in measure(pool, model, precision, prompt, int(max_new_tokens), run, learner):
+        async for item in measure(pool, model, precision, prompt, int(max_new_tokens), run,
+                                  learner):
             if isinstance(item, dict):
                 rows.append(item)
                 yield t(N_("Run {run}: {precision} measured ({i} of {n})."), lang, run=run,

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import json
 import tempfile
-import threading
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import AsyncIterator
 
 import gradio as gr
 import pandas as pd
 
 from qwenlab import system
 from qwenlab.demos.finetune.data import COMPARE, EXAMPLES
+from qwenlab.engines import Waiting
 from qwenlab.events import collect
 from qwenlab.finetune import (
     TARGETS,
@@ -41,7 +42,7 @@ from qwenlab.memory import PeakMemory
 from qwenlab.registry import Sampling, get_model
 from qwenlab.web.demo import Check, Demo
 from qwenlab.web.i18n import N_, t
-from qwenlab.web.ui import acquire, learner_of, markdown_table, user_errors, who
+from qwenlab.web.ui import learner_of, markdown_table, user_errors, who
 
 MODELS = ["qwen2.5-0.5b", "qwen2.5-1.5b", "qwen3-0.6b", "qwen3-1.7b"]
 PRECISIONS = {"fp32": "fp32", "bf16": "bf16", "nf4 (QLoRA)": "nf4"}
@@ -83,10 +84,12 @@ def settings_from(steps, rank, alpha, learning_rate, targets, batch_size=4, max_
                             tuple(targets or ()), int(batch_size), int(max_length)).checked()
 
 
-def run(pool, rows, model: str, precision: str, settings: LoraSettings, compare_text: str = "",
-        learner: str | None = None):
+async def run(pool, rows, model: str, precision: str, settings: LoraSettings,
+              compare_text: str = "", learner: str | None = None) -> AsyncIterator[RunUpdate]:
     """Yields RunUpdate as the run waits, loads, trains, compares and saves; learner: a Learner
-    (or a bare session id) for the line and the language of the status, None for lesson cells."""
+    (or a bare session id) for the rate and the language of the status, None for lesson cells.
+    The run itself happens in the machine's fine-tuning line (pool.training, one at a time):
+    closing this stream (Stop, a closed tab) ends it between two steps."""
     session, lang = who(learner)
     with user_errors(lang):
         examples = parse_examples(_rows(rows))
@@ -95,88 +98,113 @@ def run(pool, rows, model: str, precision: str, settings: LoraSettings, compare_
         raise gr.Error(t(N_("Fine-tune one of {models}; {model} is not offered here."), lang,
                          models=", ".join(MODELS), model=model))
     prompts = [line.strip() for line in (compare_text or "").splitlines() if line.strip()][:5]
-    update = RunUpdate()
     with user_errors(lang):
-        ticket = pool.training.enter("training", session)
-    try:
-        for place in ticket.places():
-            update.status = "⏳ " + t(N_("Number {place} in line to train: one fine-tuning run at "
-                                        "a time."), lang, place=place)
-            yield update
-        yield from _run(pool, spec, precision, examples, settings, prompts or COMPARE, update,
-                        lang)
-    finally:
-        ticket.close()
-
-
-def _run(pool, spec, precision, examples, settings, prompts, update, lang="en"):
-    extra = activation_bytes(json.loads(Path(fetch(spec, weights=False), "config.json").read_text()),
-                             settings, width=4 if precision == "fp32" else 2)
-    loaded = None
-    with user_errors(lang):
-        for item in acquire(pool, spec.key, precision, private=True, extra_bytes=extra):
-            if isinstance(item, str):
-                update.status = f"⏳ {t(item, lang)}"
-                yield update
+        pool.rates.check(session)
+        stream = pool.training.submit(lambda put, stopped: _Run(
+            pool, spec, precision, lang, put, stopped).run(examples, settings, prompts or COMPARE))
+        async for item in stream:
+            if isinstance(item, Waiting):
+                yield RunUpdate(status="⏳ " + t(N_("Number {place} in line to train: one "
+                                                    "fine-tuning run at a time."), lang,
+                                                 place=item.place))
             else:
-                loaded = item
-    cancel = threading.Event()
-    try:
-        with user_errors(lang):  # an example too long for the maximum length, say
-            yield from _train(loaded, examples, settings, cancel, update, lang)
-        yield from _compare(loaded, prompts, update)
-        folder = Path(tempfile.mkdtemp(prefix="qwenlab-lora-")) / f"{spec.key}-lora"
-        update.adapter = str(save_adapter(loaded.model, folder))
-        saved = t(N_("**Adapter saved** ({name}.zip, safetensors). Load it with:"), lang,
-                  name=folder.name)
-        update.status += (f"\n\n{saved}"
-                          f"\n\n{LOAD_SNIPPET.format(hub_id=spec.hub_id, folder=folder.name)}")
-        yield update
-    finally:
-        cancel.set()  # a closed tab or Stop closes this generator: end the loop between steps
-        pool.release(loaded)
+                yield item
 
 
-def _train(loaded, examples, settings, cancel, update, lang="en"):
-    meter = PeakMemory(loaded.device).start()
-    started = None
-    try:
-        for event in train(loaded.model, loaded.tokenizer, examples, settings, cancel,
-                           thinking_template=loaded.spec.has_thinking):
-            if isinstance(event, Started):
-                started, loaded.model = event, event.model  # the private copy, now with LoRA
-                update.status = _started_line(event, loaded, lang)
-            elif isinstance(event, Step):
-                update.losses.append((event.step, round(event.loss, 4)))
-                update.status = _step_line(event, started, meter, lang)
-            elif isinstance(event, Finished):
-                losses = [loss for _, loss in update.losses]
-                update.summary = {"steps": event.steps_done, "first_loss": event.first_loss,
-                                  "last_loss": event.last_loss, "stopped": event.stopped,
-                                  # three steps each: one batch can be easier than the next
-                                  "start": sum(losses[:3]) / max(1, len(losses[:3])),
-                                  "end": sum(losses[-3:]) / max(1, len(losses[-3:]))}
-                update.status = _finished_line(event, started, meter.stop(), lang)
-            yield update
-    finally:
-        meter.stop()
+class _Run:
+    """One fine-tuning run, in the training line's worker thread: a private copy of the model
+    loaded, trained, compared with the base, the adapter saved. Each stage `put`s a snapshot
+    of the RunUpdate; `stopped()` (Stop, a closed tab) ends the training between steps."""
+
+    def __init__(self, pool, spec, precision: str, lang: str, put, stopped):
+        self.pool, self.spec, self.precision, self.lang = pool, spec, precision, lang
+        self.put, self.stop = put, _Stop(stopped)
+        self.update = RunUpdate()
+
+    def emit(self) -> None:
+        u = self.update
+        self.put(RunUpdate(u.status, list(u.losses), [list(row) for row in u.compare], u.adapter,
+                           dict(u.summary) if u.summary else None))
+
+    def run(self, examples, settings: LoraSettings, prompts: list[str]) -> None:
+        spec, update = self.spec, self.update
+        config = json.loads(Path(fetch(spec, weights=False), "config.json").read_text())
+        extra = activation_bytes(config, settings, width=4 if self.precision == "fp32" else 2)
+
+        def progress(stage, fraction, message):
+            update.status = f"⏳ {t(message, self.lang)}"
+            self.emit()
+
+        loaded = self.pool.acquire(spec.key, self.precision, progress=progress, private=True,
+                                   extra_bytes=extra)
+        try:
+            model = self._train(loaded, examples, settings)
+            self._compare(loaded, model, prompts)
+            folder = Path(tempfile.mkdtemp(prefix="qwenlab-lora-")) / f"{spec.key}-lora"
+            update.adapter = str(save_adapter(model, folder))
+            saved = t(N_("**Adapter saved** ({name}.zip, safetensors). Load it with:"), self.lang,
+                      name=folder.name)
+            update.status += (f"\n\n{saved}"
+                              f"\n\n{LOAD_SNIPPET.format(hub_id=spec.hub_id, folder=folder.name)}")
+            self.emit()
+        finally:
+            self.pool.release(loaded)
+
+    def _train(self, loaded, examples, settings):
+        """The training loop; returns the model with its LoRA layers."""
+        update, lang = self.update, self.lang
+        meter = PeakMemory(loaded.device).start()
+        started, model = None, loaded.model
+        try:
+            for event in train(loaded.model, loaded.tokenizer, examples, settings, self.stop,
+                               thinking_template=loaded.spec.has_thinking):
+                if isinstance(event, Started):
+                    started, model = event, event.model  # the private copy, now with LoRA
+                    update.status = _started_line(event, loaded, lang)
+                elif isinstance(event, Step):
+                    update.losses.append((event.step, round(event.loss, 4)))
+                    update.status = _step_line(event, started, meter, lang)
+                elif isinstance(event, Finished):
+                    losses = [loss for _, loss in update.losses]
+                    update.summary = {"steps": event.steps_done, "first_loss": event.first_loss,
+                                      "last_loss": event.last_loss, "stopped": event.stopped,
+                                      # three steps each: one batch can be easier than the next
+                                      "start": sum(losses[:3]) / max(1, len(losses[:3])),
+                                      "end": sum(losses[-3:]) / max(1, len(losses[-3:]))}
+                    update.status = _finished_line(event, started, meter.stop(), lang)
+                self.emit()
+        finally:
+            meter.stop()
+        return model
+
+    def _compare(self, loaded, model, prompts) -> None:
+        """The same new questions, greedy, without and with the adapter, on a plain engine of
+        this run's own (the copy is private: no one else's line)."""
+        from qwenlab.engines.plain import TransformersEngine
+
+        greedy = Sampling(do_sample=False)
+        engine = TransformersEngine(model, f"{loaded.spec.key} (LoRA)", 1, 1)
+        try:
+            for prompt in prompts:
+                answers = []
+                for adapter in (False, True):
+                    messages = [{"role": "user", "content": prompt}]
+                    with model.disable_adapter() if not adapter else nullcontext():
+                        _, text, _ = collect(stream_chat(
+                            loaded, messages, thinking=False, sampling=greedy,
+                            max_new_tokens=COMPARE_TOKENS, engine=engine))
+                    answers.append(" ".join(text.split()) or "(no text)")
+                self.update.compare.append([prompt, *answers])
+                self.emit()
+        finally:
+            engine.close()
 
 
-def _compare(loaded, prompts, update):
-    """The same new questions, greedy, without and with the adapter."""
-    from qwenlab.engines.plain import TransformersEngine
+class _Stop:
+    """Stop as the training loop asks for it (an Event's is_set), from the line's `stopped`."""
 
-    greedy, engine = Sampling(do_sample=False), TransformersEngine()
-    for prompt in prompts:
-        answers = []
-        for adapter in (False, True):
-            messages = [{"role": "user", "content": prompt}]
-            with loaded.model.disable_adapter() if not adapter else nullcontext():
-                _, text, _ = collect(stream_chat(loaded, messages, thinking=False, sampling=greedy,
-                                                 max_new_tokens=COMPARE_TOKENS, engine=engine))
-            answers.append(" ".join(text.split()) or "(no text)")
-        update.compare.append([prompt, *answers])
-        yield update
+    def __init__(self, stopped):
+        self.is_set = stopped
 
 
 def _started_line(event: Started, loaded, lang: str = "en") -> str:
@@ -224,12 +252,12 @@ def loss_frame(losses) -> pd.DataFrame:
 
 
 # -- lesson cells ----------------------------------------------------------------------------------
-def run_train(pool, steps="10", rank="8", alpha="16", learning_rate="0.001", targets="q_proj,v_proj",
-              examples="8", compare=""):
+async def run_train(pool, steps="10", rank="8", alpha="16", learning_rate="0.001",
+                    targets="q_proj,v_proj", examples="8", compare=""):
     settings = settings_from(steps, rank, alpha, learning_rate, targets.split(","))
     rows = [list(pair) for pair in EXAMPLES[:int(examples)]]
     model = default_model(pool.device)
-    for update in run(pool, rows, model, default_precision(pool.device), settings, compare):
+    async for update in run(pool, rows, model, default_precision(pool.device), settings, compare):
         table = ("\n\n" + markdown_table(["prompt", "base", "adapted"], update.compare)
                  if update.compare else "")
         yield update.status + table
@@ -298,12 +326,12 @@ def build(pool) -> dict:
                       elem_id="ft-adapter")
     summary = gr.State(None)
 
-    def handler(rows, model, precision, steps, rank, alpha, lr, targets, compare_on,
-                request: gr.Request):
+    async def handler(rows, model, precision, steps, rank, alpha, lr, targets, compare_on,
+                      request: gr.Request):
         learner = learner_of(request)
         settings = settings_from(steps, rank, alpha, lr, targets, lang=learner.lang)
-        for update in run(pool, rows, model, PRECISIONS.get(precision, precision), settings,
-                          compare_on, learner):
+        async for update in run(pool, rows, model, PRECISIONS.get(precision, precision), settings,
+                                compare_on, learner):
             yield (update.status, loss_frame(update.losses),
                    update.compare or gr.skip(), update.adapter or gr.skip(), update.summary)
 

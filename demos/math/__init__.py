@@ -9,6 +9,7 @@ Run alone: python -m qwenlab.demos.math
 
 from __future__ import annotations
 
+import asyncio
 import unicodedata
 
 import gradio as gr
@@ -64,19 +65,21 @@ def language_note(problem: str, model: str, lang: str = "en") -> str:
                        "answers."), lang, model=qwen3)
 
 
-def solve(pool, problem: str, style: str = "Chain of thought (CoT)", model: str = DEFAULT_MODEL,
-          temperature: float | None = None, top_p: float | None = None, top_k: int | None = None,
-          max_new_tokens: int = MAX_NEW_TOKENS, learner=None):
+async def solve(pool, problem: str, style: str = "Chain of thought (CoT)",
+                model: str = DEFAULT_MODEL, temperature: float | None = None,
+                top_p: float | None = None, top_k: int | None = None,
+                max_new_tokens: int = MAX_NEW_TOKENS, learner=None):
     """Yields (solution, final answer, check, stats) as the solution streams."""
-    for update, shown, verdict in _solve(pool, problem, style, model, temperature, top_p, top_k,
-                                         max_new_tokens, learner):
+    async for update, shown, verdict in _solve(pool, problem, style, model, temperature, top_p,
+                                               top_k, max_new_tokens, learner):
         if update.final is None:
             yield update.loading or update.answer, "", "", ""
         else:
             yield update.answer, shown, verdict, update.final.summary()
 
 
-def _solve(pool, problem, style, model, temperature, top_p, top_k, max_new_tokens, learner):
+async def _solve(pool, problem, style, model, temperature, top_p, top_k, max_new_tokens,
+                 learner):
     """Yields (update, final answer shown, check markdown); the last two only once it is done."""
     lang = who(learner)[1]
     problem = check_prompt(problem, learner)
@@ -88,8 +91,9 @@ def _solve(pool, problem, style, model, temperature, top_p, top_k, max_new_token
                              top_p or preset.top_p, top_k or preset.top_k)
     messages = [{"role": "user", "content": problem}]
     update = None
-    for update in answer_stream(pool, model, messages, system=PROMPTS[style], sampling=sampling,
-                                max_new_tokens=int(max_new_tokens), learner=learner):
+    async for update in answer_stream(pool, model, messages, system=PROMPTS[style],
+                                      sampling=sampling, max_new_tokens=int(max_new_tokens),
+                                      learner=learner):
         if update.final is None:
             yield update, "", ""
     if update is None or update.final is None:
@@ -103,7 +107,9 @@ def _solve(pool, problem, style, model, temperature, top_p, top_k, max_new_token
     boxed = final_answer(update.answer)
     # a stream cut off inside its last box has no final answer, whatever boxes came before
     shown = f"**Final answer:** \\({boxed}\\)" if boxed else missing_answer(update.answer)
-    yield update, shown, check(problem, boxed).markdown()
+    # SymPy may think for seconds: not on the event loop that serves the other learners
+    verdict = await asyncio.to_thread(lambda: check(problem, boxed).markdown())
+    yield update, shown, verdict
 
 
 def check_mine(problem: str, answer: str, lang: str = "en") -> str:
@@ -117,10 +123,10 @@ def check_mine(problem: str, answer: str, lang: str = "en") -> str:
 
 
 # -- lesson cell runners: the same functions the tab uses, with the cells' limits ---------------
-def run_solve(pool, problem=EXAMPLES[0], style="Chain of thought (CoT)",
-              max_new_tokens=str(MAX_NEW_TOKENS)):
-    for update, shown, verdict in _solve(pool, problem, style, DEFAULT_MODEL, None, None, None,
-                                         int(max_new_tokens), None):
+async def run_solve(pool, problem=EXAMPLES[0], style="Chain of thought (CoT)",
+                    max_new_tokens=str(MAX_NEW_TOKENS)):
+    async for update, shown, verdict in _solve(pool, problem, style, DEFAULT_MODEL, None, None,
+                                               None, int(max_new_tokens), None):
         text = "\n\n".join(part for part in (update.answer, shown, verdict) if part)
         yield run_output(update, text)
 
@@ -153,9 +159,11 @@ def build(pool) -> dict:
     verdict = gr.Markdown(elem_id="math-check")
     stats = gr.Markdown(elem_id="math-stats")
 
-    def handler(problem, style, model, temperature, top_p, top_k, tokens, request: gr.Request):
-        yield from solve(pool, problem, style, model, temperature, top_p, top_k, tokens,
-                         learner_of(request))
+    async def handler(problem, style, model, temperature, top_p, top_k, tokens,
+                      request: gr.Request):
+        async for shown in solve(pool, problem, style, model, temperature, top_p, top_k, tokens,
+                                 learner_of(request)):
+            yield shown
 
     def noted(problem, model, request: gr.Request):
         return language_note(problem, model, lang_of(request))

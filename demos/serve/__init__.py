@@ -59,22 +59,19 @@ def engines(pool) -> pd.DataFrame:
 
 def line(pool, lang: str = "en") -> tuple[str, pd.DataFrame]:
     """The operator's limits and, per model, who is answered now and who waits."""
-    stats, queue = pool.stats(), pool.stats()["queue"]
-    training = pool.training.stats()
-    limits = t(N_("**Limits**: {per_model} answers at once per model · at most {waiting} waiting "
-                  "in all · {per_minute} requests a minute per learner · {training} fine-tuning "
-                  "run at a time · pool {used} of {budget} GB used"), lang,
-               per_model=queue["per_model"], waiting=queue["max_waiting"],
-               per_minute=queue["per_minute"], training=training["per_model"],
-               used=f"{stats['used_bytes'] / 1e9:.2f}", budget=f"{stats['budget_bytes'] / 1e9:.1f}")
-    names = sorted(set(queue["active"]) | set(queue["waiting"]) |
-                   {m["model"] for m in stats["models"]})
-    rows = [[name, queue["active"].get(name, 0), queue["waiting"].get(name, 0),
-             next((m["state"] for m in stats["models"] if m["model"] == name), "not loaded")]
-            for name in names]
-    rows += [["(fine-tuning)", training["active"].get("training", 0),
-              training["waiting"].get("training", 0), ""]]
-    return limits, pd.DataFrame(rows, columns=["model", "answering now", "waiting", "pool"])
+    stats = pool.stats()
+    limits, training = stats["limits"], stats["limits"]["training"]
+    text = t(N_("**Limits**: each loaded model writes its own number of answers at once (below) · "
+                "at most {waiting} waiting per model · {per_minute} requests a minute per "
+                "learner · {training} fine-tuning run at a time · pool {used} of {budget} GB "
+                "used"), lang, waiting=limits["max_waiting"], per_minute=limits["per_minute"],
+             training=training["limit"], used=f"{stats['used_bytes'] / 1e9:.2f}",
+             budget=f"{stats['budget_bytes'] / 1e9:.1f}")
+    rows = [[f"{m['model']} ({m['precision']})", m["limit"], m["active"], m["waiting"], m["state"]]
+            for m in stats["models"]]
+    rows += [["(fine-tuning)", training["limit"], training["active"], training["waiting"], ""]]
+    return text, pd.DataFrame(rows, columns=["model", "at once", "answering now", "waiting",
+                                             "pool"])
 
 
 # -- one request through the OpenAI-compatible client ------------------------------------------
@@ -82,8 +79,8 @@ def remote_keys() -> list[str]:
     return [key for key in config.remote_models() if key in MODELS]
 
 
-def send_request(pool, key: str | None, message: str, max_new_tokens: int = 64,
-                 learner: str | None = None):
+async def send_request(pool, key: str | None, message: str, max_new_tokens: int = 64,
+                       learner: str | None = None):
     """Yields (the request body the client sends, the answer so far with stats)."""
     message = check_prompt(message, learner)
     lang = who(learner)[1]
@@ -102,9 +99,9 @@ def send_request(pool, key: str | None, message: str, max_new_tokens: int = 64,
                                spec.preset(False), int(max_new_tokens), thinking)
     shown = f"POST {endpoint.url}/chat/completions\n\n" + json.dumps(body, indent=2,
                                                                      ensure_ascii=False)
-    for update in answer_stream(pool, key, [{"role": "user", "content": message}],
-                                thinking=False, max_new_tokens=int(max_new_tokens),
-                                learner=learner):
+    async for update in answer_stream(pool, key, [{"role": "user", "content": message}],
+                                      thinking=False, max_new_tokens=int(max_new_tokens),
+                                      learner=learner):
         yield shown, run_output(update)
 
 
@@ -184,14 +181,14 @@ def run_status(pool):
                                      engines(pool).itertuples(index=False)))
 
 
-def run_request(pool, message="In one sentence, what is an API?", max_new_tokens="64"):
+async def run_request(pool, message="In one sentence, what is an API?", max_new_tokens="64"):
     keys = remote_keys()
     if not keys:
         yield ("*No remote engine is configured on this server (QWENLAB_REMOTE_MODELS is empty), "
                "so this Run has nothing to send to: the operator's choice, never the learner's. "
                "The notebook starts its own `transformers serve` instead.*")
         return
-    for body, answer in send_request(pool, keys[0], message, int(max_new_tokens)):
+    async for body, answer in send_request(pool, keys[0], message, int(max_new_tokens)):
         yield f"```json\n{body}\n```\n\n{answer}"
 
 
@@ -279,8 +276,9 @@ def _request(pool):
                        interactive=False)
         answer = gr.Markdown(label="The answer", container=True, elem_id="serve-answer")
 
-    def handler(key, message, request: gr.Request):
-        yield from send_request(pool, key, message, 64, learner_of(request))
+    async def handler(key, message, request: gr.Request):
+        async for shown in send_request(pool, key, message, 64, learner_of(request)):
+            yield shown
 
     go.click(handler, [key, message], [body, answer], api_name="serve_request")
     return answer

@@ -11,6 +11,8 @@ Run alone: python -m qwenlab.demos.vision
 
 from __future__ import annotations
 
+import asyncio
+
 import gradio as gr
 
 from qwenlab.demos.vision.images import (
@@ -131,9 +133,10 @@ def conversation(prepared: Prepared, p: Plan, history: list, question: str) -> l
     return turns
 
 
-def answers(pool, path: str | None, question: str, history: list | None = None,
-            min_tokens: int = 64, max_tokens: int = 256, model: str | None = None,
-            precision: str | None = None, max_new_tokens: int = 256, learner: str | None = None):
+async def answers(pool, path: str | None, question: str, history: list | None = None,
+                  min_tokens: int = 64, max_tokens: int = 256, model: str | None = None,
+                  precision: str | None = None, max_new_tokens: int = 256,
+                  learner: str | None = None):
     """Checks the inputs, then yields (Update, Plan) as the answer streams."""
     question = check_prompt(question, learner)
     lang = who(learner)[1]
@@ -142,26 +145,27 @@ def answers(pool, path: str | None, question: str, history: list | None = None,
     if not spec.is_vision:
         raise gr.Error(t(N_("{model} does not take images; pick one of {models}."), lang,
                          model=model, models=", ".join(s.key for s in models_with("vision"))))
-    try:
-        prepared, p = prepare(path, min_tokens, max_tokens, model)
+    try:  # opening and resizing a big photo takes a while: not on the event loop
+        prepared, p = await asyncio.to_thread(prepare, path, min_tokens, max_tokens, model)
     except QwenLabError as exc:
         raise gr.Error(t(str(exc), lang)) from exc
     precision = precision or default_precision(pool, model)
     messages = conversation(prepared, p, history, question)
-    for update in answer_stream(pool, model, messages, precision=precision,
-                                max_new_tokens=int(max_new_tokens), measure_memory=True,
-                                learner=learner, system=answer_in(learner)):
+    async for update in answer_stream(pool, model, messages, precision=precision,
+                                      max_new_tokens=int(max_new_tokens), measure_memory=True,
+                                      learner=learner, system=answer_in(learner)):
         yield update, p
 
 
-def ask(pool, path: str | None, question: str, history: list | None = None,
-        min_tokens: int = 64, max_tokens: int = 256, model: str | None = None,
-        precision: str | None = None, max_new_tokens: int = 256, learner: str | None = None):
+async def ask(pool, path: str | None, question: str, history: list | None = None,
+              min_tokens: int = 64, max_tokens: int = 256, model: str | None = None,
+              precision: str | None = None, max_new_tokens: int = 256,
+              learner: str | None = None):
     """Yields (chat messages, stats) as the answer streams."""
     lang = who(learner)[1]
     shown = list(history or []) + [{"role": "user", "content": (question or "").strip()}]
-    for update, p in answers(pool, path, question, history, min_tokens, max_tokens, model,
-                             precision, max_new_tokens, learner):
+    async for update, p in answers(pool, path, question, history, min_tokens, max_tokens, model,
+                                   precision, max_new_tokens, learner):
         if update.loading:
             yield shown + [{"role": "assistant", "content": update.loading}], ""
             continue
@@ -201,28 +205,28 @@ def run_tokens(pool, sizes="1920x1080,1280x720,640x480,28x28", min_tokens="4", m
            + markdown_table(("image", "resized to", "visual tokens"), rows))
 
 
-def run_ask(pool, sample="sales-chart", question="", min_tokens="64", max_tokens="256",
-            max_new_tokens="128", model=""):
+async def run_ask(pool, sample="sales-chart", question="", min_tokens="64", max_tokens="256",
+                  max_new_tokens="128", model=""):
     """The cell's question about a sample: its visual tokens first, as the cell prints them,
     then the answer as it streams and what ran (qwenlab.web.ui.run_output)."""
     path = make_samples()[sample]
-    for update, p in answers(pool, path, question or QUESTIONS[sample], [], int(min_tokens),
-                             int(max_tokens), model=model or None,
-                             max_new_tokens=int(max_new_tokens)):
+    async for update, p in answers(pool, path, question or QUESTIONS[sample], [], int(min_tokens),
+                                   int(max_tokens), model=model or None,
+                                   max_new_tokens=int(max_new_tokens)):
         yield (f"![{sample}](/gradio_api/file={path})\n\nvisual tokens: {p.tokens} "
                f"(image {p.width}×{p.height})\n\n{run_output(update)}")
 
 
-def run_budgets(pool, sample="receipt", budgets="64,512", question="", max_new_tokens="64",
-                model=""):
+async def run_budgets(pool, sample="receipt", budgets="64,512", question="", max_new_tokens="64",
+                      model=""):
     """The same question at several max_pixels budgets (min_pixels 4*28*28, as in the cell):
     visual tokens, time to the first new token and to the last, answer."""
     path = make_samples()[sample]
     rows = []
     for budget in (int(b) for b in budgets.split(",")):
         yield f"Asking with at most {budget} visual tokens…"
-        for update, p in answers(pool, path, question or QUESTIONS[sample], [], 4, budget,
-                                 model=model or None, max_new_tokens=int(max_new_tokens)):
+        async for update, p in answers(pool, path, question or QUESTIONS[sample], [], 4, budget,
+                                       model=model or None, max_new_tokens=int(max_new_tokens)):
             pass
         final = update.final
         first = "n/a" if final.ttft_s is None else f"{final.ttft_s:.2f} s"
@@ -299,9 +303,11 @@ def _chat_panel() -> dict:
 
 def _wire(pool, image, min_tokens, max_tokens, plan_md, model, precision, chat, question, go,
           stop, new, tokens, stats) -> None:
-    def handler(path, question, history, lo, hi, model, precision, tokens, request: gr.Request):
-        yield from ask(pool, path, question, history, lo, hi, model, precision, tokens,
-                       learner_of(request))
+    async def handler(path, question, history, lo, hi, model, precision, tokens,
+                      request: gr.Request):
+        async for shown in ask(pool, path, question, history, lo, hi, model, precision, tokens,
+                               learner_of(request)):
+            yield shown
 
     inputs = [image, question, chat, min_tokens, max_tokens, model, precision, tokens]
     event = go.click(handler, inputs, [chat, stats], api_name="vision")

@@ -1,28 +1,33 @@
-"""Engines: what runs a loaded model, chosen once when the model loads and held on `Loaded`.
+"""Engines: what runs a loaded model. Each is chosen once, when its model loads, and built with
+what it needs (the model, the ids that end a turn, its limits); it owns its concurrency.
 
-An engine turns a prompt into new tokens. These exist:
+| engine               | module   | serves                                                        |
+|----------------------|----------|---------------------------------------------------------------|
+| transformers         | plain    | any checkpoint: `generate()` per answer, `limit` at once       |
+| transformers-cb      | batching | text models where QWENLAB_BATCHING is on: shared forward passes |
+| onnxruntime-genai    | lanes    | int4 text models on a CPU (the fast CPU path), batched for a class; onnx.py converts them |
+| remote               | remote   | a key the operator sent to vLLM / `transformers serve` / Ollama |
 
-| engine               | module        | serves                                                  |
-|----------------------|---------------|---------------------------------------------------------|
-| transformers         | plain         | any checkpoint, one `generate()` thread per request      |
-| transformers-cb      | batching      | text models where QWENLAB_BATCHING is on: shared passes  |
-| onnxruntime-genai    | lanes         | int4 text models on a CPU (the fast CPU path), batched for a classroom; onnx.py converts and loads them |
-| remote               | remote        | a key the operator sent to vLLM / transformers serve      |
-
-Every engine's `stream()` yields token ids, or, for an engine that only sees text (remote),
-`Text` pieces; generation.py turns either into the same events, so adding an engine means
-adding a module here and a line in `loading.load`, nothing in the stream. Modelled on
-mlx-lm's ModelProvider (the model and how it runs, picked at load) and its stream records.
-Nothing here knows of Gradio.
+`engine.submit(request)` returns a `Stream` (engines/stream.py): the consumer reads, with
+`async for`, `Waiting` while the request is in the engine's line, then token ids, or `Text`
+pieces and a closing `Usage` from an engine that only sees text (remote). generation.py turns
+either into the same events. Behind `submit`, one driver thread per engine (engines/driver.py)
+keeps the line, the limit and the places in it, runs the engine's batch, and puts any failure
+into the affected requests' own streams. Adding an engine means a module here and a line in
+loading.py, nothing in the stream. Modelled on mlx-lm (the model and how it runs, picked at
+load; one thread drives a BatchGenerator). Nothing here knows of Gradio or of the pool.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, replace
-from typing import Any, Iterator, Union
+from typing import Any, Union
 
+from qwenlab.engines.driver import Driver
+from qwenlab.engines.stream import Stream, Waiting
 from qwenlab.registry import Sampling
+
+__all__ = ["Engine", "Piece", "Prompt", "Request", "Stream", "Text", "Usage", "Waiting"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class Usage:
     finish_reason: str | None = None
 
 
-Piece = Union[int, Text, Usage]
+Piece = Union[int, Text, Usage, Waiting]
 
 
 @dataclass(frozen=True)
@@ -69,30 +74,59 @@ class Prompt:
         longer = torch.cat([old, torch.tensor([ids], dtype=old.dtype, device=old.device)], 1)
         return replace(self, inputs={"input_ids": longer, "attention_mask": torch.ones_like(longer)})
 
+    @classmethod
+    def of_ids(cls, ids: list[int]) -> Prompt:
+        """A prompt of raw token ids (tests and benchmarks that skip the chat template)."""
+        import torch
+
+        tensor = torch.tensor([ids])
+        return cls({"input_ids": tensor, "attention_mask": torch.ones_like(tensor)}, [])
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one answer needs from an engine."""
+
+    prompt: Prompt
+    sampling: Sampling
+    max_new_tokens: int
+
 
 class Engine:
-    """The interface; subclasses override `stream` and what applies to them."""
+    """The interface. Subclasses build `self.driver` (a Driver over their own batch) and set
+    what applies to them; `submit`, `stats` and `close` are the driver's."""
 
     name = "engine"
-    answers_at_once: int | None = None  # answers it writes together; None: the operator's limit
     continues = True  # can a second pass go on from the first one's ids (a thinking budget)?
+    driver: Driver
 
-    def stream(self, loaded, prompt: Prompt, sampling: Sampling, max_new_tokens: int,
-               cancel: threading.Event) -> Iterator[Piece]:
-        raise NotImplementedError
+    def submit(self, request: Request) -> Stream:
+        """Queue one answer; its stream tells its place in line, then carries its pieces."""
+        return self.driver.submit(request)
 
-    def serving(self, loaded, tokens: int) -> Engine:
+    def serving(self, tokens: int) -> Engine:
         """The engine that answers a request of `tokens` (prompt plus new tokens): this one,
         unless it cannot hold that many (continuous batching hands those to plain generate)."""
         return self
 
-    def where(self, loaded) -> str:
-        """Where the answer is computed, for the stats line: the device, or a server's URL."""
-        return loaded.device
+    @property
+    def at_once(self) -> int:
+        """Answers it writes together; the rest wait in its line."""
+        return self.driver.limit
 
-    def reserve(self, loaded, answers: int) -> int:
-        """Bytes this engine will hold beside the weights to serve `answers` at once."""
+    def where(self, device: str) -> str:
+        """Where the answer is computed, for the stats line: the device, or a server's URL."""
+        return device
+
+    def reserve(self) -> int:
+        """Bytes this engine holds, or may fill, beside the weights (caches for its batches)."""
         return 0
 
+    def stats(self) -> dict:
+        return self.driver.stats()
+
     def close(self) -> None:
-        """Stop whatever the engine runs in the background (the pool calls this on eviction)."""
+        """Stop the driver (every request still here hears it) and let the model go; returns
+        once the driver thread has finished its step, so the pool can free the memory."""
+        self.driver.close()
+        self.driver.join(timeout=30)

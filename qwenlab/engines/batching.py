@@ -2,17 +2,19 @@
 continuous batching (`ContinuousBatchingManager`), each still streaming its own token ids.
 
 `BatchingEngine` is chosen at load for transformers text models where QWENLAB_BATCHING says
-so (on a GPU by default). It owns one `Batcher`: the manager, started on the first request, and
-a router thread that hands each result to its request's queue. Stop cancels just that request;
-the pool closes the engine (stopping the batcher) when it evicts the model.
+so (on a GPU by default). Its driver (engines/driver.py) runs a `_Continuous` batch: the
+manager, started when the first request arrives, with requests added to it (insert), its
+results handed to each request's stream (step), and Stop cancelling just that request
+(remove). If the manager's own thread dies, every request in it gets the error and the next
+request starts a fresh manager. The pool closes the engine (stopping the manager) when it
+evicts the model.
 
 The paged KV cache is sized here, not left to transformers: by default it takes 80-90% of
 the memory that is free when the first request arrives, which is the pool's to share out, and
 on a CPU (where that means RAM) it spends seconds zeroing gigabytes and then builds attention
-masks as wide as the whole cache on every step. `cache_plan` gives each of the operator's
-QWENLAB_MAX_ACTIVE_PER_MODEL answers room for TOKENS_PER_ANSWER tokens; the pool charges
-`cache_bytes` against its budget when it loads a model that will batch. Nothing here knows
-about Gradio.
+masks as wide as the whole cache on every step. `cache_plan` gives each of the `limit` answers
+room for TOKENS_PER_ANSWER tokens; the pool charges `reserve()` against its budget.
+Nothing here knows about Gradio.
 """
 
 from __future__ import annotations
@@ -20,14 +22,12 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import queue
-import threading
-from typing import Iterator
 
 from qwenlab import config
-from qwenlab.engines import Engine, Prompt
+from qwenlab.engines import Engine, Request
+from qwenlab.engines.driver import Driver, Job
 from qwenlab.engines.plain import TransformersEngine
-from qwenlab.registry import Sampling
+from qwenlab.engines.stream import failed
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +45,6 @@ MAX_BATCH_TOKENS = 512
 def applies(spec, device: str) -> bool:
     """Whether a transformers model of `spec` on `device` is served by continuous batching."""
     return not spec.is_vision and config.batching(device)
-
-
-def answers_at_once(loaded) -> int:
-    """The answers its cache is sized for: the pool's admission limit, set when it loads."""
-    return loaded.extra.get("batch_answers") or config.max_active_per_model(loaded.device)
-
-
-def capacity(loaded) -> int:
-    """Tokens the model's batching cache holds, all answers together."""
-    return cache_tokens(answers_at_once(loaded))
 
 
 def cache_tokens(max_active: int) -> int:
@@ -77,10 +67,10 @@ def cache_bytes(model, max_active: int) -> int:
     return cache_tokens(max_active) * per_token
 
 
-class Batcher:
-    """A started manager for one model, and the per-request queues its results go to."""
+class _Continuous:
+    """The manager for one model as a driver's batch: the requests in it are its jobs."""
 
-    def __init__(self, model, eos: list[int], max_active: int):
+    def __init__(self, model, eos: list[int], limit: int):
         from transformers import ContinuousBatchingConfig, GenerationConfig
 
         # Per-request processors exist only for values that differ from the defaults at
@@ -91,100 +81,87 @@ class Batcher:
         self.manager = model.init_continuous_batching(
             generation_config=config,
             continuous_batching_config=ContinuousBatchingConfig(per_request_processors=True,
-                                                                **cache_plan(max_active)))
+                                                                **cache_plan(limit)))
         self.manager.start()
-        self.queues: dict[str, queue.Queue] = {}
-        self.lock = threading.Lock()
-        self.running = True
-        self.router = threading.Thread(target=self._route, name="cb-router", daemon=True)
-        self.router.start()
+        self.jobs: list[Job] = []
+        self.ids: dict[str, Job] = {}
 
-    def _route(self) -> None:
-        while self.running:
-            result = self.manager.get_result(timeout=0.1)
-            if result is None:
-                continue
-            with self.lock:
-                target = self.queues.get(result.request_id)
-            if target is not None:
-                target.put(result)
+    def insert(self, offered: list[Job]) -> list[Job]:
+        for job in offered:
+            request: Request = job.request
+            sampling = request.sampling
+            kwargs = ({"temperature": sampling.temperature, "top_p": sampling.top_p,
+                       "top_k": sampling.top_k} if sampling.do_sample else {"top_k": 1})
+            request_id = self.manager.add_request(
+                request.prompt.ids, request_id=f"qwenlab-{next(_ids)}",
+                max_new_tokens=request.max_new_tokens, streaming=True, **kwargs)
+            if request_id is None:  # it refuses requests once its thread has stopped
+                raise RuntimeError("the continuous batching manager no longer takes requests")
+            self.ids[request_id] = job
+            self.jobs.append(job)
+        return offered
 
-    def submit(self, ids: list[int], sampling: Sampling, max_new_tokens: int) -> tuple[str, queue.Queue]:
-        request_id = f"qwenlab-{next(_ids)}"
-        out: queue.Queue = queue.Queue()
-        with self.lock:
-            self.queues[request_id] = out
-        kwargs = ({"temperature": sampling.temperature, "top_p": sampling.top_p,
-                   "top_k": sampling.top_k} if sampling.do_sample else {"top_k": 1})
-        self.manager.add_request(ids, request_id=request_id, max_new_tokens=max_new_tokens,
-                                 streaming=True, **kwargs)
-        return request_id, out
+    def step(self) -> None:
+        if not self.manager.is_running():
+            raise RuntimeError("the continuous batching manager's thread stopped")
+        result = self.manager.get_result(timeout=0.1)
+        job = self.ids.get(result.request_id) if result is not None else None
+        if job is None:
+            return
+        if result.error:  # this request failed; the others go on
+            self._drop(result.request_id)
+            job.finish(failed(f"continuous batching failed: {result.error}"))
+            return
+        for token in result.generated_tokens[len(job.written):]:
+            job.written.append(token)
+            job.emit(token)
+        if result.is_finished():
+            self._drop(result.request_id)
+            job.finish()
 
-    def finish(self, request_id: str, done: bool) -> None:
-        with self.lock:
-            self.queues.pop(request_id, None)
-        if not done:
-            self.manager.cancel_request(request_id)
+    def remove(self, job: Job) -> None:
+        for request_id, held in list(self.ids.items()):
+            if held is job:
+                self.manager.cancel_request(request_id)
+                self._drop(request_id)
 
-    def stop(self) -> None:
-        self.running = False
-        self.router.join(timeout=5)
+    def _drop(self, request_id: str) -> None:
+        job = self.ids.pop(request_id, None)
+        if job in self.jobs:
+            self.jobs.remove(job)
+
+    def close(self) -> None:
         self.manager.stop(block=True, timeout=30)
 
 
 class BatchingEngine(Engine):
-    """Continuous batching for one loaded model; its Batcher starts on the first request."""
+    """Continuous batching for one loaded model, `limit` answers at once; longer requests than
+    its cache holds go to plain generate (`serving`)."""
 
     name = ENGINE
 
-    def __init__(self, eos: set[int]):
-        self.eos = eos
-        self.batcher: Batcher | None = None
-        self._lock = threading.Lock()
+    def __init__(self, model, eos: set[int], label: str, limit: int, max_waiting: int):
+        self.model, self.limit = model, limit
+        self.driver = Driver(label, lambda: _Continuous(model, sorted(eos), limit), limit,
+                             max_waiting)
+        self.plain = TransformersEngine(model, label, config.max_active_per_model("cpu"),
+                                        max_waiting)
 
-    def serving(self, loaded, tokens: int) -> Engine:
+    def serving(self, tokens: int) -> Engine:
         """Itself, unless an answer of `tokens` (prompt plus new) could outgrow the whole cache:
         the manager would fail it, so plain generate serves it with a cache of its own. (A page
         of slack covers the words a thinking budget adds in its second pass.)"""
-        return self if tokens <= capacity(loaded) - PAGE_SIZE else _PLAIN
+        return self if tokens <= cache_tokens(self.limit) - PAGE_SIZE else self.plain
 
-    def reserve(self, loaded, answers: int) -> int:
-        loaded.extra["batch_answers"] = answers
-        return cache_bytes(loaded.model, answers)
+    def reserve(self) -> int:
+        return cache_bytes(self.model, self.limit)
+
+    def stats(self) -> dict:
+        mine, plain = self.driver.stats(), self.plain.stats()
+        return mine | {"active": mine["active"] + plain["active"],
+                       "waiting": mine["waiting"] + plain["waiting"]}
 
     def close(self) -> None:
-        with self._lock:
-            batcher, self.batcher = self.batcher, None
-        if batcher is not None:
-            batcher.stop()
-
-    def _batcher(self, loaded) -> Batcher:
-        with self._lock:
-            if self.batcher is None:
-                self.batcher = Batcher(loaded.model, sorted(self.eos), answers_at_once(loaded))
-            return self.batcher
-
-    def stream(self, loaded, prompt: Prompt, sampling: Sampling, max_new_tokens: int,
-               cancel: threading.Event) -> Iterator[int]:
-        batcher = self._batcher(loaded)
-        request_id, out = batcher.submit(prompt.ids, sampling, max_new_tokens)
-        sent, done = 0, False
-        try:
-            while not cancel.is_set():
-                try:
-                    result = out.get(timeout=0.1)
-                except queue.Empty:
-                    continue
-                if result.error:
-                    raise RuntimeError(f"continuous batching failed: {result.error}")
-                tokens = result.generated_tokens
-                yield from tokens[sent:]
-                sent = len(tokens)
-                if result.is_finished():
-                    done = True
-                    return
-        finally:
-            batcher.finish(request_id, done)
-
-
-_PLAIN = TransformersEngine()
+        super().close()
+        self.plain.close()
+        self.model = None

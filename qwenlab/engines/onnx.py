@@ -120,13 +120,13 @@ class BuildError(LoadError):
 
 
 def load(spec: ModelSpec, source: str, progress: Progress | None = None):
-    """(the model, bytes of weights on disk), converting first when needed. The model is
-    loaded through the C API (engines/oga.py), whose calls let other threads run."""
+    """(the model, bytes of weights on disk, its folder), converting first when needed. The
+    model is loaded through the C API (engines/oga.py), whose calls let other threads run."""
     from qwenlab.engines import oga
 
     folder = build(spec, source, progress)
     nbytes = sum(f.stat().st_size for f in folder.glob("model.onnx*"))
-    return oga.Model(folder, json.dumps(session_options())), nbytes
+    return oga.Model(folder, json.dumps(session_options())), nbytes, folder
 
 
 def session_options() -> dict:

@@ -1,56 +1,50 @@
-"""Plain transformers: one `model.generate()` thread per request, streaming token ids through a
-queue. Serves every checkpoint the pool loads with transformers, quantized ones included, and
-every request continuous batching cannot hold."""
+"""Plain transformers: `model.generate()` per answer, streaming token ids. Serves every
+checkpoint the pool loads with transformers (quantized and vision ones included) and every
+request continuous batching cannot hold.
+
+generate() cannot be stepped from outside, so each admitted answer runs in a worker of the
+driver's `Threaded` batch (engines/threaded.py); the driver admits at most `limit` at once
+(QWENLAB_MAX_ACTIVE_PER_MODEL: on two cores, more generate() calls at once only share the same
+cores), forwards the tokens, and ends an answer that is cancelled at its next token.
+"""
 
 from __future__ import annotations
 
-import queue
-import threading
-from typing import Iterator
+from typing import Any, Callable
 
-from qwenlab.engines import Engine, Prompt
-from qwenlab.registry import Sampling
+from qwenlab.engines import Engine, Request
+from qwenlab.engines.driver import Driver, Job
+from qwenlab.engines.threaded import Threaded
 
 
 class TransformersEngine(Engine):
     name = "transformers"
 
-    def stream(self, loaded, prompt: Prompt, sampling: Sampling, max_new_tokens: int,
-               cancel: threading.Event) -> Iterator[int]:
-        ids: queue.Queue = queue.Queue()
-        done = object()
-        finished = threading.Event()  # set when the consumer walks away; `cancel` is the caller's
-        inputs = prompt.inputs
+    def __init__(self, model, label: str, limit: int, max_waiting: int):
+        self.model = model
+        self.driver = Driver(label, lambda: Threaded(label, self._generate, limit), limit,
+                             max_waiting)
+
+    def _generate(self, job: Job, put: Callable[[Any], None], stopped: Callable[[], bool]) -> None:
+        import torch
+
+        request: Request = job.request
+        inputs = request.prompt.inputs
         if hasattr(inputs, "to"):
-            inputs = inputs.to(loaded.model.device)
+            inputs = inputs.to(self.model.device)
+        with torch.inference_mode():  # cheaper than generate()'s own no_grad
+            self.model.generate(**inputs, streamer=_streamer(put),
+                                max_new_tokens=request.max_new_tokens,
+                                stopping_criteria=_stop_when(stopped),
+                                **request.sampling.generate_kwargs())
 
-        def run():
-            import torch
-
-            try:
-                with torch.inference_mode():  # cheaper than generate()'s own no_grad
-                    loaded.model.generate(
-                        **inputs, streamer=_streamer(ids, done), max_new_tokens=max_new_tokens,
-                        stopping_criteria=_stop_when(cancel, finished),
-                        **sampling.generate_kwargs())
-            except BaseException as exc:  # handed to the consumer, which re-raises it
-                ids.put(exc)
-                ids.put(done)
-
-        thread = threading.Thread(target=run, name=f"generate-{loaded.spec.key}", daemon=True)
-        thread.start()
-        try:
-            while (item := ids.get()) is not done:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            finished.set()  # a consumer that stops early (Stop, closed tab) ends the thread
-            thread.join(timeout=30)
+    def close(self) -> None:
+        super().close()
+        self.model = None  # the pool frees the weights once nothing else holds them
 
 
-def _streamer(ids: queue.Queue, done: object):
-    """A generate() streamer that puts each new token id on `ids`, then `done`."""
+def _streamer(put: Callable[[Any], None]):
+    """A generate() streamer that hands each new token id to `put`."""
     from transformers.generation.streamers import BaseStreamer
 
     class Streamer(BaseStreamer):
@@ -61,22 +55,21 @@ def _streamer(ids: queue.Queue, done: object):
                 self.prompt_seen = True
                 return
             for token in value.reshape(-1).tolist():
-                ids.put(token)
+                put(token)
 
         def end(self):
-            ids.put(done)
+            pass
 
     return Streamer()
 
 
-def _stop_when(*events: threading.Event):
-    """Stopping criteria that end generation as soon as any of `events` is set."""
+def _stop_when(stopped: Callable[[], bool]):
+    """Stopping criteria that end generation as soon as `stopped()` says so."""
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
 
     class Cancel(StoppingCriteria):
         def __call__(self, input_ids, scores, **kwargs):
-            stop = any(event.is_set() for event in events)
-            return torch.full((input_ids.shape[0],), stop, dtype=torch.bool)
+            return torch.full((input_ids.shape[0],), stopped(), dtype=torch.bool)
 
     return StoppingCriteriaList([Cancel()])

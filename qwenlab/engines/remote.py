@@ -13,12 +13,13 @@ final stats, Stop (the connection is closed). Nothing here knows about Gradio.
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, replace
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from qwenlab import config
-from qwenlab.engines import Engine, Prompt, Text, Usage
+from qwenlab.engines import Engine, Request, Text, Usage
+from qwenlab.engines.driver import Driver, Job
+from qwenlab.engines.threaded import Threaded
 from qwenlab.errors import RemoteError
 from qwenlab.registry import ModelSpec, Sampling
 
@@ -58,28 +59,35 @@ def request_body(remote: RemoteModel, messages: list[dict], sampling: Sampling,
 
 
 class RemoteEngine(Engine):
-    """Chat completions from the operator's server; text in, text out."""
+    """Chat completions from the operator's server; text in, text out. Each answer is one HTTP
+    stream in a worker of the driver's `Threaded` batch, `limit` at once (the server batches
+    them itself; the limit only keeps this machine's line honest)."""
 
     name = ENGINE
     continues = False  # it takes a chat, not token ids: no second pass from ids
 
-    def __init__(self, remote: RemoteModel):
+    def __init__(self, remote: RemoteModel, label: str, limit: int, max_waiting: int):
         self.remote = remote
+        self.driver = Driver(label, lambda: Threaded(label, self._stream, limit), limit,
+                             max_waiting)
 
-    def where(self, loaded) -> str:
+    def where(self, device: str) -> str:
         return self.remote.url
 
-    def stream(self, loaded, prompt: Prompt, sampling: Sampling, max_new_tokens: int,
-               cancel: threading.Event) -> Iterator[Text]:
-        body = request_body(self.remote, prompt.messages, sampling, max_new_tokens, prompt.thinking)
-        yield from stream_text(self.remote, body, cancel)
+    def _stream(self, job: Job, put: Callable[[Any], None], stopped: Callable[[], bool]) -> None:
+        request: Request = job.request
+        prompt = request.prompt
+        body = request_body(self.remote, prompt.messages, request.sampling,
+                            request.max_new_tokens, prompt.thinking)
+        for piece in stream_text(self.remote, body, stopped):
+            put(piece)
 
 
 def stream_text(remote: RemoteModel, body: dict,
-                cancel: threading.Event) -> Iterator[Text | Usage]:
+                stopped: Callable[[], bool]) -> Iterator[Text | Usage]:
     """Text pieces from the server's stream, reasoning marked, then what it reported of its
     count and why it stopped (a server that sends no `usage` leaves the count to us); closes
-    the stream on cancel."""
+    the stream once `stopped()`."""
     import httpx
 
     headers = {"Authorization": f"Bearer {config.remote_api_key()}"} if config.remote_api_key() else {}
@@ -91,7 +99,7 @@ def stream_text(remote: RemoteModel, body: dict,
                 raise RemoteError(f"{remote} answered HTTP {response.status_code}: {detail}")
             usage = Usage()
             for line in response.iter_lines():
-                if cancel.is_set():
+                if stopped():
                     return  # leaving the block closes the connection; the server stops
                 if not line.startswith("data:"):
                     continue

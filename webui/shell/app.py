@@ -15,7 +15,6 @@ from pathlib import Path
 
 import gradio as gr
 
-from qwenlab import config
 from qwenlab.languages import language
 from qwenlab.lessons import Lesson
 from qwenlab.notebook import WORDS as NOTEBOOK_WORDS
@@ -231,32 +230,17 @@ MAX_UPLOAD = "50mb"  # a 50-megapixel phone photo fits; the vision demo shrinks 
 
 
 def launch(app: gr.Blocks, pool: ModelPool | None = None, **kwargs) -> None:
-    """Serve with Gradio's queue sized to the pool's limits: each event runs up to twice the
-    answers a model writes at once (the rest of those wait in the model's line, seeing their
-    place), and Gradio refuses new requests once the operator's line is full."""
+    """Serve the app. Gradio's queue sets no limit on events running at once: every handler
+    that answers is async, so a learner waiting in a model's line (seeing their place) or for
+    its next token holds no thread, and the model's engine, not Gradio, decides who is written
+    now (engines/driver.py); the other handlers are quick and share Gradio's default 40
+    threads."""
     from qwenlab.demos.vision.samples import FOLDER  # the sample images the vision demo draws
 
-    concurrency, threads = queue_sizes(pool)
-    app.queue(default_concurrency_limit=concurrency,
-              max_size=pool.admission.max_waiting if pool else None).launch(
+    app.queue(default_concurrency_limit=None).launch(
         css=CSS + font_css(), head=head_js(), theme=gr.themes.Soft(),
-        footer_links=["api", "gradio"], show_error=True, max_threads=threads,
-        max_file_size=MAX_UPLOAD, allowed_paths=[str(FOLDER)], **kwargs)
-
-
-def queue_sizes(pool: ModelPool | None) -> tuple[int, int]:
-    """(events of one kind running at once, Gradio's worker threads).
-
-    Concurrency is sized for the most a model may write at once: batched engines (int4 lanes on
-    a CPU, continuous batching on a GPU) raise their model's limit when they load. A learner
-    waiting in line, or for an answer's next token, holds a worker thread; with Gradio's default
-    40, a full line could take every thread and starve the answers it waits for. So there are
-    threads for every waiting place, two models' answers at once, and Gradio's own 40 besides."""
-    if pool is None:
-        return 4, 40
-    limits = pool.admission
-    answers = max(limits.per_model, config.max_active_per_model(pool.device, batched=True))
-    return max(4, 2 * answers), 40 + limits.max_waiting + 2 * answers
+        footer_links=["api", "gradio"], show_error=True, max_file_size=MAX_UPLOAD,
+        allowed_paths=[str(FOLDER)], **kwargs)
 
 
 def main(host: str | None = None, port: int | None = None, demo: str | None = None) -> None:

@@ -150,10 +150,22 @@ def render_code(cell: Cell, pool) -> None:
     button = gr.Button("▶ Run", size="sm", elem_classes=["run-cell"])
     output = gr.Markdown(elem_classes=["run-output"], latex_delimiters=KATEX_DELIMITERS)
 
-    def run():
-        yield from runner(pool, **arguments)
+    async def run():
+        async for shown in outputs(runner(pool, **arguments)):
+            yield shown
 
     button.click(run, None, output, api_visibility="private")
+
+
+async def outputs(result):
+    """What a runner yields, whether it streams an answer (an async generator) or computes a
+    table at once (a plain one)."""
+    if hasattr(result, "__aiter__"):
+        async for shown in result:
+            yield shown
+    else:
+        for shown in result:
+            yield shown
 
 
 def callout_text(task, lang: str) -> str:
