@@ -190,16 +190,19 @@ def apply_diff(value, diff: list):
     return value
 
 
-async def sse_round(url: str, n: int, key: str, tokens: int, deadline: float):
-    """(results, start time) of n learners asking at once, as Page clients."""
+async def sse_round(url: str, n: int, key: str, tokens: int, deadline: float,
+                    probes: list | None = None):
+    """(results, start time) of n learners asking at once, as Page clients; with `probes`, one
+    more page asks for /pool_status every PROBE_S meanwhile and appends each latency."""
     import httpx
 
-    limits = httpx.Limits(max_connections=4 * n + 8, max_keepalive_connections=4 * n + 8)
+    limits = httpx.Limits(max_connections=4 * n + 12, max_keepalive_connections=4 * n + 12)
     async with httpx.AsyncClient(timeout=httpx.Timeout(deadline), limits=limits) as http:
         config = (await http.get(url + "config")).json()
-        pages = [Page(http, url, config) for _ in range(n)]
+        pages = [Page(http, url, config) for _ in range(n + 1)]
         opened = await asyncio.gather(*(p.call("pool_status", []) for p in pages),
                                       return_exceptions=True)
+        watcher, pages, opened = pages[-1], pages[:-1], opened[:-1]
         results: list[dict] = []
         began = time.perf_counter()
 
@@ -220,18 +223,66 @@ async def sse_round(url: str, n: int, key: str, tokens: int, deadline: float):
             except Exception as exc:  # a refused or failed request is a result, not a crash
                 results.append(failed(str(exc)))
 
+        probing = asyncio.create_task(probe(watcher, probes)) if probes is not None else None
         try:
             await asyncio.wait_for(asyncio.gather(*(ask(p, o) for p, o in zip(pages, opened))),
                                    deadline)
         except asyncio.TimeoutError:
             pass  # summary() counts the missing replies
+        finally:
+            if probing:
+                probing.cancel()
         return results, began, deadline
 
 
+PROBE_S = 0.25  # how often the watching page asks for /pool_status (the header asks every 3 s)
+
+
+async def probe(page: Page, latencies: list) -> None:
+    """Ask for /pool_status again and again, as the open pages' headers do, timing each."""
+    while True:
+        started = time.perf_counter()
+        await page.call("pool_status", [])
+        latencies.append(time.perf_counter() - started)
+        await asyncio.sleep(PROBE_S)
+
+
+class Threads:
+    """The server process's thread count, sampled every 50 ms while a round runs."""
+
+    def __init__(self, pid: int | None):
+        self.pid, self.peak, self.running = pid, 0, False
+
+    def __enter__(self):
+        self.running = True
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.running = False
+        self.thread.join()
+
+    def _sample(self) -> None:
+        status = Path(f"/proc/{self.pid}/status")
+        while self.running and self.pid:
+            try:
+                line = next(l for l in status.read_text().splitlines() if l.startswith("Threads:"))
+                self.peak = max(self.peak, int(line.split()[1]))
+            except (OSError, StopIteration):
+                return
+            time.sleep(0.05)
+
+
 def round_of(url: str, n: int, key: str, tokens: int, deadline: float = 300.0,
-             client: str = "sse") -> dict:
+             client: str = "sse", pid: int | None = None) -> dict:
     if client == "sse":
-        return summary(n, *asyncio.run(sse_round(url, n, key, tokens, deadline)))
+        probes: list[float] = []
+        with Threads(pid) as threads:
+            row = summary(n, *asyncio.run(sse_round(url, n, key, tokens, deadline, probes)))
+        probes.sort()
+        return row | {"server threads": threads.peak or None,
+                      "pool_status p95 s": percentile(probes, 0.95)}
     results: list[dict] = []
     ready, start = threading.Semaphore(0), threading.Event()
     threads = [threading.Thread(target=learner, args=(url, key, tokens, results, ready, start),
@@ -258,12 +309,20 @@ def summary(n: int, results: list[dict], began: float, deadline: float) -> dict:
             "wall s": wall, "first error": next((r["error"] for r in results if r["error"]), "")}
 
 
+VECTOR_FLAGS = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_vnni": "AVX-512 VNNI",
+                "avx512_bf16": "AVX-512 BF16", "amx_int8": "AMX-INT8", "amx_bf16": "AMX-BF16"}
+
+
 def cpu_name() -> str:
-    """The processor, to name beside the figures (they vary between machines)."""
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} CPUs"
-    return platform.processor() or "unknown"
+    """The processor and its vector extensions, to name beside the figures (they vary between
+    machines: int8 dot products on AVX2 and on AVX-512 VNNI are different kernels)."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    name = next((l.split(":", 1)[1].strip() for l in info.splitlines()
+                 if l.startswith("model name")), platform.processor() or "unknown")
+    flags = set(next((l.split(":", 1)[1].split() for l in info.splitlines()
+                      if l.startswith("flags")), []))
+    vectors = ", ".join(label for flag, label in VECTOR_FLAGS.items() if flag in flags) or "none"
+    return f"{name}, {os.cpu_count()} CPUs ({vectors})"
 
 
 def _finite(row: dict) -> dict:
@@ -288,27 +347,32 @@ def main() -> None:
                         help="the learners: one asyncio loop speaking Gradio's queue protocol "
                              "(default), or a gradio_client Client each, in threads")
     parser.add_argument("--json", type=Path, help="also write the rows here (bench/gpu_check.py reads it)")
+    parser.add_argument("--pid", type=int, help="with --url: the server's process, to count its threads")
+    parser.add_argument("--tiny", help="a `qwenlab tiny` folder instead of the real shape (a smoke run)")
     args = parser.parse_args()
-    proc = None
-    url = args.url
+    proc, url, pid = None, args.url, args.pid
     if not url:
-        build_real_shape(args.key, Path(args.dir))
-        proc, url = start_app(args.dir)
+        model_dir = args.tiny or str(build_real_shape(args.key, Path(args.dir)).parent)
+        proc, url = start_app(model_dir)
+        pid = proc.pid
     try:
         # warm-up: load (on CPU, convert) the model, and let the engine size its buffers for
         # answers this long; the first full-length answer after a load is twice as slow
         round_of(url, 1, args.key, args.tokens, client=args.client)
-        rows = [round_of(url, n, args.key, args.tokens, client=args.client) for n in args.learners]
+        rows = [round_of(url, n, args.key, args.tokens, client=args.client, pid=pid)
+                for n in args.learners]
     finally:
         if proc:
             proc.terminate()
     base = rows[0]["tokens/s"] or float("nan")
-    print(f"\n{args.key}, {args.tokens} new tokens per learner, thinking off\n")
-    print("| learners | tokens/s (all) | vs 1 learner | TTFT p50 s | TTFT p95 s | errors | wall s |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"\n{args.key}, {args.tokens} new tokens per learner, thinking off; {cpu_name()}\n")
+    print("| learners | tokens/s (all) | vs 1 learner | TTFT p50 s | TTFT p95 s | errors | wall s "
+          "| server threads (peak) | /pool_status p95 s |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['learners']} | {r['tokens/s']:.1f} | {r['tokens/s'] / base:.2f}x | "
-              f"{r['ttft p50']:.2f} | {r['ttft p95']:.2f} | {r['errors']} | {r['wall s']:.1f} |")
+              f"{r['ttft p50']:.2f} | {r['ttft p95']:.2f} | {r['errors']} | {r['wall s']:.1f} | "
+              f"{r.get('server threads') or '-'} | {r.get('pool_status p95 s', float('nan')):.2f} |")
     if args.json:
         args.json.write_text(json.dumps({"key": args.key, "tokens": args.tokens, "cpu": cpu_name(),
                                          "settings": settings(), "rows": [_finite(r) for r in rows]}, indent=1))

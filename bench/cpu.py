@@ -1,9 +1,10 @@
 """The fast CPU path, measured: transformers bf16 against ONNX Runtime GenAI int4 on random
 weights of the real Qwen2.5-0.5B and Qwen3-0.6B shapes, through the app's streaming path
 (pool + stream_chat: chat template, incremental decoding, thinking split, stats) and with each
-engine called directly, in one run.
+engine called directly (for int4, one og generator through the C API the engine binds), in
+one run.
 
-    python bench/cpu.py [--keys qwen2.5-0.5b qwen3-0.6b] [--tokens 128] [--repeats 3]
+    python bench/cpu.py [--keys qwen2.5-0.5b qwen3-0.6b] [--tokens 128] [--repeats 3] [--tiny DIR]
 
 Decode tokens/s counts from the first new token to the last; time to first token is measured
 for a prompt of about 100 tokens. Runs are interleaved and medians reported. Targets (2-core
@@ -23,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from shapes import REAL_SHAPES, build_real_shape  # noqa: E402
+from shapes import REAL_SHAPES, model_dir  # noqa: E402
 
 PROMPT = ("You are helping a class of students revise for an exam on the water cycle. Explain, "
           "in clear and simple steps, how water evaporates from the oceans, forms clouds, falls "
@@ -55,19 +56,21 @@ def direct_transformers(loaded, ids, tokens):
 
 
 def direct_onnx(loaded, ids, tokens):
-    import onnxruntime_genai as og
+    """One og generator through the same C API the engine binds (engines/oga.py): the prompt
+    read, then one token a step, with nothing around it."""
+    from qwenlab.engines import oga
 
-    params = og.GeneratorParams(loaded.model)
-    params.set_search_options(do_sample=False, max_length=ids.shape[1] + tokens,
-                              min_length=ids.shape[1] + tokens)
-    generator = og.Generator(loaded.model, params)
+    length = ids.shape[1] + tokens
     started = time.perf_counter()
-    generator.append_tokens(ids[0].tolist())
+    generator = oga.Generator(loaded.model, {"do_sample": False, "max_length": length,
+                                             "min_length": length}, [ids[0].tolist()], pad_id=0)
     stamps = []
-    while not generator.is_done():
-        generator.generate_next_token()
-        generator.get_next_tokens()
-        stamps.append(time.perf_counter())
+    try:
+        while not generator.done():
+            generator.step()
+            stamps.append(time.perf_counter())
+    finally:
+        generator.close()
     return stamps[0] - started, (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
@@ -90,10 +93,9 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "qwenlab-bench"))
+    parser.add_argument("--tiny", help="a `qwenlab tiny` folder instead of the real shapes (a smoke run)")
     args = parser.parse_args()
-    for key in args.keys:
-        build_real_shape(key, Path(args.dir))
-    os.environ["QWENLAB_MODEL_DIR"] = args.dir
+    os.environ["QWENLAB_MODEL_DIR"] = model_dir(args.keys, args.dir, args.tiny)
 
     from qwenlab.pool import ModelPool
     from qwenlab.prompts import build_inputs, prepare_messages

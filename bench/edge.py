@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from shapes import REAL_SHAPES, build_real_shape  # noqa: E402
+from shapes import REAL_SHAPES, model_dir  # noqa: E402
 
 PROMPT = "Explain in a few sentences why the sky is blue."
 
@@ -32,19 +32,18 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "qwenlab-bench"))
     parser.add_argument("--json", help="also write the rows here")
+    parser.add_argument("--tiny", help="a `qwenlab tiny` folder instead of the real shapes (a smoke run)")
     args = parser.parse_args()
-
-    for key in args.keys:
-        build_real_shape(key, Path(args.dir))
-    os.environ["QWENLAB_MODEL_DIR"] = args.dir
+    os.environ["QWENLAB_MODEL_DIR"] = model_dir(args.keys, args.dir, args.tiny)
 
     from qwenlab.demos.edge.lab import COLUMNS, compare
+    from qwenlab.engines.stream import iterate
     from qwenlab.pool import ModelPool
 
     pool = ModelPool(budget_bytes=int(20e9), device=args.device)
     rows = []
     for key in args.keys:
-        for status, rows in compare(pool, key, args.precisions, PROMPT, args.tokens, rows):
+        for status, rows in iterate(compare(pool, key, args.precisions, PROMPT, args.tokens, rows)):
             print(status, file=sys.stderr)
         pool.evict_idle()
     shown = [c for c in COLUMNS if c not in ("run", "answer")]

@@ -68,11 +68,11 @@ def main() -> None:
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument("--root", default="/tmp/qwenlab-shapes")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--tiny", help="a `qwenlab tiny` folder instead of the real shapes (a smoke run)")
     args = parser.parse_args()
-    from shapes import build_real_shape
+    from shapes import model_dir
 
-    build_real_shape(args.key, Path(args.root))
-    os.environ["QWENLAB_MODEL_DIR"] = args.root
+    os.environ["QWENLAB_MODEL_DIR"] = model_dir([args.key], args.root, args.tiny)
     from qwenlab.pool import ModelPool
 
     pool = ModelPool(budget_bytes=int(20e9), device=args.device)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from shapes import REAL_SHAPES, build_real_shape  # noqa: E402
+from shapes import REAL_SHAPES, model_dir  # noqa: E402
 
 QUESTION = [{"role": "user", "content": "Explain in a few sentences why the sky is blue."}]
 
@@ -61,9 +61,9 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--key", default="qwen3-0.6b", choices=list(REAL_SHAPES))
     parser.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "qwenlab-bench"))
+    parser.add_argument("--tiny", help="a `qwenlab tiny` folder instead of the real shapes (a smoke run)")
     args = parser.parse_args()
-    build_real_shape(args.key, Path(args.dir))
-    os.environ["QWENLAB_MODEL_DIR"] = args.dir
+    os.environ["QWENLAB_MODEL_DIR"] = model_dir([args.key], args.dir, args.tiny)
     from qwenlab.pool import ModelPool
     from qwenlab.registry import get_model
 

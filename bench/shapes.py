@@ -87,3 +87,13 @@ def build_real_vl_shape(key: str, root: Path) -> Path:
     tiny.make_processor(spec, tokenizer).save_pretrained(target)
     print(f"built {key} random weights in {time.perf_counter() - started:.0f} s -> {target}")
     return target
+
+
+def model_dir(keys: list[str], root: str | Path, tiny: str | None = None) -> str:
+    """The QWENLAB_MODEL_DIR a benchmark runs on: with `tiny` (a `qwenlab tiny` folder) a smoke
+    run on toy checkpoints, as CI does; else the real shapes of `keys`, built under `root`."""
+    if tiny:
+        return str(tiny)
+    for key in keys:
+        build_real_shape(key, Path(root))
+    return str(root)
