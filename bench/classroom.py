@@ -191,9 +191,11 @@ def apply_diff(value, diff: list):
 
 
 async def sse_round(url: str, n: int, key: str, tokens: int, deadline: float,
-                    probes: list | None = None):
+                    probes: list | None = None, threads: Threads | None = None):
     """(results, start time) of n learners asking at once, as Page clients; with `probes`, one
-    more page asks for /pool_status every PROBE_S meanwhile and appends each latency."""
+    more page asks for /pool_status every PROBE_S meanwhile and appends each latency; with
+    `threads`, the server's threads are counted while the learners wait and read (once every
+    page is open)."""
     import httpx
 
     limits = httpx.Limits(max_connections=4 * n + 12, max_keepalive_connections=4 * n + 12)
@@ -224,6 +226,8 @@ async def sse_round(url: str, n: int, key: str, tokens: int, deadline: float,
                 results.append(failed(str(exc)))
 
         probing = asyncio.create_task(probe(watcher, probes)) if probes is not None else None
+        if threads:
+            threads.start()
         try:
             await asyncio.wait_for(asyncio.gather(*(ask(p, o) for p, o in zip(pages, opened))),
                                    deadline)
@@ -232,6 +236,8 @@ async def sse_round(url: str, n: int, key: str, tokens: int, deadline: float,
         finally:
             if probing:
                 probing.cancel()
+            if threads:
+                threads.stop()
         return results, began, deadline
 
 
@@ -248,18 +254,17 @@ async def probe(page: Page, latencies: list) -> None:
 
 
 class Threads:
-    """The server process's thread count, sampled every 50 ms while a round runs."""
+    """The server process's thread count, sampled every 50 ms between start() and stop()."""
 
     def __init__(self, pid: int | None):
         self.pid, self.peak, self.running = pid, 0, False
 
-    def __enter__(self):
+    def start(self) -> None:
         self.running = True
         self.thread = threading.Thread(target=self._sample, daemon=True)
         self.thread.start()
-        return self
 
-    def __exit__(self, *exc):
+    def stop(self) -> None:
         self.running = False
         self.thread.join()
 
@@ -278,8 +283,8 @@ def round_of(url: str, n: int, key: str, tokens: int, deadline: float = 300.0,
              client: str = "sse", pid: int | None = None) -> dict:
     if client == "sse":
         probes: list[float] = []
-        with Threads(pid) as threads:
-            row = summary(n, *asyncio.run(sse_round(url, n, key, tokens, deadline, probes)))
+        threads = Threads(pid)
+        row = summary(n, *asyncio.run(sse_round(url, n, key, tokens, deadline, probes, threads)))
         probes.sort()
         return row | {"server threads": threads.peak or None,
                       "pool_status p95 s": percentile(probes, 0.95)}

@@ -55,9 +55,10 @@ async def astream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool |
     thinking = bool(thinking) and spec.has_thinking
     sampling = sampling or spec.preset(thinking)
     _check(thinking, sampling, max_new_tokens)
-    # the template, the tokenizer and an image's processing: seconds for a big image, so not
-    # on the event loop that serves every other learner
-    prompt = await asyncio.to_thread(build_prompt, loaded, messages, thinking, system)
+    if loaded.processor is None:  # a template and a tokenizer: a millisecond or two
+        prompt = build_prompt(loaded, messages, thinking, system)
+    else:  # an image's processing takes seconds for a big one: not on the event loop
+        prompt = await asyncio.to_thread(build_prompt, loaded, messages, thinking, system)
     max_new_tokens = min(max_new_tokens, _room(loaded, prompt.length))
     cancel = cancel or threading.Event()
     engine = (engine or loaded.engine).serving(prompt.length + max_new_tokens)

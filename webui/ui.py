@@ -249,8 +249,9 @@ def _messages(history: list, update: Update) -> list:
     return out
 
 
-def clear_if_asked(history: list, question: str) -> str:
-    """The question box after an answer: empty if it still holds the question just asked."""
+async def clear_if_asked(history: list, question: str) -> str:
+    """The question box after an answer: empty if it still holds the question just asked
+    (quick: it runs on the event loop, no worker thread for each answer that ends)."""
     asked = [m for m in history or [] if m.get("role") == "user"]
     last = prepare_messages(asked[-1:], vision=False)[0]["content"] if asked else None
     return "" if (question or "").strip() == last else question

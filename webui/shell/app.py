@@ -201,14 +201,14 @@ def _merged(slots, hooks, lang: str) -> list:
 
 
 def _pool_line(pool):
-    def line(request: gr.Request):
+    async def line(request: gr.Request):  # quick and on the loop: no thread for each open page
         return pool_markdown(pool.stats(), lang_of(request))
 
     return line
 
 
 def _apis(pool) -> None:
-    def pool_status() -> dict:
+    async def pool_status() -> dict:  # what each open page asks: answered on the loop
         """The shared model pool: device, budget, loaded models with measured bytes, counters."""
         return pool.stats()
 
