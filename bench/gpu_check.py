@@ -143,12 +143,12 @@ def step_classroom(args) -> dict:
 
 
 def step_vision(args) -> dict:
-    from shapes import build_real_vl_shape
+    from shapes import build_real_shape
 
     from qwenlab.demos.vision import ask
     from qwenlab.pool import ModelPool
 
-    build_real_vl_shape("qwen2.5-vl-3b", Path(args.dir))
+    build_real_shape("qwen2.5-vl-3b", Path(args.dir))
     image = next(iter(sorted((ROOT / "demos" / "vision" / "images").glob("*.png"))), None)
     pool = ModelPool(budget_bytes=int(40e9), device="cuda")
     started, chat, stats = time.perf_counter(), [], ""

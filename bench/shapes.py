@@ -1,7 +1,8 @@
 """Random-weight checkpoints of real Qwen shapes, for benchmarks (not tests: ~1 GB each).
 
-The configs are the published ones; the tokenizer, chat template and generation config are
-those `qwenlab tiny` writes, so the checkpoint loads through the app's normal path.
+The configs are the published ones, set on the classes `qwenlab tiny` builds (tiny_models.py);
+the tokenizer, chat template, processor and generation config are those `qwenlab tiny` writes,
+so the checkpoint loads through the app's normal path.
 """
 
 from __future__ import annotations
@@ -9,82 +10,84 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+# Each model's config.json: the text model's widths and, for vision models, the vision tower's.
 REAL_SHAPES = {
-    "qwen2.5-0.5b": dict(arch="qwen2", hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
-                         num_attention_heads=14, num_key_value_heads=2),
-    "qwen2.5-1.5b": dict(arch="qwen2", hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
-                         num_attention_heads=12, num_key_value_heads=2),
-    "qwen3-0.6b": dict(arch="qwen3", hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
-                       num_attention_heads=16, num_key_value_heads=8, head_dim=128),
+    "qwen2.5-0.5b": dict(text=dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
+                                   num_attention_heads=14, num_key_value_heads=2)),
+    "qwen2.5-1.5b": dict(text=dict(hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
+                                   num_attention_heads=12, num_key_value_heads=2)),
+    "qwen3-0.6b": dict(text=dict(hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
+                                 num_attention_heads=16, num_key_value_heads=8, head_dim=128)),
+    # 24 layers, three Gated DeltaNet to each gated attention layer; heads 8 (2 KV) of 256,
+    # linear heads 16 of 128 (16 key heads), a quarter of each head rotary; 768-wide vision
+    # tower of 12 blocks (Qwen/Qwen3.5-0.8B config.json)
+    "qwen3.5-0.8b": dict(
+        text=dict(hidden_size=1024, intermediate_size=3584, num_hidden_layers=24,
+                  layer_types=["linear_attention"] * 3 + ["full_attention"],
+                  num_attention_heads=8, num_key_value_heads=2, head_dim=256,
+                  linear_num_key_heads=16, linear_num_value_heads=16, linear_key_head_dim=128,
+                  linear_value_head_dim=128, linear_conv_kernel_dim=4,
+                  rope_parameters={"rope_type": "default", "rope_theta": 10_000_000.0,
+                                   "mrope_section": [11, 11, 10], "mrope_interleaved": True,
+                                   "partial_rotary_factor": 0.25}),
+        vision=dict(depth=12, hidden_size=768, intermediate_size=3072, num_heads=12,
+                    out_hidden_size=1024, num_position_embeddings=2304)),
+    # Qwen2.5-VL-3B-Instruct, for the GPU check's vision run at nf4 (about 7.5 GB of bf16)
+    "qwen2.5-vl-3b": dict(
+        text=dict(hidden_size=2048, intermediate_size=11008, num_hidden_layers=36,
+                  num_attention_heads=16, num_key_value_heads=2,
+                  rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0,
+                                   "mrope_section": [16, 24, 24]}),
+        vision=dict(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16,
+                    out_hidden_size=2048, fullatt_block_indexes=[7, 15, 23, 31], window_size=112)),
 }
+
+
+def real_config(key: str):
+    """(config, model class) of `key` at its published shape."""
+    from qwenlab.registry import get_model
+    from qwenlab.tiny_models import BUILDERS
+
+    spec, shape = get_model(key), REAL_SHAPES[key]
+    config, cls = BUILDERS[spec.arch](spec)
+    text = getattr(config, "text_config", config)
+    for name, value in shape["text"].items():
+        setattr(text, name, value)
+    pattern = shape["text"].get("layer_types") or getattr(text, "layer_types", None)
+    if pattern:  # the layer kinds, repeated down the stack
+        text.layer_types = (list(pattern) * text.num_hidden_layers)[:text.num_hidden_layers]
+    for name, value in shape.get("vision", {}).items():
+        setattr(config.vision_config, name, value)
+    return config, cls
 
 
 def build_real_shape(key: str, root: Path) -> Path:
     """Write ROOT/<key>/ with random weights of the real shape (bf16); reuse it if present."""
     import torch
-    import transformers as tf
 
     from qwenlab import tiny
     from qwenlab.registry import get_model
-
-    target = Path(root) / key
-    if (target / "model.safetensors").is_file():
-        return target
-    spec, shape = get_model(key), dict(REAL_SHAPES[key])
-    arch = shape.pop("arch")
-    common = dict(vocab_size=tiny.VOCAB_ROWS, tie_word_embeddings=True, bos_token_id=151643,
-                  eos_token_id=151645, rope_theta=1_000_000.0, max_position_embeddings=spec.context)
-    config = (tf.Qwen3Config if arch == "qwen3" else tf.Qwen2Config)(**common, **shape)
-    started = time.perf_counter()
-    with torch.device("cpu"):
-        model = tf.AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
-    model.generation_config = tiny.generation_config(spec)
-    model.save_pretrained(target)
-    tiny.make_tokenizer(spec, tiny.build_tokenizer_backend(arch == "qwen3")).save_pretrained(target)
-    print(f"built {key} random weights in {time.perf_counter() - started:.0f} s -> {target}")
-    return target
-
-
-# Qwen2.5-VL-3B-Instruct's published config (text and vision towers), for the GPU check's
-# vision run at nf4. Built on the GPU machine: about 7.5 GB of bf16 random weights.
-VL_SHAPES = {
-    "qwen2.5-vl-3b": dict(
-        text=dict(hidden_size=2048, intermediate_size=11008, num_hidden_layers=36,
-                  num_attention_heads=16, num_key_value_heads=2),
-        vision=dict(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16,
-                    out_hidden_size=2048, fullatt_block_indexes=[7, 15, 23, 31], window_size=112,
-                    patch_size=14, spatial_merge_size=2, temporal_patch_size=2,
-                    tokens_per_second=2),
-        mrope_section=[16, 24, 24]),
-}
-
-
-def build_real_vl_shape(key: str, root: Path) -> Path:
-    """Write ROOT/<key>/ with random weights of a Qwen2.5-VL shape and the app's processor."""
-    import torch
-    import transformers as tf
-
-    from qwenlab import tiny
-    from qwenlab.registry import get_model
+    from qwenlab.tiny_models import make_processor
 
     target = Path(root) / key
     if (target / "config.json").is_file() and any(target.glob("*.safetensors")):
         return target
-    spec, shape = get_model(key), VL_SHAPES[key]
-    text = dict(shape["text"], vocab_size=tiny.VOCAB_ROWS, tie_word_embeddings=True,
-                bos_token_id=151643, eos_token_id=151645, max_position_embeddings=spec.context,
-                rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0,
-                                 "mrope_section": shape["mrope_section"]})
-    config = tf.Qwen2_5_VLConfig(text_config=text, vision_config=shape["vision"],
-                                 image_token_id=151655, video_token_id=151656,
-                                 vision_start_token_id=151652, vision_end_token_id=151653,
-                                 tie_word_embeddings=True)
+    spec = get_model(key)
+    config, cls = real_config(key)
     started = time.perf_counter()
-    model = tf.Qwen2_5_VLForConditionalGeneration(config).to(torch.bfloat16)
-    model.generation_config = tiny.generation_config(spec)
+    with torch.device("cpu"):
+        model = cls(config).to(torch.bfloat16).eval()
+    generation = tiny.generation_config(spec)
+    if generation is not None:
+        model.generation_config = generation
     model.save_pretrained(target)
-    tokenizer = tiny.make_tokenizer(spec, tiny.build_tokenizer_backend(False))
-    tiny.make_processor(spec, tokenizer).save_pretrained(target)
+    if generation is None:
+        (target / "generation_config.json").unlink(missing_ok=True)
+    tokenizer = tiny.make_tokenizer(spec)
+    if spec.is_vision:
+        make_processor(spec, tokenizer, tiny.chat_template(spec)).save_pretrained(target)
+    else:
+        tokenizer.save_pretrained(target)
     print(f"built {key} random weights in {time.perf_counter() - started:.0f} s -> {target}")
     return target
 

@@ -31,6 +31,17 @@ class ThinkingDelta:
 
 
 @dataclass(frozen=True)
+class ToolCallDelta:
+    """A piece of a tool call, as a remote server parsed it (OpenAI's delta.tool_calls): the
+    first of a call has its id and name; the arguments' JSON comes in fragments per index."""
+
+    index: int
+    id: str | None
+    name: str | None
+    arguments: str
+
+
+@dataclass(frozen=True)
 class Final:
     """The last event of every stream."""
 
@@ -40,7 +51,7 @@ class Final:
     ttft_s: float | None          # request start to first new token (a wait in line included)
     tokens_per_s: float           # decode rate after the first token
     total_s: float
-    finish_reason: str            # stop | length | cancelled
+    finish_reason: str            # stop | length | cancelled | tool_calls (a remote server's)
     injected_tokens: int = 0      # the thinking budget's early-stop text, not generated
     model: str = ""
     precision: str = ""
@@ -54,7 +65,7 @@ class Final:
                 f" · {self.model} {self.precision} on {self.device} ({self.engine})")
 
 
-Event = Union[Queued, TextDelta, ThinkingDelta, Final]
+Event = Union[Queued, TextDelta, ThinkingDelta, ToolCallDelta, Final]
 
 
 def timing(started: float, first: float | None, last: float | None, generated: int) -> dict:

@@ -17,10 +17,10 @@ import threading
 import time
 from typing import AsyncIterator, Iterator
 
-from qwenlab.engines import Request, Text, Usage, Waiting
+from qwenlab.engines import Request, Text, ToolCall, Usage, Waiting
 from qwenlab.engines.stream import iterate
 from qwenlab.errors import BadRequest, PromptTooLong
-from qwenlab.events import Event, Final, Queued, TextDelta, ThinkingDelta, timing
+from qwenlab.events import Event, Final, Queued, TextDelta, ThinkingDelta, ToolCallDelta, timing
 from qwenlab.loading import Loaded
 from qwenlab.prompts import build_prompt
 from qwenlab.registry import Sampling
@@ -40,7 +40,8 @@ async def astream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool |
                        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
                        sampling: Sampling | None = None, system: str | None = None,
                        cancel: threading.Event | None = None, engine=None,
-                       thinking_budget: int | None = None) -> AsyncIterator[Event]:
+                       thinking_budget: int | None = None,
+                       tools: list[dict] | None = None) -> AsyncIterator[Event]:
     """Stream one chat turn: Queued while it waits in line, ThinkingDelta / TextDelta events,
     then exactly one Final.
 
@@ -49,16 +50,18 @@ async def astream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool |
     cancel: set it (Stop) and the turn ends at the next piece, its Final "cancelled"; closing
     the iteration does the same without a Final.
     engine: run on this engine instead of the model's own (tests compare engines this way).
+    tools: OpenAI-style function schemas; the template writes them into the prompt and the
+    model may answer with a call (qwenlab.tools reads it back).
     """
     started = time.perf_counter()
     spec = loaded.spec
     thinking = bool(thinking) and spec.has_thinking
     sampling = sampling or spec.preset(thinking)
-    _check(thinking, sampling, max_new_tokens)
+    _check(spec, thinking, sampling, max_new_tokens)
     if loaded.processor is None:  # a template and a tokenizer: a millisecond or two
-        prompt = build_prompt(loaded, messages, thinking, system)
+        prompt = build_prompt(loaded, messages, thinking, system, tools)
     else:  # an image's processing takes seconds for a big one: not on the event loop
-        prompt = await asyncio.to_thread(build_prompt, loaded, messages, thinking, system)
+        prompt = await asyncio.to_thread(build_prompt, loaded, messages, thinking, system, tools)
     max_new_tokens = min(max_new_tokens, _room(loaded, prompt.length))
     cancel = cancel or threading.Event()
     engine = (engine or loaded.engine).serving(prompt.length + max_new_tokens)
@@ -83,7 +86,10 @@ async def astream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool |
                       device=engine.where(loaded.device), engine=engine.name)
 
 
-def _check(thinking: bool, sampling: Sampling, max_new_tokens: int) -> None:
+def _check(spec, thinking: bool, sampling: Sampling, max_new_tokens: int) -> None:
+    if "chat" not in spec.capabilities:
+        raise BadRequest(f"{spec.key} scores text for retrieval (qwenlab.scoring); it does not "
+                         "chat. Pick a chat model.")
     if thinking and not sampling.do_sample:
         raise BadRequest("Greedy decoding with thinking on makes Qwen3 loop; sample instead")
     if max_new_tokens < 1:
@@ -123,6 +129,9 @@ class _Tally:
         if isinstance(piece, Usage):
             self.usage = piece
             return []
+        if isinstance(piece, ToolCall):
+            self.text_pieces = True  # the server counts the call's tokens in its usage
+            return [ToolCallDelta(piece.index, piece.id, piece.name, piece.arguments)]
         self.last = time.perf_counter()
         self.first = self.first or self.last
         if isinstance(piece, Text):
@@ -159,8 +168,9 @@ class _Tally:
             generated = (self.usage.new_tokens if self.usage.new_tokens is not None
                          else min(thinking_tokens + answer_tokens, max_new_tokens))
             self.thinking_tokens = min(thinking_tokens, generated)
+            reported = self.usage.finish_reason
             reason = ("cancelled" if cancel.is_set() else
-                      self.usage.finish_reason if self.usage.finish_reason in ("stop", "length") else
+                      reported if reported in ("stop", "length", "tool_calls") else
                       "length" if generated >= max_new_tokens else "stop")
         else:
             generated = self.count - injected

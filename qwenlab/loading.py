@@ -8,18 +8,15 @@ server loads only its tokenizer (engines/remote.py). The engine that will run th
 chosen and built here, once, with what it needs (the model, the ids that end a turn, its
 limits from config.py), and held on the frozen `Loaded`. With QWENLAB_MODEL_DIR set, the same
 calls read DIR/<key>/ instead. It does not cache or evict models (pool.py) and does not
-generate (generation.py); it does keep a few small pieces loaded without a model (tokenizers,
-image processors, for counting), at most COUNTING_CACHE of each, which the pool counts in its
-budget.
+generate (generation.py); the small pieces loaded without a model, for counting, are
+counting.py's.
 torch and transformers are imported inside functions so that `import qwenlab` stays light.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -93,7 +90,13 @@ def precision_problem(precision: str, device: str, spec: ModelSpec | None = None
     return None
 
 
-def load_kwargs(precision: str, device: str) -> dict:
+# Layers bitsandbytes' CPU nf4 kernel cannot pack: it needs output sizes in blocks of 32, and
+# Qwen3.5's Gated DeltaNet gates (in_proj_a, in_proj_b) have one output per value head (16 in
+# the 0.8B and 2B). They stay in 16 bits, as the LM head always does: a few thousand weights.
+NF4_SKIP = {"qwen3_5": ["lm_head", "in_proj_a", "in_proj_b"]}
+
+
+def load_kwargs(precision: str, device: str, spec: ModelSpec | None = None) -> dict:
     """The from_pretrained arguments for a precision, exactly as a user would write them."""
     import torch
 
@@ -111,9 +114,11 @@ def load_kwargs(precision: str, device: str) -> dict:
         kwargs["dtype"] = torch.float16  # LLM.int8 computes in fp16 either way
     else:
         compute = torch.bfloat16 if device == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
+        skip = NF4_SKIP.get(spec.arch) if spec is not None else None
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4",
             bnb_4bit_compute_dtype=compute, bnb_4bit_use_double_quant=True,
+            **({"llm_int8_skip_modules": skip} if skip else {}),
         )
         kwargs["dtype"] = compute
     return kwargs
@@ -186,7 +191,7 @@ def load(spec: ModelSpec, precision: str, device: str, progress: Progress | None
         return _load_remote(spec, progress)
     if precision == "int4":
         return _load_onnx(spec, device, progress)
-    kwargs = load_kwargs(precision, device)  # refuses an unavailable precision before any I/O
+    kwargs = load_kwargs(precision, device, spec)  # refuses an unavailable precision first
     report("download", None, f"Looking for {spec.hub_id}")
     source = fetch(spec, progress)
     report("load", None, f"Loading {spec.key} at {precision} on {device}")
@@ -199,7 +204,7 @@ def load(spec: ModelSpec, precision: str, device: str, progress: Progress | None
     nbytes = model.get_memory_footprint()
     report("ready", 1.0, f"{spec.key} ready: {nbytes / 1e9:.2f} GB in {seconds:.1f} s")
     log.info("loaded %s %s %s: %.0f MB in %.1f s", spec.key, precision, device, nbytes / 1e6, seconds)
-    eos = eos_ids(model.generation_config.eos_token_id, tokenizer)
+    eos = eos_ids(configured_eos(source), tokenizer)
     return Loaded(spec, precision, device, model, tokenizer,
                   transformers_engine(spec, precision, device, model, eos), eos, processor,
                   nbytes, seconds, source)
@@ -232,14 +237,16 @@ def _load_remote(spec: ModelSpec, progress: Progress | None) -> Loaded:
     endpoint = remote.endpoint_for(spec)
     if endpoint is None:
         raise LoadError(f"{spec.key} has no remote engine; set QWENLAB_REMOTE_MODELS")
-    if spec.is_vision:
-        raise LoadError(f"{spec.key}: remote engines serve the text models only here")
+    if "chat" not in spec.capabilities:
+        raise LoadError(f"{spec.key}: remote engines serve the chat models only here")
     report = progress or (lambda *_: None)
     report("load", None, f"Connecting to {endpoint}")
     started = time.perf_counter()
     try:
         remote.check(endpoint)
-        tokenizer = load_tokenizer(spec)
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(fetch(spec, weights=False))
     except LoadError:
         raise
     except (OSError, ValueError) as exc:
@@ -266,10 +273,10 @@ def _load_onnx(spec: ModelSpec, device: str, progress: Progress | None) -> Loade
     started = time.perf_counter()
     try:
         model, nbytes, folder = onnx.load(spec, source, progress)
-        from transformers import AutoTokenizer, GenerationConfig
+        from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(source)
-        eos = eos_ids(GenerationConfig.from_pretrained(source).eos_token_id, tokenizer)
+        eos = eos_ids(configured_eos(source), tokenizer)
     except LoadError:
         raise
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
@@ -278,12 +285,27 @@ def _load_onnx(spec: ModelSpec, device: str, progress: Progress | None) -> Loade
     report("ready", 1.0, f"{spec.key} ready (int4 ONNX): {nbytes / 1e9:.2f} GB in {seconds:.1f} s")
     log.info("loaded %s int4 onnx: %.0f MB in %.1f s", spec.key, nbytes / 1e6, seconds)
     # Batched answers for a classroom (engines/lanes.py); one learner alone is a batch of one.
+    import json
+
     from qwenlab.engines.lanes import LanesEngine
 
     engine = LanesEngine(model, folder, eos, label(spec, "int4"),
-                         config.max_active_per_model("cpu", batched=True), config.max_waiting())
+                         config.max_active_per_model("cpu", batched=True), config.max_waiting(),
+                         checkpoint=json.loads((Path(source) / "config.json").read_text()))
     return Loaded(spec, "int4", device, model, tokenizer, engine, eos, None, nbytes, seconds,
                   source)
+
+
+def configured_eos(source: str):
+    """The generation config's end-of-turn ids, or the model config's where a checkpoint ships
+    no generation_config.json (Qwen3.5's repositories have none)."""
+    from transformers import AutoConfig, GenerationConfig
+
+    try:
+        return GenerationConfig.from_pretrained(source).eos_token_id
+    except OSError:
+        config = AutoConfig.from_pretrained(source)
+        return getattr(config.get_text_config(), "eos_token_id", None)
 
 
 def eos_ids(configured, tokenizer) -> frozenset[int]:
@@ -297,97 +319,20 @@ def eos_ids(configured, tokenizer) -> frozenset[int]:
 
 
 def _from_pretrained(spec: ModelSpec, source: str, kwargs: dict):
+    """As each card documents: vision-language models (Qwen2/2.5/3-VL, and Qwen3.5, which is
+    natively multimodal) through AutoModelForImageTextToText and their processor; the
+    embedding model as AutoModel (its last hidden state is pooled) and the reranker as a
+    causal LM (it scores "yes" against "no"), both padding on the left; the rest as causal LMs."""
     if spec.is_vision:
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         processor = AutoProcessor.from_pretrained(source)
         model = AutoModelForImageTextToText.from_pretrained(source, **kwargs)
         return model.eval(), processor.tokenizer, processor
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(source)
-    model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    scores = bool({"embed", "rerank"} & spec.capabilities)
+    tokenizer = AutoTokenizer.from_pretrained(source, **({"padding_side": "left"} if scores else {}))
+    cls = AutoModel if "embed" in spec.capabilities else AutoModelForCausalLM
+    model = cls.from_pretrained(source, **kwargs)
     return model.eval(), tokenizer, None
-
-
-COUNTING_CACHE = 4             # tokenizers (and image processors) kept for counting, at most
-TOKENIZER_BYTES = 150 * 10**6  # what one Qwen tokenizer holds (its vocabulary and merges)
-
-
-class _Recent:
-    """The last few pieces loaded for counting, by source folder, oldest dropped first."""
-
-    def __init__(self, size: int, item_bytes: int):
-        self.size, self.item_bytes = size, item_bytes
-        self.items: OrderedDict[str, Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, source: str, make: Callable[[], Any]) -> Any:
-        with self.lock:
-            if source in self.items:
-                self.items.move_to_end(source)
-                return self.items[source]
-        made = make()  # outside the lock: loading a tokenizer takes a second
-        with self.lock:
-            self.items[source] = made
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-            return made
-
-    @property
-    def nbytes(self) -> int:
-        return len(self.items) * self.item_bytes
-
-    def clear(self) -> None:
-        with self.lock:
-            self.items.clear()
-
-
-_TOKENIZERS = _Recent(COUNTING_CACHE, TOKENIZER_BYTES)
-_IMAGE_PROCESSORS = _Recent(COUNTING_CACHE, 10**6)
-
-
-def counting_bytes() -> int:
-    """Memory the counting caches hold (the pool charges it to its budget)."""
-    return _TOKENIZERS.nbytes + _IMAGE_PROCESSORS.nbytes
-
-
-def drop_counting_caches() -> None:
-    """Let the counting pieces go (the pool does, before it evicts a model to make room)."""
-    _TOKENIZERS.clear()
-    _IMAGE_PROCESSORS.clear()
-
-
-def load_tokenizer(spec: ModelSpec):
-    """Just the tokenizer (for counting tokens), from the same source as the model; cached."""
-    source = fetch(spec, weights=False)
-
-    def make():
-        if spec.is_vision:
-            from transformers import AutoProcessor
-
-            return AutoProcessor.from_pretrained(source).tokenizer
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(source)
-
-    return _TOKENIZERS.get(source, make)
-
-
-def load_image_processor(spec: ModelSpec):
-    """Just the image processor of a vision model (to count an image's visual tokens before the
-    model is loaded), from the same source as the model; cached. No tokenizer, no weights."""
-    if not spec.is_vision:
-        raise LoadError(f"{spec.key} does not take images, so it has no image processor")
-    source = fetch(spec, weights=False)
-
-    def make():
-        from transformers import AutoImageProcessor
-
-        try:
-            return AutoImageProcessor.from_pretrained(source)
-        except (OSError, ValueError, ImportError) as exc:
-            raise LoadError(f"Could not load the image processor of {spec.key} from {source}: "
-                            f"{exc}") from exc
-
-    return _IMAGE_PROCESSORS.get(source, make)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from qwenlab import config, loading
+from qwenlab import config, counting, loading
 from qwenlab.admission import JobLine, Rate
 from qwenlab.engines import remote
 from qwenlab.errors import LoadError, PoolFull, PrecisionUnavailable
@@ -202,7 +202,7 @@ class ModelPool:
 
     # -- budget and eviction -----------------------------------------------------------------
     def _used(self) -> int:
-        return sum(e.charge for e in self._entries.values()) + loading.counting_bytes()
+        return sum(e.charge for e in self._entries.values()) + counting.counting_bytes()
 
     def _make_room(self, need: int, spec: ModelSpec, precision: str) -> list[_Entry]:
         """Under the lock: the idle models to evict, least recently used first, until `need`
@@ -210,7 +210,7 @@ class ModelPool:
         caller frees them once it lets go of the lock. Nothing is evicted when even evicting
         every idle model would not make room: then PoolFull says who holds the memory."""
         if self._used() + need > self.budget:
-            loading.drop_counting_caches()
+            counting.drop_counting_caches()
         idle = sorted((e for e in self._entries.values() if e.pins == 0 and e.state == "ready"),
                       key=lambda e: e.last_used)
         if self._used() - sum(e.charge for e in idle) + need > self.budget:

@@ -21,6 +21,7 @@ from functools import wraps
 from typing import Any
 
 from qwenlab.engines import Prompt
+from qwenlab.errors import BadRequest
 
 _THINK_BLOCK = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
 
@@ -46,6 +47,8 @@ def prepare_messages(messages: list[dict], vision: bool, system: str | None = No
             out.append({"role": role, "content": parts})
         else:
             out.append({"role": role, "content": "".join(p.get("text", "") for p in parts)})
+        if role == "assistant" and message.get("tool_calls"):  # the calls it made, kept
+            out[-1]["tool_calls"] = message["tool_calls"]
     return out
 
 
@@ -68,29 +71,46 @@ def _parts(content: Any) -> list[dict]:
 
 
 def build_prompt(loaded, messages: list[dict], thinking: bool | None,
-                 system: str | None = None) -> Prompt:
+                 system: str | None = None, tools: list[dict] | None = None) -> Prompt:
     """The chat as token ids (and pixel values) through the model's own template, plus the
     normalised chat itself for engines that template it themselves."""
     spec = loaded.spec
-    vision_chat = prepare_messages(messages, spec.is_vision, system)
-    text_chat = vision_chat if not spec.is_vision else prepare_messages(messages, False, system)
+    vision = loaded.processor is not None  # Qwen3.5 at int4 is its text part: no processor
+    if not vision and _has_images(messages):
+        raise BadRequest(f"{spec.key} at {loaded.precision} reads text only here: its images go "
+                         f"through the vision encoder, which runs at bf16 on this machine. Pick "
+                         f"bf16 to ask about an image.")
+    vision_chat = prepare_messages(messages, vision, system)
+    text_chat = vision_chat if not vision else prepare_messages(messages, False, system)
     # a remote server templates the chat itself and would parse typed tags as control tokens
     remote_chat = [_escaped(loaded.tokenizer, m) for m in text_chat]
-    return Prompt(inputs=build_inputs(loaded, vision_chat, thinking), messages=remote_chat,
-                  thinking=bool(thinking) if spec.has_thinking else None)
+    return Prompt(inputs=build_inputs(loaded, vision_chat, thinking, tools),
+                  messages=remote_chat, thinking=bool(thinking) if spec.has_thinking else None,
+                  tools=tools or None)
 
 
-def build_inputs(loaded, messages: list[dict], thinking: bool | None):
-    """Token ids (and pixel values) for a chat, through the model's own template."""
+def _has_images(messages: list[dict]) -> bool:
+    return any(part.get("type") in ("image", "video") or "image" in part
+               for message in messages for part in _parts(message.get("content"))
+               if isinstance(part, dict))
+
+
+def build_inputs(loaded, messages: list[dict], thinking: bool | None,
+                 tools: list[dict] | None = None):
+    """Token ids (and pixel values) for a chat, through the model's own template; `tools`
+    (OpenAI-style function schemas) are written into the system turn by the template."""
     spec = loaded.spec
-    if spec.is_vision:
+    # Qwen3 and Qwen3.5 templates read enable_thinking; a single-mode template ignores it
+    extra = {"enable_thinking": bool(thinking)} if spec.has_thinking else {}
+    if tools:
+        extra["tools"] = tools
+    if loaded.processor is not None:
         messages = [_escaped(loaded.processor.tokenizer, m) for m in messages]
         prompt = loaded.processor.apply_chat_template(messages, tokenize=False,
-                                                      add_generation_prompt=True)
-        images, videos, limits = vision_inputs(messages)
+                                                      add_generation_prompt=True, **extra)
+        images, videos, limits = vision_inputs(messages, _patch(loaded.processor))
         return loaded.processor(text=[prompt], images=images, videos=videos, padding=True,
                                 return_tensors="pt", **limits)
-    extra = {"enable_thinking": bool(thinking)} if spec.has_thinking else {}
     tokenizer = loaded.tokenizer
     if any(_control_strings(tokenizer).search(m["content"]) for m in messages):
         return _encode_as_text(tokenizer, messages, extra)
@@ -170,17 +190,24 @@ def escape_control_strings(tokenizer, text: str) -> str:
     return _control_strings(tokenizer).sub(lambda m: m[0][0] + "\u2060" + m[0][1:], text)
 
 
-def vision_inputs(messages: list[dict]) -> tuple[list | None, list | None, dict]:
-    """The chat's images and videos as qwen_vl_utils opens and resizes them, and the processor
-    kwargs that hold the image processor to the same limits. build_inputs sends exactly these;
-    running the image processor alone on them counts the visual tokens without the model."""
+def vision_inputs(messages: list[dict], patch: int = 14) -> tuple[list | None, list | None, dict]:
+    """The chat's images and videos as qwen_vl_utils opens and resizes them (to multiples of
+    `patch` x 2: 28 pixels for Qwen2/2.5-VL, 32 for Qwen3-VL and Qwen3.5, whose patches are 16),
+    and the processor kwargs that hold the image processor to the same limits. build_inputs
+    sends exactly these; running the image processor alone on them counts the visual tokens
+    without the model."""
     from qwen_vl_utils import process_vision_info
 
-    images, videos = process_vision_info(messages)
-    return images, videos, _pixel_limits(messages)
+    images, videos = process_vision_info(messages, image_patch_size=patch)
+    return images, videos, _pixel_limits(messages, patch)
 
 
-def _pixel_limits(messages: list[dict]) -> dict:
+def _patch(processor) -> int:
+    """The vision tower's patch size, from the image processor the checkpoint ships."""
+    return int(getattr(getattr(processor, "image_processor", processor), "patch_size", 14))
+
+
+def _pixel_limits(messages: list[dict], patch: int = 14) -> dict:
     """The images' min/max_pixels, for the processor as well: qwen_vl_utils resizes each image
     within its own limits, then the image processor runs its smart_resize again, within its own
     defaults unless given these. (Even with these it can move the size when min and max are
@@ -189,6 +216,7 @@ def _pixel_limits(messages: list[dict]) -> dict:
               for part in message["content"] if "min_pixels" in part or "max_pixels" in part]
     if not limits:
         return {}
-    size = {"shortest_edge": min(p.get("min_pixels", 4 * 28 * 28) for p in limits),
-            "longest_edge": max(p.get("max_pixels", 16384 * 28 * 28) for p in limits)}
+    factor = patch * 2  # a visual token: patch x patch, merged 2 x 2
+    size = {"shortest_edge": min(p.get("min_pixels", 4 * factor * factor) for p in limits),
+            "longest_edge": max(p.get("max_pixels", 16384 * factor * factor) for p in limits)}
     return {"images_kwargs": {"size": size}}

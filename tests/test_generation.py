@@ -22,7 +22,11 @@ def generate_threads():
     return [t for t in threading.enumerate() if t.name.endswith("-worker")]
 
 
-@pytest.mark.parametrize("key", list(MODELS))
+CHAT_MODELS = [key for key, spec in MODELS.items() if "chat" in spec.capabilities]
+TODAY = [key for key in CHAT_MODELS if MODELS[key].released >= "2025-07"]
+
+
+@pytest.mark.parametrize("key", CHAT_MODELS)
 def test_every_registry_model_loads_and_streams(pool, key):
     with pool.lease(key) as loaded:
         events = list(stream_chat(loaded, HELLO, max_new_tokens=6, thinking=True))
@@ -122,3 +126,55 @@ def test_greedy_with_thinking_is_refused(pool):
     with pool.lease("qwen3-0.6b") as loaded:
         with pytest.raises(ValueError, match="loop"):
             next(stream_chat(loaded, HELLO, thinking=True, sampling=Sampling(do_sample=False)))
+
+
+def _precisions(key):
+    from qwenlab.loading import precision_problem
+    from qwenlab.registry import PRECISIONS
+
+    return [p for p in PRECISIONS if p != "fp16" and not precision_problem(p, "cpu", MODELS[key])]
+
+
+@pytest.mark.parametrize("key,precision", [(key, p) for key in TODAY for p in _precisions(key)])
+def test_todays_models_at_every_precision_stream_stop_and_go(tiny_env, make_pool, monkeypatch,
+                                                              key, precision):
+    """Qwen3-2507, Qwen3-VL and Qwen3.5 through the pool at each precision a CPU offers (int4:
+    the text part, converted by the real builder): they answer, Stop ends an answer, and once
+    evicted the pool and the engine hold nothing of theirs (test_pool checks that the memory
+    goes back)."""
+    monkeypatch.setenv("QWENLAB_CPU_ENGINE", "auto")
+    pool = make_pool()
+    cancel = threading.Event()
+    with pool.lease(key, precision) as loaded:
+        engine = loaded.engine
+        *_, final = stream_chat(loaded, HELLO, max_new_tokens=4, thinking=False)
+        events = []
+        for event in stream_chat(loaded, HELLO, max_new_tokens=200, thinking=False,
+                                 cancel=cancel):
+            events.append(event)
+            if len(events) == 2:
+                cancel.set()
+    assert (final.precision, final.new_tokens) == (precision, 4)
+    assert events[-1].finish_reason == "cancelled" and events[-1].new_tokens < 200
+    assert pool.evict_idle() == 1 and pool.stats()["models"] == []
+    assert engine.model is None and not engine.driver._thread.is_alive()
+    assert not [t for t in threading.enumerate() if t.name.startswith(f"{key} (")]
+
+
+@pytest.mark.parametrize("key", [k for k, s in MODELS.items() if "chat" not in s.capabilities])
+def test_retrieval_models_load_as_their_cards_say_and_refuse_to_chat(pool, key):
+    from qwenlab.errors import BadRequest
+    from qwenlab.scoring import embed, query_text, rerank
+
+    with pool.lease(key) as loaded:
+        assert loaded.tokenizer.padding_side == "left"
+        with pytest.raises(BadRequest, match="does not chat"):
+            list(stream_chat(loaded, HELLO))
+        if key.startswith("qwen3-embedding"):
+            vectors = embed(loaded, [query_text("What is int4?"), "Four bits a weight.", "A cat."])
+            assert vectors.shape[0] == 3
+            assert [round(float(n), 4) for n in vectors.norm(dim=1)] == [1.0, 1.0, 1.0]
+        else:
+            scores = rerank(loaded, "What is int4?", ["Four bits a weight.", "A cat sat."])
+            assert len(scores) == 2 and all(0 < s < 1 for s in scores)
+            assert loaded.tokenizer.convert_tokens_to_ids(["yes", "no"]) == [9693, 2152]

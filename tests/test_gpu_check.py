@@ -33,17 +33,13 @@ def test_the_report_names_each_missed_target(tmp_path):
     assert json.loads((tmp_path / "report.json").read_text())["tests"]["summary"] == "2 passed"
 
 
-def test_the_vision_shape_is_qwen2_5_vl_3b():
+@pytest.mark.parametrize("key, low, high", [("qwen2.5-vl-3b", 3.6e9, 3.9e9),   # card: 3.75B
+                                            ("qwen3.5-0.8b", 0.8e9, 0.9e9)])  # 0.85B counted
+def test_the_benchmark_shapes_are_the_published_ones(key, low, high):
     import torch
-    import transformers as tf
-    from shapes import VL_SHAPES
+    from shapes import real_config
 
-    shape = VL_SHAPES["qwen2.5-vl-3b"]
-    text = dict(shape["text"], vocab_size=151936, tie_word_embeddings=True,
-                rope_parameters={"rope_type": "default", "rope_theta": 1e6,
-                                 "mrope_section": shape["mrope_section"]})
-    config = tf.Qwen2_5_VLConfig(text_config=text, vision_config=shape["vision"], tie_word_embeddings=True)
+    config, cls = real_config(key)
     with torch.device("meta"):
-        model = tf.Qwen2_5_VLForConditionalGeneration(config)
-    params = sum(p.numel() for p in model.parameters())
-    assert 3.6e9 < params < 3.9e9  # the model card's 3.75B
+        model = cls(config)
+    assert low < sum(p.numel() for p in model.parameters()) < high

@@ -131,6 +131,35 @@ def test_a_classroom_shares_int4_lanes_and_gets_the_answers_it_would_get_alone(o
     assert together[6][1].finish_reason == "cancelled" and together[6][1].new_tokens < 10
 
 
+def test_qwen3_5s_hybrid_layers_share_lanes_only_with_prompts_of_their_length(onnx_env,
+                                                                                make_pool):
+    """Qwen3.5's Gated DeltaNet layers take no padding mask: learners whose prompts have the
+    same length share a forward pass and each gets the answer given alone; a prompt of another
+    length waits for a group of its own rather than being padded into a wrong answer."""
+    import threading
+
+    from qwenlab.engines import lanes
+    from qwenlab.registry import Sampling
+
+    greedy = Sampling(do_sample=False)
+    questions = [f"Question {i}: tell me more" for i in range(4)] + ["Why? " * 12]
+    with make_pool(4).lease("qwen3.5-0.8b", "int4") as loaded:
+        assert isinstance(loaded.engine, lanes.LanesEngine) and loaded.engine.shape.hybrid
+        alone = [_greedy_text(loaded, q, 8, greedy)[0] for q in questions]
+        together = [None] * len(questions)
+
+        def ask(i):
+            together[i] = _greedy_text(loaded, questions[i], 8, greedy)[0]
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(questions))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert loaded.engine.tally.widest >= 2
+    assert together == alone
+
+
 def _greedy_text(loaded, question, max_new_tokens, sampling, engine=None):
     text = ""
     for event in stream_chat(loaded, [{"role": "user", "content": question}], thinking=False,

@@ -44,7 +44,7 @@ def test_the_wheel_holds_the_whole_app_under_one_name(wheel):
     assert tops == {"qwenlab"}  # no generic `webui` or `demos` in a user's site-packages
     for folder in SOURCES:
         for path in (ROOT / folder).rglob("*"):
-            if path.is_file() and path.suffix in (".py", ".md", ".yaml") and \
+            if path.is_file() and path.suffix in (".py", ".md", ".yaml", ".jinja") and \
                     "__pycache__" not in path.parts:
                 inside = f"{INSIDE[folder]}/{path.relative_to(ROOT / folder).as_posix()}"
                 assert inside in names, f"{path.relative_to(ROOT)} is not in the wheel"

@@ -27,7 +27,8 @@ from qwenlab.engines.driver import Driver
 from qwenlab.engines.stream import Stream, Waiting
 from qwenlab.registry import Sampling
 
-__all__ = ["Engine", "Piece", "Prompt", "Request", "Stream", "Text", "Usage", "Waiting"]
+__all__ = ["Engine", "Piece", "Prompt", "Request", "Stream", "Text", "ToolCall", "Usage",
+           "Waiting"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,19 @@ class Usage:
     finish_reason: str | None = None
 
 
-Piece = Union[int, Text, Usage, Waiting]
+@dataclass(frozen=True)
+class ToolCall:
+    """A piece of a tool call a server parsed from the model's output (vLLM's
+    `--tool-call-parser`): OpenAI's `delta.tool_calls[i]`. The first piece of a call carries
+    its id and name; `arguments` arrives as JSON fragments to be joined per `index`."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+Piece = Union[int, Text, ToolCall, Usage, Waiting]
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,7 @@ class Prompt:
     inputs: Any                   # the tokenizer's or processor's output: input_ids (+ pixels)
     messages: list[dict]          # the chat, for engines that apply the template themselves
     thinking: bool | None = None  # enable_thinking, likewise (None: not a thinking model)
+    tools: list[dict] | None = None  # function schemas the template was given, likewise
 
     @property
     def ids(self) -> list[int]:

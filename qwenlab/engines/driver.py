@@ -185,6 +185,7 @@ class Driver:
         self.active = len(batch.jobs)
         if batch.jobs and self._current(generation):
             batch.step()
+            self.active = len(batch.jobs)
         elif not taken:
             with self._cond:  # the batch is gathering classmates: look again shortly
                 self._cond.wait(GATHER_POLL_S)

@@ -17,6 +17,9 @@ generator of up to LANE_WIDTH rows, and steps each in turn:
   learner who asked a moment early does not run beside the class in a group of one (reading
   those tokens again goes through the batched prefill: the answer goes on exactly as a fresh
   request for the prompt plus them would, see tests/test_ortgenai.py);
+- a hybrid model (Qwen3.5: Gated DeltaNet layers beside attention) batches only prompts of
+  equal length and never folds: its linear-attention layers take no mask, so padding would
+  run through a row's state; classmates asking the same question still share a group;
 - every group fits the memory the model's lanes may fill (`reserve`, charged to the pool): a
   generator holds each row's cache at the group's full length from the start, and the prefill
   computes logits for every prompt position, so long prompts or long answers make narrower
@@ -66,28 +69,48 @@ class Row:
 
 @dataclass(frozen=True)
 class Shape:
-    """What a group's memory depends on, from the model's genai_config.json."""
+    """What a group's memory depends on, from the model's genai_config.json and, for a hybrid
+    model (Qwen3.5), the checkpoint's config.json: only its attention layers keep keys and
+    values per token; each Gated DeltaNet layer keeps a fixed state per row."""
 
     pad_id: int
-    kv_bytes: int  # keys and values of one token in every layer (fp32 on a CPU)
+    kv_bytes: int         # keys and values of one token in every attention layer (fp32 on a CPU)
     vocab: int
+    state_bytes: int = 0  # a row's fixed linear-attention state (conv window and recurrence)
+
+    @property
+    def hybrid(self) -> bool:
+        """Rows must not be padded: the linear-attention layers take no mask, so padding would
+        run through each row's state (the builder's dense export)."""
+        return self.state_bytes > 0
 
     @classmethod
-    def of(cls, folder: str | Path) -> Shape:
+    def of(cls, folder: str | Path, checkpoint: dict | None = None) -> Shape:
         model = json.loads((Path(folder) / "genai_config.json").read_text())["model"]
         decoder = model["decoder"]
-        kv = 2 * decoder["num_hidden_layers"] * decoder["num_key_value_heads"] * decoder["head_size"] * 4
-        return cls(int(model["pad_token_id"]), kv, int(model["vocab_size"]))
+        text = (checkpoint or {}).get("text_config", checkpoint or {})
+        kinds = text.get("layer_types") or ["full_attention"] * decoder["num_hidden_layers"]
+        attention = sum(kind == "full_attention" for kind in kinds)
+        kv = 2 * attention * decoder["num_key_value_heads"] * decoder["head_size"] * 4
+        state = 0
+        if "past_conv_names" in decoder["inputs"]:
+            keys, values = text["linear_num_key_heads"], text["linear_num_value_heads"]
+            kdim, vdim = text["linear_key_head_dim"], text["linear_value_head_dim"]
+            conv = (2 * keys * kdim + values * vdim) * (text["linear_conv_kernel_dim"] - 1)
+            state = (len(kinds) - attention) * (conv + values * kdim * vdim) * 4
+        return cls(int(model["pad_token_id"]), kv, int(model["vocab_size"]), state)
 
     def bytes(self, rows: list[Row]) -> int:
         """A group's memory: its cache and its prefill's logits (see `logits`)."""
         return self.cache(rows) + self.logits(rows)
 
     def cache(self, rows: list[Row]) -> int:
-        """The generator's cache, which holds every row at the group's full length throughout."""
+        """The generator's cache, which holds every row at the group's full length throughout,
+        and each row's fixed state in a hybrid model."""
         if not rows:
             return 0
-        return len(rows) * (max(len(r.ids) for r in rows) + max(r.left for r in rows)) * self.kv_bytes
+        longest = max(len(r.ids) for r in rows) + max(r.left for r in rows)
+        return len(rows) * (longest * self.kv_bytes + self.state_bytes)
 
     def logits(self, rows: list[Row]) -> int:
         """The prefill's logits: a row of the vocabulary for every prompt position of every row
@@ -168,8 +191,8 @@ class _Lanes:
         if len(offered) < LANE_WIDTH and time.monotonic() - offered[0].arrived < wait:
             return []  # gathering: the driver asks again in a moment
         sampling = offered[0].request.sampling
-        young = next((g for g in self.groups if g.steps <= FOLD_STEPS and g.sampling == sampling),
-                     None)
+        young = None if self.shape.hybrid else next(  # a hybrid's state cannot be re-read padded
+            (g for g in self.groups if g.steps <= FOLD_STEPS and g.sampling == sampling), None)
         if young is not None and (taken := self._fitting(offered, young)):
             self._fold(young, taken)
             return taken
@@ -183,10 +206,12 @@ class _Lanes:
         always takes its first job, whatever its size)."""
         keep = base.live() if base is not None else []
         free = self.budget - self._in_use() + (base.cost if base is not None else 0)
-        sampling, taken = offered[0].request.sampling, []
+        sampling, taken, length = offered[0].request.sampling, [], len(Row.of(offered[0]).ids)
         for job in offered:
             if job.request.sampling != sampling:
                 continue
+            if self.shape.hybrid and len(Row.of(job).ids) != length:
+                continue  # no padding in a hybrid's group: equal prompts only
             rows = [Row.of(held) for held in keep + taken + [job]]
             if len(rows) > LANE_WIDTH:
                 break
@@ -239,8 +264,8 @@ class LanesEngine(Engine):
     name = ENGINE
 
     def __init__(self, model, folder: str | Path, eos: set[int], label: str, limit: int,
-                 max_waiting: int):
-        self.model, self.shape, self.tally = model, Shape.of(folder), Tally()
+                 max_waiting: int, checkpoint: dict | None = None):
+        self.model, self.shape, self.tally = model, Shape.of(folder, checkpoint), Tally()
         self.budget = lanes_budget(self.shape, limit)
         self.driver = Driver(label, lambda: _Lanes(model, self.shape, self.budget,
                                                    frozenset(eos), self.tally),

@@ -7,7 +7,9 @@ takes; engines/lanes.py runs the answers, streaming token ids like TransformersE
 generation.py (chat template, thinking split, stats, Stop) works unchanged. The pool sees an
 int4 model as one more (model, precision, device) entry. Nothing here knows about Gradio.
 
-Covered: the Qwen2/Qwen2.5 and Qwen3 text models, on CPU. The VL models stay on transformers.
+Covered: the Qwen2/Qwen2.5 and Qwen3 text models, and Qwen3.5's text part (its images go
+through transformers), on CPU. The VL models, the embedding and the reranker stay on
+transformers.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from qwenlab.registry import ModelSpec, Sampling
 log = logging.getLogger(__name__)
 
 ENGINE = "onnxruntime-genai"
-ARCHES = ("qwen2", "qwen3")
+ARCHES = ("qwen2", "qwen3", "qwen3_5")  # Qwen3.5: its text part (the builder's qwen3_5_text)
 INSTALL = "pip install 'qwenlab[onnx]'"
 BUILD_FORMAT = 1  # bump to rebuild every cached model after a change in how they are built
 Progress = Callable[[str, "float | None", str], None]
@@ -40,7 +42,7 @@ def problem(spec: ModelSpec | None, device: str) -> str | None:
     """Why int4 (ONNX Runtime GenAI) cannot serve `spec` on `device`, or None when it can."""
     if device != "cpu":
         return "the int4 ONNX engine is this app's CPU path; on a GPU use nf4 or bf16"
-    if spec is not None and spec.arch not in ARCHES:
+    if spec is not None and (spec.arch not in ARCHES or not spec.capabilities & {"chat"}):
         return f"the ONNX builder path covers Qwen text models; {spec.key} stays on transformers"
     if not system.installed("onnxruntime_genai"):  # looked up, not imported: see system.py
         return f"int4 needs ONNX Runtime GenAI: {INSTALL}"
@@ -79,7 +81,7 @@ def build(spec: ModelSpec, source: str, progress: Progress | None = None) -> Pat
     with _BUILD_LOCK:
         if is_built(spec, source):
             return target
-        layers = json.loads((Path(source) / "config.json").read_text())["num_hidden_layers"]
+        layers = _layers(json.loads((Path(source) / "config.json").read_text()))
         partial = target.with_name(target.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
@@ -97,6 +99,11 @@ def build(spec: ModelSpec, source: str, progress: Progress | None = None) -> Pat
         partial.rename(target)
         log.info("converted %s to int4 ONNX in %.0f s", spec.key, time.perf_counter() - started)
         return target
+
+
+def _layers(config: dict) -> int:
+    """Decoder layers, for the conversion's progress (a multimodal config nests its text part)."""
+    return config.get("num_hidden_layers") or config.get("text_config", {}).get("num_hidden_layers", 1)
 
 
 def _run_builder(command: list[str], layers: int, spec: ModelSpec, report: Progress) -> list[str]:

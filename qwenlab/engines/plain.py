@@ -32,11 +32,14 @@ class TransformersEngine(Engine):
         inputs = request.prompt.inputs
         if hasattr(inputs, "to"):
             inputs = inputs.to(self.model.device)
+        sampling = request.sampling
+        extra = ({"logits_processor": _presence(sampling.presence_penalty)}
+                 if sampling.do_sample and sampling.presence_penalty else {})
         with torch.inference_mode():  # cheaper than generate()'s own no_grad
             self.model.generate(**inputs, streamer=_streamer(put),
                                 max_new_tokens=request.max_new_tokens,
                                 stopping_criteria=_stop_when(stopped),
-                                **request.sampling.generate_kwargs())
+                                **sampling.generate_kwargs(), **extra)
 
     def close(self) -> None:
         super().close()
@@ -61,6 +64,30 @@ def _streamer(put: Callable[[Any], None]):
             pass
 
     return Streamer()
+
+
+def _presence(penalty: float):
+    """OpenAI's presence penalty, which Qwen3.5's cards recommend and generate() lacks: every
+    token already written this answer loses `penalty` from its logit, once, however often it
+    appeared (repetition_penalty, which generate() has, divides instead, and counts the prompt)."""
+    import torch
+    from transformers import LogitsProcessor, LogitsProcessorList
+
+    class Presence(LogitsProcessor):
+        def __init__(self):
+            self.prompt = None
+
+        def __call__(self, input_ids, scores):
+            if self.prompt is None:
+                self.prompt = input_ids.shape[1]
+            written = input_ids[:, self.prompt:]
+            if written.shape[1]:
+                seen = torch.zeros_like(scores, dtype=torch.bool)
+                seen.scatter_(1, written, True)
+                scores = scores - penalty * seen.to(scores.dtype)
+            return scores
+
+    return LogitsProcessorList([Presence()])
 
 
 def _stop_when(stopped: Callable[[], bool]):

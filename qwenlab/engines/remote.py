@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator
 
 from qwenlab import config
-from qwenlab.engines import Engine, Request, Text, Usage
+from qwenlab.engines import Engine, Request, Text, ToolCall, Usage
 from qwenlab.engines.driver import Driver, Job
 from qwenlab.engines.threaded import Threaded
 from qwenlab.errors import RemoteError
@@ -46,7 +46,8 @@ def endpoint_for(spec: ModelSpec) -> RemoteModel | None:
 
 
 def request_body(remote: RemoteModel, messages: list[dict], sampling: Sampling,
-                 max_new_tokens: int, thinking: bool | None) -> dict:
+                 max_new_tokens: int, thinking: bool | None,
+                 tools: list[dict] | None = None) -> dict:
     body = {"model": remote.name, "messages": messages, "max_tokens": max_new_tokens,
             "stream": True, "stream_options": {"include_usage": True}}  # the exact token count
     if sampling.do_sample:
@@ -55,6 +56,8 @@ def request_body(remote: RemoteModel, messages: list[dict], sampling: Sampling,
         body["temperature"] = 0.0
     if thinking is not None:  # Qwen3: vLLM and transformers serve forward this to the template
         body["chat_template_kwargs"] = {"enable_thinking": bool(thinking)}
+    if tools:  # vLLM parses the calls back with --enable-auto-tool-choice --tool-call-parser
+        body["tools"] = tools
     return body
 
 
@@ -78,7 +81,7 @@ class RemoteEngine(Engine):
         request: Request = job.request
         prompt = request.prompt
         body = request_body(self.remote, prompt.messages, request.sampling,
-                            request.max_new_tokens, prompt.thinking)
+                            request.max_new_tokens, prompt.thinking, prompt.tools)
         for piece in stream_text(self.remote, body, stopped):
             put(piece)
 
@@ -118,14 +121,21 @@ def stream_text(remote: RemoteModel, body: dict,
         raise RemoteError(f"Could not reach {remote}: {exc}. Is the server running?") from exc
 
 
-def _pieces(delta: dict) -> Iterator[Text]:
-    """A streamed delta's reasoning and answer text. vLLM's reasoning parser sends reasoning as
-    `reasoning`; before vLLM PR #33402 it was `reasoning_content` (still what some servers send)."""
+def _pieces(delta: dict) -> Iterator[Text | ToolCall]:
+    """A streamed delta's reasoning, answer text and tool-call pieces. vLLM's reasoning parser
+    (`--reasoning-parser qwen3`, for Qwen3 and Qwen3.5) sends reasoning as `reasoning`; before
+    vLLM PR #33402 it was `reasoning_content` (still what some servers send). Its tool-call
+    parser (`--tool-call-parser hermes` for Qwen3, `qwen3_coder` for Qwen3.5 and Qwen3-Coder)
+    sends `tool_calls`, passed through as they come."""
     reasoning = delta.get("reasoning") or delta.get("reasoning_content")
     if reasoning:
         yield Text(reasoning, reasoning=True)
     if delta.get("content"):
         yield Text(delta["content"])
+    for call in delta.get("tool_calls") or []:
+        function = call.get("function") or {}
+        yield ToolCall(int(call.get("index", 0)), call.get("id"), function.get("name"),
+                       function.get("arguments") or "")
 
 
 def check(remote: RemoteModel) -> None:

@@ -35,7 +35,8 @@ class Threaded:
         self.jobs: list[Job] = []
         self.out: queue.Queue = queue.Queue()  # (job, piece, _DONE or an exception)
         self.closed = threading.Event()
-        self.workers: dict[Job, threading.Thread] = {}
+        self.workers: dict[Job, threading.Thread] = {}  # the jobs' workers while they are jobs
+        self.threads: list[threading.Thread] = []       # every worker started, until it ends
 
     def insert(self, offered: list[Job]) -> list[Job]:
         taken = offered[:max(0, self.width - len(self.jobs))]
@@ -44,6 +45,7 @@ class Threaded:
             worker = threading.Thread(target=self._run, args=(job,), daemon=True,
                                       name=f"{self.name}-worker")
             self.workers[job] = worker
+            self.threads = [t for t in self.threads if t.is_alive()] + [worker]
             worker.start()
         return taken
 
@@ -91,7 +93,9 @@ class Threaded:
         self.workers.pop(job, None)
 
     def close(self) -> None:
+        """Stop every worker, those of cancelled jobs still finishing a token included: until
+        they end they hold the model, which the pool is about to free."""
         self.closed.set()
-        workers, self.workers, self.jobs = list(self.workers.values()), {}, []
-        for worker in workers:
-            worker.join(timeout=5)
+        threads, self.workers, self.jobs = self.threads, {}, []
+        for worker in threads:
+            worker.join(timeout=30)
