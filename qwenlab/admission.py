@@ -24,7 +24,7 @@ from qwenlab import config
 from qwenlab.engines.driver import Driver, Job
 from qwenlab.engines.stream import Stream
 from qwenlab.engines.threaded import Threaded
-from qwenlab.errors import Refused
+from qwenlab.errors import N_, Refused
 
 WINDOW_S = 60.0
 
@@ -52,8 +52,9 @@ class Rate:
             recent = self._recent.setdefault(learner, deque())
             if len(recent) >= self.per_minute:
                 wait = WINDOW_S - (now - recent[0])
-                raise Refused(f"You have asked {len(recent)} times in the last minute, the most "
-                              f"this classroom allows. Try again in {wait:.0f} s.")
+                raise Refused(N_("You have asked {count} times in the last minute, the most this "
+                                 "classroom allows. Try again in {seconds} s."),
+                              count=len(recent), seconds=f"{wait:.0f}")
             recent.append(now)
 
     def _forget(self, now: float) -> None:

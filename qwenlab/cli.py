@@ -13,7 +13,7 @@ import logging
 import sys
 from importlib.metadata import entry_points
 
-from qwenlab.errors import BadRequest, QwenLabError
+from qwenlab.errors import N_, BadRequest, QwenLabError
 from qwenlab.registry import MODELS, PRECISIONS
 
 PLUGIN_GROUP = "qwenlab.commands"  # each entry point: a function that adds subcommands
@@ -74,7 +74,8 @@ def cmd_lessons(args) -> int:
     from qwenlab.lessons import load_lessons
 
     if args.lang not in LANGUAGES:
-        raise BadRequest(f"--lang is one of {', '.join(LANGUAGES)}, not {args.lang!r}")
+        raise BadRequest(N_("--lang is one of {languages}, not {lang}"),
+                         languages=", ".join(LANGUAGES), lang=repr(args.lang))
     rows = [{"id": lesson.id, "order": lesson.order, "title": lesson.title, "demo": lesson.demo,
              "models": lesson.models, "lang": lesson.lang, "stale": lesson.stale,
              "fallback": lesson.fallback, **lesson.counts()} for lesson in load_lessons(args.lang)]

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from qwenlab import system
-from qwenlab.errors import ConfigError
+from qwenlab.errors import N_, ConfigError
 
 # Fraction of free memory (GPU, or RAM on CPU) the pool may use when no budget is set.
 DEFAULT_BUDGET_SHARE = 0.6
@@ -33,9 +33,11 @@ def budget_gb() -> float | None:
     try:
         budget = float(value)
     except ValueError:
-        raise ConfigError(f"QWENLAB_POOL_BUDGET_GB must be a number of gigabytes, not {value!r}") from None
+        raise ConfigError(N_("QWENLAB_POOL_BUDGET_GB must be a number of gigabytes, not {value}"),
+                          value=repr(value)) from None
     if budget <= 0:
-        raise ConfigError(f"QWENLAB_POOL_BUDGET_GB must be positive, not {value!r}")
+        raise ConfigError(N_("QWENLAB_POOL_BUDGET_GB must be positive, not {value}"),
+                          value=repr(value))
     return budget
 
 
@@ -43,7 +45,8 @@ def device() -> str:
     """QWENLAB_DEVICE: auto (CUDA when there is one), cpu or cuda."""
     value = os.environ.get("QWENLAB_DEVICE", "auto").strip().lower() or "auto"
     if value not in {"auto", "cpu", "cuda"}:
-        raise ConfigError(f"QWENLAB_DEVICE must be auto, cpu or cuda, not {value!r}")
+        raise ConfigError(N_("QWENLAB_DEVICE must be auto, cpu or cuda, not {value}"),
+                          value=repr(value))
     return value
 
 
@@ -60,7 +63,8 @@ def cpu_engine() -> str:
     is installed and covers the model; transformers keeps bf16 transformers as the default."""
     value = os.environ.get("QWENLAB_CPU_ENGINE", "auto").strip().lower() or "auto"
     if value not in {"auto", "transformers"}:
-        raise ConfigError(f"QWENLAB_CPU_ENGINE must be auto or transformers, not {value!r}")
+        raise ConfigError(N_("QWENLAB_CPU_ENGINE must be auto or transformers, not {value}"),
+                          value=repr(value))
     return value
 
 
@@ -79,9 +83,11 @@ def _positive_int(name: str, default: int) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+        raise ConfigError(N_("{variable} must be a whole number, not {value}"), variable=name,
+                          value=repr(value)) from None
     if number < 1:
-        raise ConfigError(f"{name} must be at least 1, not {value!r}")
+        raise ConfigError(N_("{variable} must be at least 1, not {value}"), variable=name,
+                          value=repr(value))
     return number
 
 
@@ -118,8 +124,8 @@ def remote_models() -> dict[str, tuple[str, str | None]]:
     for item in value:
         key, sep, target = item.partition("=")
         if not sep or not target.startswith(("http://", "https://")):
-            raise ConfigError(f"QWENLAB_REMOTE_MODELS entries look like key=http://host:port/v1, "
-                             f"not {item!r}")
+            raise ConfigError(N_("QWENLAB_REMOTE_MODELS entries look like key=http://host:port/v1, "
+                                "not {entry}"), entry=repr(item))
         url, _, name = target.partition("#")
         out[key] = (url, name or None)
     return out
@@ -136,7 +142,8 @@ def batching(device: str) -> bool:
     QWENLAB_CPU_ENGINE) or off."""
     value = os.environ.get("QWENLAB_BATCHING", "auto").strip().lower() or "auto"
     if value not in {"auto", "on", "off"}:
-        raise ConfigError(f"QWENLAB_BATCHING must be auto, on or off, not {value!r}")
+        raise ConfigError(N_("QWENLAB_BATCHING must be auto, on or off, not {value}"),
+                          value=repr(value))
     return value == "on" or (value == "auto" and device == "cuda")
 
 

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Callable
 
-from qwenlab.errors import LoadError
+from qwenlab.errors import N_, LoadError
 from qwenlab.loading import fetch
 from qwenlab.registry import ModelSpec
 
@@ -83,7 +83,8 @@ def load_image_processor(spec: ModelSpec):
     """Just the image processor of a vision model (to count an image's visual tokens before the
     model is loaded), from the same source as the model; cached. No tokenizer, no weights."""
     if not spec.is_vision:
-        raise LoadError(f"{spec.key} does not take images, so it has no image processor")
+        raise LoadError(N_("{model} does not take images, so it has no image processor"),
+                        model=spec.key)
     source = fetch(spec, weights=False)
 
     def make():
@@ -92,7 +93,7 @@ def load_image_processor(spec: ModelSpec):
         try:
             return AutoImageProcessor.from_pretrained(source)
         except (OSError, ValueError, ImportError) as exc:
-            raise LoadError(f"Could not load the image processor of {spec.key} from {source}: "
-                            f"{exc}") from exc
+            raise LoadError(N_("Could not load the image processor of {model} from {source}: "
+                               "{error}"), model=spec.key, source=source, error=str(exc)) from exc
 
     return _IMAGE_PROCESSORS.get(source, make)

@@ -9,8 +9,42 @@ Lab, so every other module can import it (modelled on simonw/llm's errors.py).
 from __future__ import annotations
 
 
+def N_(template: str) -> str:
+    """Mark a message template for the string tables (the translators' tool finds these in the
+    source); it returns `template` unchanged."""
+    return template
+
+
+class Message(str):
+    """A sentence for a person: the English text, which also remembers the template it was
+    made from and the values filled in, so that it is translated as a template and then filled
+    (qwenlab.web.i18n.t), never by matching the finished English. Values that are Messages
+    are translated too."""
+
+    template: str
+    values: dict
+
+    def __new__(cls, template: str, **values) -> Message:
+        text = super().__new__(cls, template.format(**values) if values else template)
+        text.template, text.values = template, values
+        return text
+
+    def __reduce__(self):  # pickles (and copies) as a Message, not a bare str
+        return (_message, (self.template, self.values))
+
+
+def _message(template: str, values: dict) -> Message:
+    return Message(template, **values)
+
+
 class QwenLabError(Exception):
-    """Something a user can act on; str(error) is the whole message."""
+    """Something a user can act on; str(error) is the whole message in English, and
+    `error.message` the Message it was made from (template and values, for translating).
+    Raise it as `LoadError(N_("{model} needs {gb} GB"), model=key, gb=need)`."""
+
+    def __init__(self, template: str = "", *args, **values):
+        self.message = template if isinstance(template, Message) else Message(template, **values)
+        super().__init__(str(self.message), *args)
 
 
 class ConfigError(QwenLabError, ValueError):

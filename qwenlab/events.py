@@ -2,6 +2,8 @@
 
 Every engine's output ends up as these (generation.py turns token ids or remote text into
 them), so demos, the CLI and tests read one shape whatever answered. Plain data, no model.
+The stats line is a Message: one whole sentence for a translator, numbers, names and units
+filled in as values (the UI translates it with qwenlab.web.i18n.t).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Iterator, Union
+
+from qwenlab.errors import N_, Message
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,11 @@ class ToolCallDelta:
     arguments: str
 
 
+# Final.summary(): the stats line under an answer
+SUMMARY = N_("{tokens} tokens · first token {ttft} · {rate} tokens/s · prompt {prompt} · "
+             "{finish} · {model} {precision} on {device} ({engine})")
+
+
 @dataclass(frozen=True)
 class Final:
     """The last event of every stream."""
@@ -58,11 +67,14 @@ class Final:
     device: str = ""
     engine: str = "transformers"
 
-    def summary(self) -> str:
-        ttft = f"{self.ttft_s:.2f} s" if self.ttft_s is not None else "n/a"
-        return (f"{self.new_tokens} tokens · first token {ttft} · {self.tokens_per_s:.1f} tokens/s"
-                f" · prompt {self.prompt_tokens} · {self.finish_reason}"
-                f" · {self.model} {self.precision} on {self.device} ({self.engine})")
+    def summary(self) -> Message:
+        """'12 tokens · first token 0.31 s · 20.5 tokens/s · prompt 25 · stop · qwen3-0.6b
+        int4 on cpu (onnxruntime-genai)'; the finish reason stays the API's word."""
+        ttft = f"{self.ttft_s:.2f} s" if self.ttft_s is not None else Message(N_("n/a"))
+        return Message(SUMMARY, tokens=self.new_tokens, ttft=ttft,
+                       rate=f"{self.tokens_per_s:.1f}", prompt=self.prompt_tokens,
+                       finish=self.finish_reason, model=self.model, precision=self.precision,
+                       device=self.device, engine=self.engine)
 
 
 Event = Union[Queued, TextDelta, ThinkingDelta, ToolCallDelta, Final]

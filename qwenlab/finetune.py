@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from qwenlab.errors import BadRequest
+from qwenlab.errors import N_, BadRequest
 
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 MAX_EXAMPLES, MAX_CHARS = 200, 2000
@@ -52,12 +52,14 @@ class LoraSettings:
         for name, (low, high) in LIMITS.items():
             value = getattr(self, name)
             if not low <= value <= high:
-                raise BadRequest(f"{name.replace('_', ' ')} must be between {low:g} and "
-                                 f"{high:g}, not {value:g}.")
+                raise BadRequest(N_("{setting} must be between {low} and {high}, not {value}."),
+                                 setting=name.replace("_", " "), low=f"{low:g}",
+                                 high=f"{high:g}", value=f"{value:g}")
         unknown = set(self.target_modules) - set(TARGETS)
         if not self.target_modules or unknown:
-            raise BadRequest(f"Target modules are some of {', '.join(TARGETS)}"
-                             + (f"; {', '.join(sorted(unknown))} is not one." if unknown else "."))
+            raise BadRequest(N_("Target modules are some of {targets}; {unknown} is not one.")
+                             if unknown else N_("Target modules are some of {targets}."),
+                             targets=", ".join(TARGETS), unknown=", ".join(sorted(unknown)))
         return self
 
 
@@ -69,14 +71,17 @@ def parse_examples(rows) -> list[Example]:
         if not any(cells):
             continue  # a blank row at the end of a table
         if not all(cells):
-            raise BadRequest(f"Row {number} needs both a prompt and a response.")
+            raise BadRequest(N_("Row {row} needs both a prompt and a response."), row=number)
         if max(map(len, cells)) > MAX_CHARS:
-            raise BadRequest(f"Row {number} is longer than {MAX_CHARS:,} characters; shorten it.")
+            raise BadRequest(N_("Row {row} is longer than {limit} characters; shorten it."),
+                             row=number, limit=f"{MAX_CHARS:,}")
         examples.append(Example(*cells))
     if len(examples) < 2:
-        raise BadRequest("Give at least two examples: a prompt and the response you want for it.")
+        raise BadRequest(N_("Give at least two examples: a prompt and the response you want for "
+                            "it."))
     if len(examples) > MAX_EXAMPLES:
-        raise BadRequest(f"At most {MAX_EXAMPLES} examples in a live run; you gave {len(examples)}.")
+        raise BadRequest(N_("At most {limit} examples in a live run; you gave {count}."),
+                         limit=MAX_EXAMPLES, count=len(examples))
     return examples
 
 
@@ -92,8 +97,8 @@ def encode(tokenizer, example: Example, max_length: int, thinking_template: bool
     ids = (prompt_ids + answer_ids)[:max_length]
     labels = ([-100] * len(prompt_ids) + answer_ids)[:max_length]
     if all(label == -100 for label in labels):
-        raise BadRequest(f"The prompt “{example.prompt[:40]}…” fills all {max_length} tokens; "
-                         "raise the maximum length or shorten it.")
+        raise BadRequest(N_("The prompt “{prompt}…” fills all {count} tokens; raise the maximum "
+                            "length or shorten it."), prompt=example.prompt[:40], count=max_length)
     return {"input_ids": ids, "labels": labels}
 
 

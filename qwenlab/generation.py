@@ -19,7 +19,7 @@ from typing import AsyncIterator, Iterator
 
 from qwenlab.engines import Request, Text, ToolCall, Usage, Waiting
 from qwenlab.engines.stream import iterate
-from qwenlab.errors import BadRequest, PromptTooLong
+from qwenlab.errors import N_, BadRequest, PromptTooLong
 from qwenlab.events import Event, Final, Queued, TextDelta, ThinkingDelta, ToolCallDelta, timing
 from qwenlab.loading import Loaded
 from qwenlab.prompts import build_prompt
@@ -88,12 +88,12 @@ async def astream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool |
 
 def _check(spec, thinking: bool, sampling: Sampling, max_new_tokens: int) -> None:
     if "chat" not in spec.capabilities:
-        raise BadRequest(f"{spec.key} scores text for retrieval (qwenlab.scoring); it does not "
-                         "chat. Pick a chat model.")
+        raise BadRequest(N_("{model} scores text for retrieval (qwenlab.scoring); it does not "
+                            "chat. Pick a chat model."), model=spec.key)
     if thinking and not sampling.do_sample:
-        raise BadRequest("Greedy decoding with thinking on makes Qwen3 loop; sample instead")
+        raise BadRequest(N_("Greedy decoding with thinking on makes Qwen3 loop; sample instead"))
     if max_new_tokens < 1:
-        raise BadRequest("max_new_tokens must be at least 1")
+        raise BadRequest(N_("max_new_tokens must be at least 1"))
 
 
 def _room(loaded: Loaded, prompt_tokens: int) -> int:
@@ -101,8 +101,9 @@ def _room(loaded: Loaded, prompt_tokens: int) -> int:
     room = loaded.spec.context - prompt_tokens
     if room < 1:
         raise PromptTooLong(
-            f"The prompt is {prompt_tokens:,} tokens; {loaded.spec.key} reads at most "
-            f"{loaded.spec.context:,} tokens in all. Shorten it or start a new conversation.")
+            N_("The prompt is {count} tokens; {model} reads at most {context} tokens in all. "
+               "Shorten it or start a new conversation."),
+            count=f"{prompt_tokens:,}", model=loaded.spec.key, context=f"{loaded.spec.context:,}")
     return room
 
 

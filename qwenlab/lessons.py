@@ -28,7 +28,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-from qwenlab.errors import LessonError
+from qwenlab.errors import N_, LessonError
 from qwenlab.quiz import Question, Task, parse_quiz, parse_tasks
 
 
@@ -78,6 +78,8 @@ class Lesson:
     links: list[tuple[str, str]] = field(default_factory=list)    # (text, URL) under {#reading}
     gpu: str = ""                      # where a GPU is needed, if anywhere (the notebook says so)
     short: str = ""                    # the tab's label (default: the id, capitalised)
+    minutes: int = 0                   # about how long it takes, reading and running
+    before: list[str] = field(default_factory=list)  # ids of the lessons to do first
     lang: str = "en"                   # the language its text is in
     source: str = ""                   # a translation: hash of the English file it came from
     stale: bool = False                # a translation of an earlier version of the English
@@ -115,11 +117,13 @@ def parse_lesson(text: str, path: Path | None = None) -> Lesson:
     name = path.name if path else "<lesson>"
     tokens = _MD.parse(text)
     if not tokens or tokens[0].type != "front_matter":
-        raise LessonError(f"{name}: a lesson starts with YAML front matter between --- lines")
+        raise LessonError(N_("{file}: a lesson starts with YAML front matter between --- lines"),
+                          file=name)
     meta = _yaml(tokens[0].content, f"{name} front matter") or {}
     missing = [key for key in REQUIRED if key not in meta]
     if missing:
-        raise LessonError(f"{name}: front matter lacks {', '.join(missing)}")
+        raise LessonError(N_("{file}: front matter lacks {keys}"), file=name,
+                          keys=", ".join(missing))
     lines = text.splitlines(keepends=True)
     cells: list[Cell] = []
     cursor = tokens[0].map[1]
@@ -138,14 +142,16 @@ def parse_lesson(text: str, path: Path | None = None) -> Lesson:
                   tasks=[t for c in cells if c.kind == "task" for t in parse_tasks(_yaml(c.source, name), name)],
                   takeaways=_bullets(cells, "takeaways"), links=_links(cells, "reading"),
                   gpu=str(meta.get("gpu", "")), source=str(meta.get("source", "")),
-                  short=str(meta.get("short", "")))
+                  short=str(meta.get("short", "")), minutes=int(meta.get("minutes", 0)),
+                  before=[str(item) for item in meta.get("before") or []])
 
 
 def _yaml(source: str, where: str):
     try:
         return yaml.safe_load(source)
     except yaml.YAMLError as exc:
-        raise LessonError(f"{where}: not valid YAML: {exc}") from None
+        raise LessonError(N_("{where}: not valid YAML: {error}"), where=where,
+                          error=str(exc)) from None
 
 
 def _fenced(token, name: str, section: str) -> Cell:
@@ -194,12 +200,14 @@ def parse_info(info: str, name: str = "<lesson>") -> tuple[str, dict | None]:
         return info.split()[0] if info else "", None
     language, _, rest = info.partition("{")
     if not rest.rstrip().endswith("}"):
-        raise LessonError(f"{name}: unclosed {{...}} in code fence info {info!r}")
+        raise LessonError(N_("{file}: unclosed {{...}} in code fence info {info}"), file=name,
+                          info=repr(info))
     args = {}
     for item in shlex.split(rest.rstrip()[:-1]):
         key, sep, value = item.partition("=")
         if not sep:
-            raise LessonError(f"{name}: expected key=value in fence info, got {item!r}")
+            raise LessonError(N_("{file}: expected key=value in fence info, got {item}"),
+                              file=name, item=repr(item))
         args[key] = value
     if "run" not in args and "notebook" not in args:
         return language.strip(), None

@@ -23,12 +23,13 @@ from typing import Any, Callable
 
 from qwenlab import config, system
 from qwenlab.engines import Engine
-from qwenlab.errors import LoadError, PrecisionUnavailable
+from qwenlab.errors import N_, LoadError, Message, PrecisionUnavailable
 from qwenlab.registry import ModelSpec, check_precision
 
 log = logging.getLogger(__name__)
 
-# progress(stage, fraction or None, message): stage is "download", "load" or "ready".
+# progress(stage, fraction or None, message): stage is "download", "load" or "ready"; the
+# message is a Message (qwenlab.errors), which the UI translates as a template.
 Progress = Callable[[str, "float | None", str], None]
 
 # Weights, configs, tokenizer and template files: what from_pretrained reads.
@@ -59,7 +60,7 @@ def resolve_device(device: str | None = None) -> str:
     if device == "auto":
         return "cuda" if system.cuda_available() else "cpu"
     if device == "cuda" and not system.cuda_available():
-        raise LoadError("QWENLAB_DEVICE=cuda but no CUDA device answers")
+        raise LoadError(N_("QWENLAB_DEVICE=cuda but no CUDA device answers"))
     return device
 
 
@@ -74,19 +75,22 @@ def precision_problem(precision: str, device: str, spec: ModelSpec | None = None
         import torch
 
         if not torch.cuda.is_bf16_supported():
-            return "this GPU has no bfloat16 support; use fp16"
+            return Message(N_("this GPU has no bfloat16 support; use fp16"))
     if precision not in ("int8", "nf4"):
         return None
     # Looked up, not imported: importing bitsandbytes costs seconds (see system.py).
     installed = system.version("bitsandbytes") if system.installed("bitsandbytes") else None
     if installed is None:
-        return f"{precision} needs bitsandbytes: pip install 'qwenlab[quantize]'"
+        return Message(N_("{precision} needs bitsandbytes: {install}"), precision=precision,
+                       install="pip install 'qwenlab[quantize]'")
     from packaging.version import Version
 
     if device == "cpu" and Version(installed) < Version("0.48"):
-        return f"bitsandbytes {installed} has no CPU kernels; 0.48 or newer does"
+        return Message(N_("bitsandbytes {version} has no CPU kernels; 0.48 or newer does"),
+                       version=installed)
     if device not in ("cpu", "cuda"):
-        return f"bitsandbytes {precision} is not supported on {device}"
+        return Message(N_("bitsandbytes {precision} is not supported on {device}"),
+                       precision=precision, device=device)
     return None
 
 
@@ -96,13 +100,17 @@ def precision_problem(precision: str, device: str, spec: ModelSpec | None = None
 NF4_SKIP = {"qwen3_5": ["lm_head", "in_proj_a", "in_proj_b"]}
 
 
+UNAVAILABLE = N_("{precision} on {device} is unavailable: {problem}")
+
+
 def load_kwargs(precision: str, device: str, spec: ModelSpec | None = None) -> dict:
     """The from_pretrained arguments for a precision, exactly as a user would write them."""
     import torch
 
     problem = precision_problem(precision, device)
     if problem:
-        raise PrecisionUnavailable(f"{precision} on {device} is unavailable: {problem}")
+        raise PrecisionUnavailable(UNAVAILABLE, precision=precision, device=device,
+                                   problem=problem)
     kwargs: dict = {"device_map": {"": device}}
     if precision in ("fp32", "bf16", "fp16"):
         kwargs["dtype"] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
@@ -131,10 +139,9 @@ def local_source(spec: ModelSpec) -> Path | None:
         return None
     path = root / spec.key
     if not (path / "config.json").is_file():
-        raise LoadError(
-            f"QWENLAB_MODEL_DIR is {root} but {path} holds no checkpoint; "
-            f"build tiny ones with `qwenlab tiny {root}` or unset QWENLAB_MODEL_DIR"
-        )
+        raise LoadError(N_("QWENLAB_MODEL_DIR is {root} but {path} holds no checkpoint; build "
+                           "tiny ones with `qwenlab tiny {root}` or unset QWENLAB_MODEL_DIR"),
+                        root=str(root), path=str(path))
     return path
 
 
@@ -156,13 +163,15 @@ def fetch(spec: ModelSpec, progress: Progress | None = None, weights: bool = Tru
         )
     except LocalEntryNotFoundError as exc:
         if offline:
-            raise LoadError(
-                f"{spec.hub_id} is not in the Hugging Face cache and HF_HUB_OFFLINE=1 is set: "
-                f"run `qwenlab prefetch {spec.key}` with network, or set QWENLAB_MODEL_DIR"
-            ) from exc
-        raise LoadError(f"Could not download {spec.hub_id} from the Hugging Face Hub: {exc}") from exc
+            raise LoadError(N_("{hub_id} is not in the Hugging Face cache and HF_HUB_OFFLINE=1 "
+                               "is set: run `qwenlab prefetch {model}` with network, or set "
+                               "QWENLAB_MODEL_DIR"), hub_id=spec.hub_id, model=spec.key) from exc
+        raise LoadError(NO_DOWNLOAD, hub_id=spec.hub_id, error=str(exc)) from exc
     except OSError as exc:  # connection errors, missing repo, disk full
-        raise LoadError(f"Could not download {spec.hub_id} from the Hugging Face Hub: {exc}") from exc
+        raise LoadError(NO_DOWNLOAD, hub_id=spec.hub_id, error=str(exc)) from exc
+
+
+NO_DOWNLOAD = N_("Could not download {hub_id} from the Hugging Face Hub: {error}")
 
 
 def _download_reporter(spec: ModelSpec, progress: Progress):
@@ -178,7 +187,9 @@ def _download_reporter(spec: ModelSpec, progress: Progress):
             result = super().update(n)
             if self.unit == "B" and self.total:
                 progress("download", min(self.n / self.total, 1.0),
-                         f"Downloading {spec.hub_id}: {self.n / 1e6:.0f} / {self.total / 1e6:.0f} MB")
+                         Message(N_("Downloading {hub_id}: {done} / {total} MB"),
+                                 hub_id=spec.hub_id, done=f"{self.n / 1e6:.0f}",
+                                 total=f"{self.total / 1e6:.0f}"))
             return result
 
     return Reporter
@@ -192,22 +203,29 @@ def load(spec: ModelSpec, precision: str, device: str, progress: Progress | None
     if precision == "int4":
         return _load_onnx(spec, device, progress)
     kwargs = load_kwargs(precision, device, spec)  # refuses an unavailable precision first
-    report("download", None, f"Looking for {spec.hub_id}")
+    report("download", None, Message(LOOKING, hub_id=spec.hub_id))
     source = fetch(spec, progress)
-    report("load", None, f"Loading {spec.key} at {precision} on {device}")
+    report("load", None, Message(N_("Loading {model} at {precision} on {device}"),
+                                 model=spec.key, precision=precision, device=device))
     started = time.perf_counter()
     try:
         model, tokenizer, processor = _from_pretrained(spec, source, kwargs)
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
-        raise LoadError(f"Could not load {spec.key} ({precision}, {device}) from {source}: {exc}") from exc
+        raise LoadError(N_("Could not load {model} ({precision}, {device}) from {source}: "
+                           "{error}"), model=spec.key, precision=precision, device=device,
+                        source=source, error=str(exc)) from exc
     seconds = time.perf_counter() - started
     nbytes = model.get_memory_footprint()
-    report("ready", 1.0, f"{spec.key} ready: {nbytes / 1e9:.2f} GB in {seconds:.1f} s")
+    report("ready", 1.0, Message(N_("{model} ready: {gb} GB in {seconds} s"), model=spec.key,
+                                 gb=f"{nbytes / 1e9:.2f}", seconds=f"{seconds:.1f}"))
     log.info("loaded %s %s %s: %.0f MB in %.1f s", spec.key, precision, device, nbytes / 1e6, seconds)
     eos = eos_ids(configured_eos(source), tokenizer)
     return Loaded(spec, precision, device, model, tokenizer,
                   transformers_engine(spec, precision, device, model, eos), eos, processor,
                   nbytes, seconds, source)
+
+
+LOOKING = N_("Looking for {hub_id}")
 
 
 def label(spec: ModelSpec, precision: str) -> str:
@@ -236,11 +254,14 @@ def _load_remote(spec: ModelSpec, progress: Progress | None) -> Loaded:
 
     endpoint = remote.endpoint_for(spec)
     if endpoint is None:
-        raise LoadError(f"{spec.key} has no remote engine; set QWENLAB_REMOTE_MODELS")
+        raise LoadError(N_("{model} has no remote engine; set QWENLAB_REMOTE_MODELS"),
+                        model=spec.key)
     if "chat" not in spec.capabilities:
-        raise LoadError(f"{spec.key}: remote engines serve the chat models only here")
+        raise LoadError(N_("{model}: remote engines serve the chat models only here"),
+                        model=spec.key)
     report = progress or (lambda *_: None)
-    report("load", None, f"Connecting to {endpoint}")
+    report("load", None, Message(N_("Connecting to {name} at {url}"), name=endpoint.name,
+                                 url=endpoint.url))
     started = time.perf_counter()
     try:
         remote.check(endpoint)
@@ -250,9 +271,11 @@ def _load_remote(spec: ModelSpec, progress: Progress | None) -> Loaded:
     except LoadError:
         raise
     except (OSError, ValueError) as exc:
-        raise LoadError(str(exc)) from exc
+        raise LoadError(N_("Could not load the tokenizer of {model}: {error}"), model=spec.key,
+                        error=str(exc)) from exc
     seconds = time.perf_counter() - started
-    report("ready", 1.0, f"{spec.key} served by {endpoint}")
+    report("ready", 1.0, Message(N_("{model} served by {name} at {url}"), model=spec.key,
+                                 name=endpoint.name, url=endpoint.url))
     engine = remote.RemoteEngine(endpoint, label(spec, "remote"),
                                  config.max_active_per_model("remote", batched=True),
                                  config.max_waiting())
@@ -266,9 +289,10 @@ def _load_onnx(spec: ModelSpec, device: str, progress: Progress | None) -> Loade
 
     problem = onnx.problem(spec, device)
     if problem:
-        raise PrecisionUnavailable(f"int4 on {device} is unavailable: {problem}")
+        raise PrecisionUnavailable(UNAVAILABLE, precision="int4", device=device,
+                                   problem=problem)
     report = progress or (lambda *_: None)
-    report("download", None, f"Looking for {spec.hub_id}")
+    report("download", None, Message(LOOKING, hub_id=spec.hub_id))
     source = fetch(spec, progress)
     started = time.perf_counter()
     try:
@@ -280,9 +304,12 @@ def _load_onnx(spec: ModelSpec, device: str, progress: Progress | None) -> Loade
     except LoadError:
         raise
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
-        raise LoadError(f"Could not load {spec.key} (int4 ONNX) from {source}: {exc}") from exc
+        raise LoadError(N_("Could not load {model} (int4 ONNX) from {source}: {error}"),
+                        model=spec.key, source=source, error=str(exc)) from exc
     seconds = time.perf_counter() - started
-    report("ready", 1.0, f"{spec.key} ready (int4 ONNX): {nbytes / 1e9:.2f} GB in {seconds:.1f} s")
+    report("ready", 1.0, Message(N_("{model} ready (int4 ONNX): {gb} GB in {seconds} s"),
+                                 model=spec.key, gb=f"{nbytes / 1e9:.2f}",
+                                 seconds=f"{seconds:.1f}"))
     log.info("loaded %s int4 onnx: %.0f MB in %.1f s", spec.key, nbytes / 1e6, seconds)
     # Batched answers for a classroom (engines/lanes.py); one learner alone is a batch of one.
     import json

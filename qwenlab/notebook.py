@@ -15,6 +15,7 @@ import ast
 import base64
 import sys
 
+from qwenlab.errors import N_
 from qwenlab.lessons import Lesson
 
 # import name -> what pip installs; "device_map" and the VL processors pull in the last two
@@ -23,12 +24,15 @@ PIP = {"transformers": "transformers>=5", "torch": "torch", "accelerate": "accel
        "sympy": "sympy", "PIL": "pillow", "peft": "peft", "openai": "openai",
        "matplotlib": "matplotlib", "torchvision": "torchvision", "datasets": "datasets",
        "fastapi": "transformers[serving]>=5"}
-CPU_NOTE = ("Every cell runs on a CPU, slowly for the larger models; with an NVIDIA GPU, "
-            "`device_map=\"auto\"` puts the model on it.")
-WORDS = {"app_only": "This cell talks to a running Qwen Lab server, so it is not run here:",
-         "learn": "You will be able to:", "from": "From Qwen Lab", "quiz": "Answer",
-         "tasks": "Try these in the Qwen Lab app's Live demo:", "installs":
-         "Installs what this notebook imports, skipping what the kernel already has."}
+# The notebook's own words, in English; the app passes them translated (`words`).
+WORDS = {"app_only": N_("This cell talks to a running Qwen Lab server, so it is not run here:"),
+         "learn": N_("You will be able to:"), "from": N_("From Qwen Lab"), "quiz": N_("Answer"),
+         "tasks": N_("Try these in the Qwen Lab app's Live demo:"),
+         "installs": N_("Installs what this notebook imports, skipping what the kernel already "
+                        "has."),
+         "cpu": N_("Every cell runs on a CPU, slowly for the larger models; with an NVIDIA GPU, "
+                   "`device_map=\"auto\"` puts the model on it.")}
+CPU_NOTE = WORDS["cpu"]
 
 
 def imports(lesson: Lesson) -> list[str]:
@@ -87,7 +91,7 @@ def to_notebook(lesson: Lesson, files: dict[str, bytes] | None = None, words: di
     words = {**WORDS, **(words or {})}
     outcomes = "\n".join(f"- {item}" for item in lesson.outcomes)
     cells = [new_markdown_cell(f"# {lesson.title}\n\n**{words['learn']}**\n\n{outcomes}\n\n"
-                               f"*{words['from']}. {lesson.gpu or CPU_NOTE}*"),
+                               f"*{words['from']}. {lesson.gpu or words['cpu']}*"),
              new_code_cell(install_cell(imports(lesson)))]
     if files:
         cells.append(new_code_cell(files_cell(files)))

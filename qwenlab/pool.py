@@ -32,7 +32,7 @@ from typing import Callable, Iterator
 from qwenlab import config, counting, loading
 from qwenlab.admission import JobLine, Rate
 from qwenlab.engines import remote
-from qwenlab.errors import LoadError, PoolFull, PrecisionUnavailable
+from qwenlab.errors import N_, LoadError, Message, PoolFull, PrecisionUnavailable
 from qwenlab.loading import Loaded, Progress
 from qwenlab.registry import ModelSpec, estimate_weight_bytes, get_model
 
@@ -71,9 +71,10 @@ class ModelPool:
         self.events: deque[dict] = deque(maxlen=200)
         # The operator's classroom limits travel with the pool, so every demo sees the same:
         # each learner's rate, and the line for jobs that take a whole private copy of a model
-        # and every core (fine-tuning), one at a time per machine.
+        # and every core (fine-tuning), one at a time per machine. The line's name is in the
+        # messages it sends (a place in line, a refusal), so it is a Message to translate.
         self.rates = Rate.from_config()
-        self.training = JobLine.from_config("fine-tuning")
+        self.training = JobLine.from_config(Message(N_("fine-tuning")))
 
     # -- leasing ---------------------------------------------------------------------------
     @contextmanager
@@ -100,7 +101,8 @@ class ModelPool:
             precision = precision or default_precision(device, spec)
             problem = loading.precision_problem(precision, device, spec)
             if problem:
-                raise PrecisionUnavailable(f"{precision} on {device} is unavailable: {problem}")
+                raise PrecisionUnavailable(loading.UNAVAILABLE, precision=precision,
+                                           device=device, problem=problem)
         k = (key, precision, device, next(self._private_ids)) if private else (key, precision, device)
         victims: list[_Entry] = []
         try:
@@ -152,7 +154,8 @@ class ModelPool:
                 self._pin(entry)
                 return entry
             if progress and not told:
-                progress("load", None, f"{k[0]} is being loaded for another learner; waiting")
+                progress("load", None, Message(N_("{model} is being loaded for another "
+                                                  "learner; waiting"), model=k[0]))
                 told = True
             self._cond.wait()
         return None
@@ -220,12 +223,17 @@ class ModelPool:
             victims.append(self._evict(idle.pop(0), "to make room"))
         return victims
 
-    def _full_message(self, need: int, spec: ModelSpec, precision: str) -> str:
+    def _full_message(self, need: int, spec: ModelSpec, precision: str) -> Message:
         busy = sorted({e.key[0] for e in self._entries.values() if e.pins or e.state == "loading"})
-        in_use = f"; in use by other learners: {', '.join(busy)}" if busy else ""
-        return (f"{spec.key} at {precision} needs {need / GB:.2f} GB (weights plus "
-                f"{config.HEADROOM:.0%} headroom) but the pool budget is {self.budget / GB:.2f} GB"
-                f"{in_use}. Pick a smaller model or precision, or raise QWENLAB_POOL_BUDGET_GB.")
+        template = N_("{model} at {precision} needs {gb} GB (weights plus {headroom} headroom) "
+                      "but the pool budget is {budget} GB; in use by other learners: {busy}. "
+                      "Pick a smaller model or precision, or raise QWENLAB_POOL_BUDGET_GB.") \
+            if busy else N_("{model} at {precision} needs {gb} GB (weights plus {headroom} "
+                            "headroom) but the pool budget is {budget} GB. Pick a smaller model "
+                            "or precision, or raise QWENLAB_POOL_BUDGET_GB.")
+        return Message(template, model=spec.key, precision=precision, gb=f"{need / GB:.2f}",
+                       headroom=f"{config.HEADROOM:.0%}", budget=f"{self.budget / GB:.2f}",
+                       busy=", ".join(busy))
 
     def _evict(self, entry: _Entry, why: str) -> _Entry:
         """Under the lock: the entry leaves the pool (the caller frees it outside the lock)."""

@@ -21,7 +21,7 @@ from functools import wraps
 from typing import Any
 
 from qwenlab.engines import Prompt
-from qwenlab.errors import BadRequest
+from qwenlab.errors import N_, BadRequest
 
 _THINK_BLOCK = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
 
@@ -77,9 +77,9 @@ def build_prompt(loaded, messages: list[dict], thinking: bool | None,
     spec = loaded.spec
     vision = loaded.processor is not None  # Qwen3.5 at int4 is its text part: no processor
     if not vision and _has_images(messages):
-        raise BadRequest(f"{spec.key} at {loaded.precision} reads text only here: its images go "
-                         f"through the vision encoder, which runs at bf16 on this machine. Pick "
-                         f"bf16 to ask about an image.")
+        raise BadRequest(N_("{model} at {precision} reads text only here: its images go through "
+                            "the vision encoder, which runs at bf16 on this machine. Pick bf16 "
+                            "to ask about an image."), model=spec.key, precision=loaded.precision)
     vision_chat = prepare_messages(messages, vision, system)
     text_chat = vision_chat if not vision else prepare_messages(messages, False, system)
     # a remote server templates the chat itself and would parse typed tags as control tokens

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from qwenlab.errors import BadRequest, LessonError
+from qwenlab.errors import N_, BadRequest, LessonError
 
 KINDS = ("single", "multiple", "number", "text")
 
@@ -66,27 +66,31 @@ class Mark:
 
 def parse_quiz(data: Any, where: str) -> list[Question]:
     if not isinstance(data, list) or not data:
-        raise LessonError(f"{where}: a quiz block is a YAML list of questions")
+        raise LessonError(N_("{where}: a quiz block is a YAML list of questions"), where=where)
     questions = [_question(item, where) for item in data]
     ids = [q.id for q in questions]
     if len(set(ids)) != len(ids):
-        raise LessonError(f"{where}: quiz question ids repeat: {ids}")
+        raise LessonError(N_("{where}: quiz question ids repeat: {ids}"), where=where, ids=str(ids))
     return questions
 
 
 def _question(item: dict, where: str) -> Question:
     qid, kind = str(item.get("id", "")), item.get("kind", "single")
     if not qid or kind not in KINDS or not item.get("question"):
-        raise LessonError(f"{where}: each question needs an id, a question and a kind in {KINDS}")
+        raise LessonError(N_("{where}: each question needs an id, a question and a kind in "
+                             "{kinds}"), where=where, kinds=str(KINDS))
     options = tuple(Option(str(o["text"]), bool(o.get("correct")), str(o.get("why", "")))
                     for o in item.get("options", []))
     right = sum(o.correct for o in options)
     if kind == "single" and right != 1 or kind == "multiple" and right < 1:
-        raise LessonError(f"{where}: question {qid} ({kind}) has {right} correct options")
+        raise LessonError(N_("{where}: question {question} ({kind}) has {count} correct options"),
+                          where=where, question=qid, kind=kind, count=right)
     if kind == "number" and not isinstance(item.get("answer"), (int, float)):
-        raise LessonError(f"{where}: question {qid} needs a numeric answer")
+        raise LessonError(N_("{where}: question {question} needs a numeric answer"), where=where,
+                          question=qid)
     if kind == "text" and not item.get("accept"):
-        raise LessonError(f"{where}: question {qid} needs accepted answers")
+        raise LessonError(N_("{where}: question {question} needs accepted answers"), where=where,
+                          question=qid)
     return Question(qid, kind, str(item["question"]), options, item.get("answer"),
                     float(item.get("tolerance", 0)), tuple(str(a) for a in item.get("accept", [])),
                     str(item.get("why", "")))
@@ -97,7 +101,7 @@ def parse_tasks(data: Any, where: str) -> list[Task]:
     tasks = []
     for item in items:
         if not isinstance(item, dict) or not item.get("id") or not item.get("text"):
-            raise LessonError(f"{where}: a task needs an id and a text")
+            raise LessonError(N_("{where}: a task needs an id and a text"), where=where)
         tasks.append(Task(str(item["id"]), str(item["text"]), item.get("check"),
                           dict(item.get("args") or {}), str(item.get("hint", ""))))
     return tasks
@@ -112,7 +116,8 @@ def mark(question: Question, given: Any, words: dict | None = None) -> Mark:
         chosen = {given} if question.kind == "single" else set(given)
         unknown = chosen - {o.text for o in question.options}
         if unknown:
-            raise BadRequest(f"{question.id}: not an option: {sorted(unknown)}")
+            raise BadRequest(N_("{question}: not an option: {given}"), question=question.id,
+                             given=str(sorted(unknown)))
         right = {o.text for o in question.options if o.correct}
         lines = [f"- {'✅' if o.correct else '❌'} **{o.text}**" + (f" — {o.why}" if o.why else "")
                  for o in question.options if o.text in chosen or o.correct]
@@ -133,7 +138,7 @@ def mark_all(questions: list[Question], answers: dict, words: dict | None = None
     """{"score", "total", "marks": [{"id", "correct", "answered", "feedback"}]}."""
     unknown = set(answers) - {q.id for q in questions}
     if unknown:
-        raise BadRequest(f"No such questions: {sorted(unknown)}")
+        raise BadRequest(N_("No such questions: {questions}"), questions=str(sorted(unknown)))
     marks = [mark(q, answers.get(q.id), words) for q in questions]
     return {"score": sum(m.correct for m in marks), "total": len(questions),
             "marks": [vars(m) for m in marks]}
@@ -145,5 +150,5 @@ def _plain(text: str) -> str:
 
 # What the marker says around the lesson's own explanations; a translated lesson's UI passes
 # its own words (webui/i18n).
-WORDS = {"unanswered": "Not answered yet.", "not_a_number": "Give a number.",
-         "right": "✅ Right.", "wrong": "❌ Not quite: the answer is {answer}."}
+WORDS = {"unanswered": N_("Not answered yet."), "not_a_number": N_("Give a number."),
+         "right": N_("✅ Right."), "wrong": N_("❌ Not quite: the answer is {answer}.")}

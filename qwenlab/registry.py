@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from qwenlab.errors import BadRequest, UnknownModel
+from qwenlab.errors import N_, BadRequest, UnknownModel
 
 PRECISIONS = ("fp32", "bf16", "fp16", "int8", "nf4", "int4")  # int4: ONNX Runtime GenAI, CPU
 CAPABILITIES = ("chat", "thinking", "vision", "math", "code")
@@ -185,7 +185,8 @@ def estimate_weight_bytes(linear_params: float, embed_params: float, precision: 
 
 def check_precision(precision: str) -> str:
     if precision not in PRECISIONS:
-        raise BadRequest(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+        raise BadRequest(N_("Unknown precision {precision}: choose one of {precisions}"),
+                         precision=repr(precision), precisions=", ".join(PRECISIONS))
     return precision
 
 
@@ -305,9 +306,8 @@ def get_model(key: str) -> ModelSpec:
     try:
         return MODELS[key]
     except KeyError:
-        raise UnknownModel(
-            f"Unknown model {key!r}. Known models: {', '.join(MODELS)}"
-        ) from None
+        raise UnknownModel(N_("Unknown model {model}. Known models: {models}"),
+                           model=repr(key), models=", ".join(MODELS)) from None
 
 
 def models_with(capability: str) -> list[ModelSpec]:

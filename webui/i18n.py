@@ -28,15 +28,10 @@ from pathlib import Path
 
 import yaml
 
+from qwenlab.errors import N_, Message  # noqa: F401 - N_ marks handlers' messages too
 from qwenlab.languages import LANGUAGES, SOURCE, Language, language
 
 STRINGS = Path(__file__).resolve().parent / "strings"
-
-
-def N_(text: str) -> str:
-    """Mark a message a handler sends (an error, a progress line) for the string table; it
-    returns `text` unchanged, and the translators' tool (shell/keys.py) finds it in the source."""
-    return text
 
 
 def lang_of(request) -> str:
@@ -72,7 +67,10 @@ def _patterns(lang: str) -> list[tuple[re.Pattern, str]]:
 
 def t(text: str, lang: str | None, **values) -> str:
     """`text` in `lang`: its translation (values filled in), a pattern's translation filled with
-    the values read from the English, or the English itself where the table has none."""
+    the values read from the English, or the English itself where the table has none. A
+    Message (qwenlab.errors) is translated as its template, then filled with its values."""
+    if isinstance(text, Message):
+        return _message(text, lang)
     if not isinstance(text, str) or not lang or lang == SOURCE:
         return text.format(**values) if values and isinstance(text, str) else text
     found = table(lang).get(text)
@@ -86,6 +84,16 @@ def t(text: str, lang: str | None, **values) -> str:
             return translated.format(**{name: table(lang).get(value, value)
                                         for name, value in match.groupdict().items()})
     return text
+
+
+def _message(message: Message, lang: str | None) -> str:
+    if not lang or lang == SOURCE:
+        return str(message)
+    values = {name: t(value, lang) if isinstance(value, Message) else
+              table(lang).get(value, value) if isinstance(value, str) else value
+              for name, value in message.values.items()}
+    found = table(lang).get(message.template)
+    return found.format(**values) if found is not None else str(message)
 
 
 def table_entry(text: str, lang: str | None) -> str:

@@ -15,7 +15,7 @@ from typing import AsyncIterator
 import gradio as gr
 
 from qwenlab.engines.stream import Stream
-from qwenlab.errors import QwenLabError
+from qwenlab.errors import Message, QwenLabError
 from qwenlab.events import Final, Queued, TextDelta, ThinkingDelta
 from qwenlab.generation import astream_chat
 from qwenlab.loading import Loaded
@@ -61,23 +61,30 @@ def who(learner) -> tuple[str | None, str]:
     return learner, "en"
 
 
+def learner_error(lang: str, text: str) -> gr.Error:
+    """The error a learner reads: `text` (already in `lang`) under a title in `lang` too, not
+    Gradio's English "Error"."""
+    return gr.Error(text, title=t(N_("Error"), lang))
+
+
 @contextmanager
 def user_errors(lang: str = "en"):
     """Raise Qwen Lab's own errors as gr.Error in the learner's language, so they see the
-    message, not a traceback; anything else is a bug and Gradio reports it as one."""
+    message, not a traceback; anything else is a bug and Gradio reports it as one. The error's
+    Message is translated as a template, then filled (never matched as finished English)."""
     try:
         yield
     except QwenLabError as exc:
-        raise gr.Error(t(str(exc), lang)) from exc
+        raise learner_error(lang, t(exc.message, lang)) from exc
 
 
 def check_prompt(text: str | None, learner=None) -> str:
     lang = who(learner)[1]
     text = (text or "").strip()
     if not text:
-        raise gr.Error(t(N_("Type a question first."), lang))
+        raise learner_error(lang, t(N_("Type a question first."), lang))
     if len(text) > MAX_PROMPT_CHARS:
-        raise gr.Error(t(N_("That is {count} characters; keep it under {limit}."), lang,
+        raise learner_error(lang, t(N_("That is {count} characters; keep it under {limit}."), lang,
                          count=f"{len(text):,}", limit=f"{MAX_PROMPT_CHARS:,}"))
     return text
 
@@ -107,9 +114,9 @@ async def acquire(pool, key: str, precision: str | None = None,
     load = _Load(pool)
     channel = Stream(on_cancel=load.abandon)
 
-    def progress(stage, fraction, message):
-        channel.put(f"{message} ({fraction:.0%})" if fraction is not None and stage == "download"
-                    else message)
+    def progress(stage, fraction, message):  # the core's lines are Messages: t() translates them
+        channel.put(Message(N_("{step} ({percent})"), step=message, percent=f"{fraction:.0%}")
+                    if fraction is not None and stage == "download" else message)
 
     def work():
         try:
@@ -170,7 +177,8 @@ async def answer_stream(pool, key: str, messages: list, *, thinking: bool = Fals
                         max_new_tokens: int = 512, system: str | None = None,
                         precision: str | None = None, sampling=None,
                         thinking_budget: int | None = None, measure_memory: bool = False,
-                        learner: str | None = None) -> AsyncIterator[Update]:
+                        learner: str | None = None,
+                        tools: list[dict] | None = None) -> AsyncIterator[Update]:
     """Lease `key` (progress shown), wait for a turn in its engine's line (place shown),
     stream one answer, release; core errors and the classroom limits become gr.Error.
 
@@ -191,7 +199,8 @@ async def answer_stream(pool, key: str, messages: list, *, thinking: bool = Fals
         meter = PeakMemory(loaded.device).start() if measure_memory else None
         async for update in _answer(loaded, key, messages, meter, lang, thinking=thinking,
                                     system=system, max_new_tokens=max_new_tokens,
-                                    sampling=sampling, thinking_budget=thinking_budget):
+                                    sampling=sampling, thinking_budget=thinking_budget,
+                                    tools=tools):
             yield update
     finally:
         if meter:
@@ -227,22 +236,26 @@ async def _answer(loaded, key, messages, meter, lang, **options) -> AsyncIterato
 async def chat_turn(pool, key: str, history: list, message: str,
                     **options) -> AsyncIterator[tuple[list, str]]:
     """Stream one chat turn into a Chatbot: yields (messages, stats line) as the answer grows."""
+    lang = who(options.get("learner"))[1]
     history = list(history or []) + [{"role": "user", "content": message}]
     async for update in answer_stream(pool, key, history, **options):
         if update.loading:
             yield history + [gr.ChatMessage(role="assistant", content=update.loading)], ""
         else:
-            yield _messages(history, update), update.final.summary() if update.final else ""
+            yield (_messages(history, update, lang),
+                   t(update.final.summary(), lang) if update.final else "")
 
 
-def _messages(history: list, update: Update) -> list:
+def _messages(history: list, update: Update, lang: str = "en") -> list:
     out = list(history)
     final = update.final
     if update.thinking:
-        meta = {"title": "Thinking", "status": "done" if (update.answer or final) else "pending"}
+        meta = {"title": t(N_("Thinking"), lang),
+                "status": "done" if (update.answer or final) else "pending"}
         if final:
             meta["duration"] = round(final.total_s, 1)
-            meta["title"] = f"Thinking ({final.thinking_tokens} tokens)"
+            meta["title"] = t(N_("Thinking ({count} tokens)"), lang,
+                              count=final.thinking_tokens)
         out.append(gr.ChatMessage(role="assistant", content=update.thinking, metadata=meta))
     if update.answer or not update.thinking:
         out.append(gr.ChatMessage(role="assistant", content=update.answer or "…"))
@@ -258,33 +271,34 @@ async def clear_if_asked(history: list, question: str) -> str:
 
 
 ENGINE_NOTES = {
-    "onnxruntime-genai": ("This server ran the model as **int4 ONNX** through ONNX Runtime GenAI, "
-                          "its fast CPU engine (lesson 6); the code above runs transformers at the "
-                          "checkpoint's own precision. Same prompt and sampling; the 4-bit weights "
-                          "make the answer and the speed differ."),
-    "transformers-cb": ("This server answered through continuous batching, sharing each step with "
-                        "other learners' requests (lesson 9); same model, precision and sampling as "
-                        "the code above."),
-    "remote": ("The operator serves this model from another machine through an OpenAI-compatible "
-               "server (lesson 9); the code above runs it locally with transformers."),
+    "onnxruntime-genai": N_("This server ran the model as **int4 ONNX** through ONNX Runtime "
+                            "GenAI, its fast CPU engine (lesson 6); the code above runs "
+                            "transformers at the checkpoint's own precision. Same prompt and "
+                            "sampling; the 4-bit weights make the answer and the speed differ."),
+    "transformers-cb": N_("This server answered through continuous batching, sharing each step "
+                          "with other learners' requests (lesson 9); same model, precision and "
+                          "sampling as the code above."),
+    "remote": N_("The operator serves this model from another machine through an "
+                 "OpenAI-compatible server (lesson 9); the code above runs it locally with "
+                 "transformers."),
 }
 
 
-def ran_note(final: Final | None) -> str:
+def ran_note(final: Final | None, lang: str = "en") -> str:
     """What a Run button ran, when it is not what the code cell beside it shows; else ""."""
     note = ENGINE_NOTES.get(final.engine) if final else None
-    return f"\n\n*ℹ️ {note}*" if note else ""
+    return f"\n\n*ℹ️ {t(note, lang)}*" if note else ""
 
 
-def run_output(update: Update, answer: str | None = None) -> str:
+def run_output(update: Update, answer: str | None = None, lang: str = "en") -> str:
     """A Run button's output for one streamed update: progress, the text so far, then the
-    stats line and what differed from the cell."""
+    stats line and what differed from the cell, in `lang`."""
     if update.loading:
         return update.loading
     text = update.answer if answer is None else answer
     if not update.final:
         return text or "…"
-    return f"{text}\n\n`{update.final.summary()}`{ran_note(update.final)}"
+    return f"{text}\n\n`{t(update.final.summary(), lang)}`{ran_note(update.final, lang)}"
 
 
 def answered(history) -> bool:
@@ -331,9 +345,11 @@ def markdown_table(columns, rows) -> str:
 def pool_markdown(stats: dict, lang: str = "en") -> str:
     """The header line: device, budget, loaded models and their measured memory."""
     used, budget = stats["used_bytes"] / 1e9, stats["budget_bytes"] / 1e9
+    loading = t(N_("loading"), lang)
     models = ", ".join(
         f"{m['model']} {m['precision']} {(m['bytes'] or m['charge']) / 1e9:.2f} GB"
-        + (" (loading)" if m["state"] == "loading" else f" ×{m['leases']}" if m["leases"] else "")
+        + (f" ({loading})" if m["state"] == "loading" else
+           f" ×{m['leases']}" if m["leases"] else "")
         for m in stats["models"]) or t(N_("none yet: models load on first use"), lang)
     return t(N_("**Model pool** · {device} · {used} / {budget} GB · {models} · {loads} loads, "
                 "{hits} hits, {evictions} evictions"), lang, device=stats["device"],

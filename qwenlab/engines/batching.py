@@ -28,6 +28,7 @@ from qwenlab.engines import Engine, Request
 from qwenlab.engines.driver import Driver, Job
 from qwenlab.engines.plain import TransformersEngine
 from qwenlab.engines.stream import failed
+from qwenlab.errors import N_
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,8 @@ class _Continuous:
             return
         if result.error:  # this request failed; the others go on
             self._drop(result.request_id)
-            job.finish(failed(f"continuous batching failed: {result.error}"))
+            job.finish(failed(N_("continuous batching failed: {error}"),
+                              error=str(result.error)))
             return
         for token in result.generated_tokens[len(job.written):]:
             job.written.append(token)

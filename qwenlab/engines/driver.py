@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from qwenlab.engines.stream import STALL_S, Stream, Waiting, failed
-from qwenlab.errors import Refused
+from qwenlab.errors import N_, Refused
 
 log = logging.getLogger(__name__)
 IDLE_WAKE_S = 1.0      # an idle driver still shows it is alive this often
@@ -96,10 +96,12 @@ class Driver:
         job = Job(request, stream)
         with self._cond:
             if not self._running:
-                raise Refused(f"{self.name} has been unloaded; ask again to load it")
+                raise Refused(N_("{model} has been unloaded; ask again to load it"),
+                              model=self.name)
             if len(self._waiting) >= self.max_waiting:
-                raise Refused(f"{len(self._waiting)} requests are already waiting for {self.name}, "
-                              "the most this machine queues. Try again in a minute.")
+                raise Refused(N_("{count} requests are already waiting for {model}, the most "
+                                 "this machine queues. Try again in a minute."),
+                              count=len(self._waiting), model=self.name)
             self._waiting.append(job)
             self._ensure_thread()
             self._cond.notify_all()
@@ -118,7 +120,8 @@ class Driver:
             waiting, self._waiting = list(self._waiting), deque()
             self._cond.notify_all()
         for job in waiting:
-            job.finish(failed(f"{self.name} was unloaded before it could answer; ask again"))
+            job.finish(failed(N_("{model} was unloaded before it could answer; ask again"),
+                              model=self.name))
 
     def join(self, timeout: float | None = None) -> None:
         thread = self._thread
@@ -201,7 +204,8 @@ class Driver:
                     if job in self._waiting:
                         self._waiting.remove(job)
             for job in offered:
-                job.finish(failed(f"{self.name} could not start this answer ({exc})", exc))
+                job.finish(failed(N_("{model} could not start this answer ({error})"), exc,
+                                  model=self.name, error=str(exc)))
             raise
         with self._cond:
             for job in taken:
@@ -228,9 +232,10 @@ class Driver:
         next round builds a fresh batch."""
         if batch is None:
             return None
-        error = failed(f"{self.name} failed while answering ({exc}). Ask again: the next answer "
-                       "starts afresh.", exc) if exc is not None else \
-            failed(f"{self.name} was unloaded while answering; ask again")
+        error = failed(N_("{model} failed while answering ({error}). Ask again: the next "
+                          "answer starts afresh."), exc, model=self.name, error=str(exc)) \
+            if exc is not None else \
+            failed(N_("{model} was unloaded while answering; ask again"), model=self.name)
         for job in list(batch.jobs):
             job.finish(error)
         try:

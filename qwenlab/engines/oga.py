@@ -20,6 +20,8 @@ import ctypes
 import threading
 from pathlib import Path
 
+from qwenlab.errors import N_, Message
+
 _P = ctypes.c_void_p
 _SIGNATURES = {  # name: (argument types, result type); OgaResult* is None on success
     "OgaResultGetError": ([_P], ctypes.c_char_p),
@@ -60,8 +62,10 @@ def version_problem(installed: str | None) -> str | None:
         fits = False
     if fits:
         return None
-    return (f"onnxruntime-genai {installed or '(version unknown)'} is installed, but Qwen Lab "
-            f"binds the C API of {low}.x: pip install 'onnxruntime-genai>={low},<{high}'")
+    return Message(N_("onnxruntime-genai {version} is installed, but Qwen Lab binds the C API "
+                      "of {supported}: {install}"),
+                   version=installed or Message(N_("(version unknown)")), supported=f"{low}.x",
+                   install=f"pip install 'onnxruntime-genai>={low},<{high}'")
 
 
 class GenAIError(RuntimeError):

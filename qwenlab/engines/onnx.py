@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from qwenlab import config, system
-from qwenlab.errors import LoadError
+from qwenlab.errors import N_, LoadError, Message
 from qwenlab.registry import ModelSpec, Sampling
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,13 @@ Progress = Callable[[str, "float | None", str], None]
 def problem(spec: ModelSpec | None, device: str) -> str | None:
     """Why int4 (ONNX Runtime GenAI) cannot serve `spec` on `device`, or None when it can."""
     if device != "cpu":
-        return "the int4 ONNX engine is this app's CPU path; on a GPU use nf4 or bf16"
+        return Message(N_("the int4 ONNX engine is this app's CPU path; on a GPU use nf4 or "
+                          "bf16"))
     if spec is not None and (spec.arch not in ARCHES or not spec.capabilities & {"chat"}):
-        return f"the ONNX builder path covers Qwen text models; {spec.key} stays on transformers"
+        return Message(N_("the ONNX builder path covers Qwen text models; {model} stays on "
+                          "transformers"), model=spec.key)
     if not system.installed("onnxruntime_genai"):  # looked up, not imported: see system.py
-        return f"int4 needs ONNX Runtime GenAI: {INSTALL}"
+        return Message(N_("int4 needs ONNX Runtime GenAI: {install}"), install=INSTALL)
     from qwenlab.engines import oga  # no onnxruntime import: the C library loads on first use
 
     return oga.version_problem(system.version("onnxruntime-genai"))
@@ -88,11 +90,13 @@ def build(spec: ModelSpec, source: str, progress: Progress | None = None) -> Pat
         command = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-m", source,
                    "-o", str(partial), "-p", "int4", "-e", "cpu",
                    "-c", str(partial / "hf-cache")]
-        report("convert", 0.0, f"Converting {spec.key} to int4 ONNX (first use only; cached)")
+        report("convert", 0.0, Message(N_("Converting {model} to int4 ONNX (first use only; "
+                                          "cached)"), model=spec.key))
         started = time.perf_counter()
         tail = _run_builder(command, layers, spec, report)
         if not (partial / "genai_config.json").is_file():
-            raise BuildError(f"Converting {spec.key} to ONNX failed:\n" + "\n".join(tail))
+            raise BuildError(N_("Converting {model} to ONNX failed:\n{log}"), model=spec.key,
+                             log="\n".join(tail))
         shutil.rmtree(partial / "hf-cache", ignore_errors=True)
         (partial / "qwenlab-source.json").write_text(json.dumps(_stamp(source)))
         shutil.rmtree(target, ignore_errors=True)
@@ -115,10 +119,12 @@ def _run_builder(command: list[str], layers: int, spec: ModelSpec, report: Progr
             tail = (tail + [line.rstrip()])[-15:]
             if m := re.match(r"Reading layer (\d+)", line):
                 report("convert", 0.6 * (int(m[1]) + 1) / layers,
-                       f"Converting {spec.key} to int4 ONNX: layer {int(m[1]) + 1} of {layers}")
+                       Message(N_("Converting {model} to int4 ONNX: layer {layer} of {layers}"),
+                               model=spec.key, layer=int(m[1]) + 1, layers=layers))
             elif m := re.search(r"start to quantize /model/layers\.(\d+)/", line):
                 report("convert", 0.6 + 0.35 * (int(m[1]) + 1) / layers,
-                       f"Quantizing {spec.key} to int4: layer {int(m[1]) + 1} of {layers}")
+                       Message(N_("Quantizing {model} to int4: layer {layer} of {layers}"),
+                               model=spec.key, layer=int(m[1]) + 1, layers=layers))
     return tail
 
 

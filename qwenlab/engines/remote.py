@@ -20,7 +20,7 @@ from qwenlab import config
 from qwenlab.engines import Engine, Request, Text, ToolCall, Usage
 from qwenlab.engines.driver import Driver, Job
 from qwenlab.engines.threaded import Threaded
-from qwenlab.errors import RemoteError
+from qwenlab.errors import N_, RemoteError
 from qwenlab.registry import ModelSpec, Sampling
 
 ENGINE = "remote"
@@ -99,7 +99,9 @@ def stream_text(remote: RemoteModel, body: dict,
                           timeout=httpx.Timeout(TIMEOUT_S, read=TIMEOUT_S * 4)) as response:
             if response.status_code != 200:
                 detail = response.read().decode(errors="replace")[:300]
-                raise RemoteError(f"{remote} answered HTTP {response.status_code}: {detail}")
+                raise RemoteError(N_("{name} at {url} answered HTTP {status}: {detail}"),
+                                  name=remote.name, url=remote.url,
+                                  status=response.status_code, detail=detail)
             usage = Usage()
             for line in response.iter_lines():
                 if stopped():
@@ -118,7 +120,8 @@ def stream_text(remote: RemoteModel, body: dict,
                     usage = replace(usage, new_tokens=count)
             yield usage
     except httpx.HTTPError as exc:
-        raise RemoteError(f"Could not reach {remote}: {exc}. Is the server running?") from exc
+        raise RemoteError(N_("Could not reach {name} at {url}: {error}. Is the server running?"),
+                          name=remote.name, url=remote.url, error=str(exc)) from exc
 
 
 def _pieces(delta: dict) -> Iterator[Text | ToolCall]:
@@ -145,5 +148,6 @@ def check(remote: RemoteModel) -> None:
     try:
         httpx.get(f"{remote.url}/models", timeout=TIMEOUT_S)
     except httpx.HTTPError as exc:
-        raise RemoteError(f"Could not reach {remote} ({exc}); check QWENLAB_REMOTE_MODELS "
-                          f"and that the server is running") from exc
+        raise RemoteError(N_("Could not reach {name} at {url} ({error}); check "
+                             "QWENLAB_REMOTE_MODELS and that the server is running"),
+                          name=remote.name, url=remote.url, error=str(exc)) from exc

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable
 
-from qwenlab.errors import EngineFailed, EngineStalled
+from qwenlab.errors import N_, EngineFailed, EngineStalled
 
 STALL_S = 120.0  # no token and no sign of life from the driver for this long: give up
 
@@ -103,8 +103,9 @@ class Stream:
             quiet = time.monotonic() - self._alive()
             if quiet >= self.stall_s:
                 self.cancel()
-                raise EngineStalled(f"The model has not answered for {quiet:.0f} s: its engine "
-                                    "seems stuck. Try again; the server restarts it.")
+                raise EngineStalled(N_("The model has not answered for {seconds} s: its "
+                                       "engine seems stuck. Try again; the server restarts it."),
+                                    seconds=f"{quiet:.0f}")
             try:
                 await asyncio.wait_for(future, timeout=min(1.0, self.stall_s - quiet))
             except asyncio.TimeoutError:
@@ -126,9 +127,11 @@ def _resolve(future: asyncio.Future) -> None:
         future.set_result(None)
 
 
-def failed(message: str, cause: BaseException | None = None) -> EngineFailed:
-    """The error a request gets when its engine failed under it; the engine goes on."""
-    error = EngineFailed(message)
+def failed(template: str, cause: BaseException | None = None, **values) -> EngineFailed:
+    """The error a request gets when its engine failed under it; the engine goes on. `template`
+    is an N_() message and `values` fill it (an exception as its text: the message is what a
+    learner reads, translated; `cause` keeps the exception itself for the log)."""
+    error = EngineFailed(template, **values)
     error.__cause__ = cause
     return error
 

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from qwenlab.engines.driver import Job
 from qwenlab.engines.stream import failed
-from qwenlab.errors import QwenLabError
+from qwenlab.errors import N_, QwenLabError
 
 Work = Callable[[Job, Callable[[Any], None], Callable[[], bool]], None]
 POLL_S = 0.05
@@ -78,7 +78,8 @@ class Threaded:
         if piece is _DONE or isinstance(piece, BaseException):
             self._drop(job)
             job.finish(None if piece is _DONE else piece if isinstance(piece, QwenLabError) else
-                       failed(f"{self.name} failed while answering ({piece})", piece))
+                       failed(N_("{model} failed while answering ({error})"), piece,
+                              model=self.name, error=str(piece)))
             return
         if isinstance(piece, int):
             job.written.append(piece)

@@ -22,7 +22,7 @@ from qwenlab.notebook import to_notebook
 from qwenlab.pool import ModelPool
 from qwenlab.quiz import mark_all
 from qwenlab.web import progress as prog
-from qwenlab.web.i18n import font_css, head_js, lang_of, picker_choices, t
+from qwenlab.web.i18n import N_, font_css, head_js, lang_of, picker_choices, t
 from qwenlab.web.localize import collect, updates
 from qwenlab.web.shell.page import (
     LessonView,
@@ -33,7 +33,7 @@ from qwenlab.web.shell.page import (
     render_try_it,
     tab_label,
 )
-from qwenlab.web.ui import pool_markdown, user_errors
+from qwenlab.web.ui import learner_error, pool_markdown, user_errors
 
 log = logging.getLogger(__name__)
 
@@ -160,14 +160,18 @@ def _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder) 
     def localized(state, request: gr.Request):
         lang = lang_of(request)
         lessons = lessons_in(lang)
-        values = [gr.Radio(choices=nav_choices(lessons.values(), state), label=t("Lessons", lang)),
-                  gr.Dropdown(value=lang), pool_markdown(pool.stats(), lang)]
+        wanted = dict(request.query_params).get("lesson")  # ?lesson=ID opens that lesson
+        wanted = wanted if wanted in lessons else None
+        values = [gr.Radio(choices=nav_choices(lessons.values(), state), label=t("Lessons", lang),
+                           **({"value": wanted} if wanted else {})),
+                  gr.Dropdown(value=lang), pool_markdown(pool.stats(), lang),
+                  gr.Tabs(selected=wanted) if wanted else gr.skip()]
         for view in views:
             lesson = lessons[view.lesson.id]
             values += view.localized(lesson, state, lang, notebook_file(lesson, folder))
         return values + _merged(slots, hooks, lang)
 
-    outputs = [nav, picker, status, *bound, *(s.component for s in slots)]
+    outputs = [nav, picker, status, tabs, *bound, *(s.component for s in slots)]
     outputs += [c for c, _, _ in hooks if id(c) not in {id(s.component) for s in slots}]
     app.load(localized, progress, outputs, api_visibility="private")
     return skip
@@ -216,11 +220,13 @@ def _apis(pool) -> None:
         """Mark a learner's answers to a lesson's quiz: {"score", "total", "marks": [{"id",
         "correct", "answered", "feedback"}]}. answers: {question id: option text (in `lang`),
         list of option texts, number or text}; lang: en, mr, ur, my, pa or sw."""
-        found = lessons_in(language(lang).code).get(lesson)
+        lang = language(lang).code
+        found = lessons_in(lang).get(lesson)
         if found is None:
-            raise gr.Error(f"No lesson {lesson!r}; lessons: {', '.join(lessons_in('en'))}")
-        with user_errors():
-            return mark_all(found.quiz, dict(answers or {}), marker_words(language(lang).code))
+            raise learner_error(lang, t(N_("No lesson {lesson}; lessons: {lessons}"), lang,
+                             lesson=repr(lesson), lessons=", ".join(lessons_in("en"))))
+        with user_errors(lang):
+            return mark_all(found.quiz, dict(answers or {}), marker_words(lang))
 
     gr.api(pool_status, api_name="pool_status")
     gr.api(quiz_check, api_name="quiz_check")

@@ -5,9 +5,9 @@
 
 The keys are the built app's visible text (labels, infos, placeholders, buttons, choices,
 tabs and static Markdown, as localize.collect finds them, minus what lesson files translate)
-plus every message a handler sends, marked with N_() in the kit and the demos and read from
-their source as xgettext does. It builds the whole app, so it sits on top of the shell and
-nothing imports it.
+plus every message marked with N_() in the core (errors, progress lines, the stats line), the
+kit and the demos, read from their source as xgettext does. It builds the whole app, so it sits
+on top of the shell and nothing imports it.
 """
 
 from __future__ import annotations
@@ -25,16 +25,18 @@ from qwenlab.web.localize import collect, shown_text
 
 
 def sources() -> list[Path]:
-    """The folders whose N_() messages belong in the table: the kit and the demos."""
+    """The folders whose N_() messages belong in the table: the core, the kit and the demos
+    (in a wheel the last two sit inside the first; a set of keys does not mind)."""
     return [Path(importlib.util.find_spec(name).origin).parent
-            for name in ("qwenlab.web", "qwenlab.demos")]
+            for name in ("qwenlab", "qwenlab.web", "qwenlab.demos")]
 
 
-def message_keys() -> set[str]:
-    """Every N_("...") in the kit and the demos, read from the source: messages that exist only
-    when a handler runs are in the table all the same."""
+def message_keys(folders: list[Path] | None = None) -> set[str]:
+    """Every N_("...") in the core, the kit and the demos (or in `folders`), read from the
+    source: messages that exist only when a handler runs or an error is raised are in the table
+    all the same."""
     found = set()
-    for folder in sources():
+    for folder in folders or sources():
         for path in folder.rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "N_"

@@ -12,6 +12,7 @@ The shell (app.py) arranges pages and demos; this module renders what a Lesson h
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -79,12 +80,13 @@ class LessonView:
                    for task in self.lesson.tasks][:len(self.statuses)]
         if self.download is not None:
             values.append(gr.skip() if english else gr.DownloadButton(
-                label=t("Download as notebook (.ipynb)", lang), value=notebook))
+                label=t(N_("Download as notebook (.ipynb)"), lang), value=notebook))
         return values
 
     def _text(self, lesson: Lesson, lang: str) -> list:
         notice = notice_text(lesson, lang)
-        values = [gr.Tab(label=tab_label(lesson)), header_text(lesson, lang),
+        titles = {item.id: tab_label(item) for item in lessons_in(lang).values()}
+        values = [gr.Tab(label=tab_label(lesson)), header_text(lesson, lang, titles),
                   gr.Markdown(value=notice, visible=bool(notice))]
         same = [c.kind for c in lesson.cells] == [c.kind for c in self.lesson.cells]
         values += [(lesson if same else self.lesson).cells[index].html for index in self.prose]
@@ -101,9 +103,21 @@ def tab_label(lesson: Lesson) -> str:
     return f"{lesson.order}. {lesson.short or lesson.id.capitalize()}"
 
 
-def header_text(lesson: Lesson, lang: str) -> str:
+def header_text(lesson: Lesson, lang: str, titles: dict[str, str] | None = None) -> str:
+    """The title, how long and what comes first, and the outcomes; `titles` names the lessons
+    by id in the learner's language."""
     outcomes = "\n".join(f"- {item}" for item in lesson.outcomes)
-    return f"# {lesson.title}\n\n**{t(N_('In this lesson you will learn to:'), lang)}**\n\n{outcomes}"
+    plan = []
+    if lesson.minutes:
+        plan.append(t(N_("About {minutes} minutes"), lang, minutes=lesson.minutes))
+    if lesson.before:
+        names = ", ".join((titles or {}).get(item, item) for item in lesson.before)
+        plan.append(t(N_("Before this: {lessons}"), lang, lessons=names))
+    elif lesson.minutes:
+        plan.append(t(N_("No earlier lesson needed"), lang))
+    line = f"*{' · '.join(plan)}*\n\n" if plan else ""
+    return (f"# {lesson.title}\n\n{line}**{t(N_('In this lesson you will learn to:'), lang)}**"
+            f"\n\n{outcomes}")
 
 
 def notice_text(lesson: Lesson, lang: str) -> str:
@@ -120,7 +134,8 @@ def notice_text(lesson: Lesson, lang: str) -> str:
 # -- the page ------------------------------------------------------------------------------------
 def render_page(lesson: Lesson, pool, progress: gr.BrowserState) -> LessonView:
     view = LessonView(lesson)
-    view.header = gr.Markdown(header_text(lesson, "en"), elem_classes=["prose-cell"])
+    titles = {item.id: tab_label(item) for item in lessons_in("en").values()}
+    view.header = gr.Markdown(header_text(lesson, "en", titles), elem_classes=["prose-cell"])
     view.notice = gr.Markdown(visible=False, elem_classes=["prose-cell", "notice"],
                               elem_id=f"notice-{lesson.id}")
     for index, cell in enumerate(lesson.cells):
@@ -150,8 +165,12 @@ def render_code(cell: Cell, pool) -> None:
     button = gr.Button("▶ Run", size="sm", elem_classes=["run-cell"])
     output = gr.Markdown(elem_classes=["run-output"], latex_delimiters=KATEX_DELIMITERS)
 
-    async def run():
-        async for shown in outputs(runner(pool, **arguments)):
+    takes_lang = "lang" in inspect.signature(runner).parameters
+
+    async def run(request: gr.Request):
+        lang = lang_of(request)  # the page's language: the runner writes its output in it
+        extra = {"lang": lang} if takes_lang else {}
+        async for shown in outputs(runner(pool, **arguments, **extra)):
             yield shown
 
     button.click(run, None, output, api_visibility="private")
@@ -288,7 +307,7 @@ def _quiz_values(view: LessonView, lesson: Lesson, state, lang: str) -> list:
 def _localized_input(question: Question, value, lang: str):
     if question.kind in ("single", "multiple"):
         choices = [(o.text, str(i)) for i, o in enumerate(question.options)]
-        info = {"info": t("Tick every right answer.", lang)} if question.kind == "multiple" else {}
+        info = {"info": t(N_("Tick every right answer."), lang)} if question.kind == "multiple" else {}
         return gr.update(choices=choices, value=value if value is not None else
                          ([] if question.kind == "multiple" else None), **info)
     if question.kind == "text":
@@ -328,7 +347,7 @@ def _wire_check(lesson, task, check, ui: dict, status, progress) -> None:
         try:
             done, message = check.fn(*values, **task.args)
         except QwenLabError as exc:
-            done, message = False, str(exc)
+            done, message = False, exc.message  # task_line translates it as a template
         state = prog.record_task(state, lesson.id, task.id) if done else prog.normalise(state)
         shown = next((x for x in lessons_in(lang)[lesson.id].tasks if x.id == task.id), task)
         return task_line(shown, done, message, lang), state
