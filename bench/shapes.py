@@ -18,6 +18,13 @@ REAL_SHAPES = {
                                    num_attention_heads=12, num_key_value_heads=2)),
     "qwen3-0.6b": dict(text=dict(hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
                                  num_attention_heads=16, num_key_value_heads=8, head_dim=128)),
+    # Qwen3-Embedding-0.6B and Qwen3-Reranker-0.6B are Qwen3-0.6B's shape (their config.json)
+    "qwen3-embedding-0.6b": dict(text=dict(hidden_size=1024, intermediate_size=3072,
+                                           num_hidden_layers=28, num_attention_heads=16,
+                                           num_key_value_heads=8, head_dim=128)),
+    "qwen3-reranker-0.6b": dict(text=dict(hidden_size=1024, intermediate_size=3072,
+                                          num_hidden_layers=28, num_attention_heads=16,
+                                          num_key_value_heads=8, head_dim=128)),
     # 24 layers, three Gated DeltaNet to each gated attention layer; heads 8 (2 KV) of 256,
     # linear heads 16 of 128 (16 key heads), a quarter of each head rotary; 768-wide vision
     # tower of 12 blocks (Qwen/Qwen3.5-0.8B config.json)

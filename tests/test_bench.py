@@ -26,6 +26,7 @@ SMOKE = {
     "startup.py": (["--runs", "1"], "the app's own start"),
     "gpu_check.py": (["--dry-run"], "tests"),
     "math_agreement.py": ([], "correct answers called 'fails': 0"),
+    "retrieval.py": (["--queries", "2"], "| query, search + rerank"),
 }
 
 
