@@ -1,6 +1,7 @@
-"""The code lesson's demo: Qwen2.5-Coder writes code from a structured request; the code blocks
-are pulled out into a highlighted editor with copy and download. Generated code is shown, never
-run: the server executes no code, the learner's or the model's.
+"""The code lesson's demo: Qwen2.5-Coder (or a general Qwen3 / Qwen3.5 model) writes code from a
+structured request; the code blocks are pulled out into a highlighted editor with copy and
+download. Generated code is shown, never run: the server executes no code, the learner's or the
+model's.
 
 `stream()` is the one path behind the tab, the `code` API and the lesson's Run buttons: it builds
 the prompt from the request's parts and streams the answer. The tab also remembers the last
@@ -10,6 +11,7 @@ Run alone: python -m qwenlab.demos.code
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import AsyncIterator
 
@@ -20,10 +22,12 @@ from qwenlab.registry import get_model, models_with
 from qwenlab.web.demo import Check, Demo
 from qwenlab.web.i18n import N_, t
 from qwenlab.web.ui import (
+    Learner,
     Update,
     answer_in,
     answer_stream,
     check_prompt,
+    learner_error,
     learner_of,
     run_output,
     sampling_controls,
@@ -43,6 +47,12 @@ FINISHED = ("stop", "length")      # a Final's finish_reason for an answer that 
 def default_model(device: str | None = None) -> str:
     """0.5B on a CPU, 1.5B where there is a GPU (the learner can switch)."""
     return "qwen2.5-coder-1.5b" if (device or resolve_device()) == "cuda" else "qwen2.5-coder-0.5b"
+
+
+def preset_sliders(model: str) -> tuple[float, float, int]:
+    """The sampling sliders for a model: its documented preset (0 = greedy)."""
+    preset = get_model(model).preset()
+    return (preset.temperature if preset.do_sample else 0.0), preset.top_p, preset.top_k
 
 
 def requirements(text: str | None) -> list[str]:
@@ -76,12 +86,14 @@ async def stream(pool, task: str, language: str = "Python", constraints: str = "
     documented sampling (the sliders override it)."""
     task = check_prompt(task, learner)
     if language not in LANGUAGES:
-        raise gr.Error(t(N_("Language is one of: {languages}"), who(learner)[1],
+        raise learner_error(who(learner)[1], t(N_("Language is one of: {languages}"), who(learner)[1],
                          languages=", ".join(LANGUAGES)))
     spec = get_model(model or default_model(pool.device))
     preset = spec.preset()
     sampling = sampling_from(spec, preset.temperature if temperature is None else temperature,
                              top_p or preset.top_p, top_k or preset.top_k)
+    # the sliders carry temperature, top-p and top-k; Qwen3.5's presence penalty comes along
+    sampling = dataclasses.replace(sampling, presence_penalty=preset.presence_penalty)
     prompt = build_prompt(task, language, constraints, examples)
     async for update in answer_stream(pool, spec.key, [{"role": "user", "content": prompt}],
                                       sampling=sampling, max_new_tokens=int(max_new_tokens),
@@ -110,11 +122,11 @@ async def generate(pool, task: str, language: str = "Python", constraints: str =
 
 # -- the lesson's Run buttons: the cell's request, model and token limit -----------------------
 async def run_generate(pool, task="", language="Python", constraints="", examples="",
-                       model=CELL_MODEL, max_new_tokens="768"):
+                       model=CELL_MODEL, max_new_tokens="768", lang="en"):
     """A cell's binding writes its requirements and examples on one line, split at ';'."""
     async for update in stream(pool, task, language, _lines(constraints), _lines(examples), model,
-                               max_new_tokens=int(max_new_tokens)):
-        yield run_output(update)
+                               max_new_tokens=int(max_new_tokens), learner=Learner(None, lang)):
+        yield run_output(update, lang=lang)
 
 
 def _lines(text: str) -> str:
@@ -161,6 +173,7 @@ def build(pool) -> dict:
                                top_k, tokens], [answer, code, stats, asked], api_name="code")
     language.change(lambda name: gr.Code(language=LANGUAGES[name]), language, code,
                     api_visibility="private")
+    model.change(preset_sliders, model, [temperature, top_p, top_k], api_visibility="private")
     stop.click(None, cancels=[event])
     return {"task": task, "language": language, "constraints": constraints, "model": model,
             "asked": asked, "answer": answer}

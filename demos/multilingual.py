@@ -1,6 +1,7 @@
 """The multilingual lesson's demo: one question answered (or one text translated) in several
 languages, each in its own panel, right-to-left where the script is; and a tokenizer view that
-counts, with the model's real tokenizer, what the same sentence costs in each language.
+counts what the same sentence costs in each language with both vocabularies of today's family,
+Qwen2.5/Qwen3's and Qwen3.5's, through the real tokenizers (qwenlab.counting's cache).
 
 RUNNERS serve the lesson's Run buttons with the functions the tab uses, on the model and limits
 the cells show. CHECKS read what the learner did in this session (the tokens each answer used,
@@ -15,13 +16,23 @@ import unicodedata
 import gradio as gr
 import pandas as pd
 
+from qwenlab.counting import load_tokenizer
 from qwenlab.errors import LoadError
 from qwenlab.languages import language as page_language
-from qwenlab.loading import load_tokenizer, resolve_device
+from qwenlab.loading import resolve_device
 from qwenlab.registry import get_model
 from qwenlab.web.demo import Check, Demo
 from qwenlab.web.i18n import N_, lang_of, t
-from qwenlab.web.ui import answer_stream, check_prompt, learner_of, markdown_table, run_output, who
+from qwenlab.web.ui import (
+    Learner,
+    answer_stream,
+    check_prompt,
+    learner_error,
+    learner_of,
+    markdown_table,
+    run_output,
+    who,
+)
 
 # language -> (native name, right-to-left?, "Hello, how are you today?" in it: editable in the UI)
 LANGUAGES = {
@@ -42,10 +53,25 @@ LANGUAGES = {
 DEFAULT_PICK = ["English", "Chinese", "Marathi", "Urdu", "Swahili"]
 MODES = ("Answer the question", "Translate the text")
 MAX_LANGUAGES = 6  # each language is one generation: keep a CPU class responsive
+# The chat's choices: Qwen3.5 (201 languages, its own vocabulary) first, Qwen3 (119) to compare.
+CHAT_MODELS = ["qwen3.5-0.8b", "qwen3.5-2b", "qwen3.5-4b", "qwen3-0.6b", "qwen3-1.7b", "qwen3-4b"]
+# The two vocabularies of today's family, each read from a small checkpoint that ships it: Qwen2,
+# Qwen2.5 and Qwen3 share 151,643 byte-level BPE tokens; Qwen3.5 brought 248,044 of its own.
+VOCABULARIES = {"Qwen3": "qwen3-0.6b", "Qwen3.5": "qwen3.5-0.8b"}
+OLD, NEW = (f"{name} tokens" for name in VOCABULARIES)
+RATIO = "Qwen3.5 ÷ Qwen3"
+COMPARE_COLUMNS = ["language", OLD, NEW, RATIO, "bytes", "characters"]
 
 
 def default_model(device: str | None = None) -> str:
-    return "qwen3-1.7b" if (device or resolve_device()) == "cuda" else "qwen3-0.6b"
+    """Qwen3.5 answers: the 0.8B on a CPU, the 2B on a GPU (both answer without thinking by
+    default, and the demo asks for none: each language is a generation of its own)."""
+    return "qwen3.5-2b" if (device or resolve_device()) == "cuda" else "qwen3.5-0.8b"
+
+
+def vocabulary_of(model: str) -> str:
+    """Which of VOCABULARIES a registry model reads text with."""
+    return "Qwen3.5" if get_model(model).arch == "qwen3_5" else "Qwen3"
 
 
 def instruction(mode: str, language: str, text: str) -> tuple[str, str]:
@@ -64,11 +90,11 @@ async def answer_all(pool, text: str, languages: list[str], mode: str = MODES[0]
     lang = who(learner)[1]
     languages = [name for name in LANGUAGES if name in (languages or [])]
     if not languages:
-        raise gr.Error(t(N_("Pick at least one language."), lang))
+        raise learner_error(lang, t(N_("Pick at least one language."), lang))
     if len(languages) > MAX_LANGUAGES:
-        raise gr.Error(t(N_("Pick at most {count} languages at a time."), lang, count=MAX_LANGUAGES))
+        raise learner_error(lang, t(N_("Pick at most {count} languages at a time."), lang, count=MAX_LANGUAGES))
     if mode not in MODES:
-        raise gr.Error(t(N_("Mode is one of: {modes}"), lang,
+        raise learner_error(lang, t(N_("Mode is one of: {modes}"), lang,
                          modes=", ".join(t(m, lang) for m in MODES)))
     model = model or default_model(pool.device)
     spec = get_model(model)
@@ -93,13 +119,13 @@ def tokens_used(updates: dict) -> dict[str, int]:
 
 
 def count_rows(rows, model: str | None = None, lang: str = "en") -> list[dict]:
-    """Each non-empty sentence with its tokens (the model's own tokenizer), UTF-8 bytes and
+    """Each non-empty sentence with its tokens (one model's own tokenizer), UTF-8 bytes and
     characters, in the order given. NFC first, as Qwen's tokenizer does: the count cell too."""
     spec = get_model(model or default_model())
     try:
         tokenizer = load_tokenizer(spec)
     except LoadError as exc:
-        raise gr.Error(t(str(exc), lang)) from exc
+        raise learner_error(lang, t(getattr(exc, 'message', str(exc)), lang)) from exc
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows, columns=["language", "sentence"])
     out = []
     for language, sentence in frame[["language", "sentence"]].itertuples(index=False):
@@ -109,7 +135,7 @@ def count_rows(rows, model: str | None = None, lang: str = "en") -> list[dict]:
                         "tokens": len(tokenizer.encode(sentence, add_special_tokens=False)),
                         "bytes": len(sentence.encode("utf-8")), "characters": len(sentence)})
     if not out:
-        raise gr.Error(t(N_("Type at least one sentence to count."), lang))
+        raise learner_error(lang, t(N_("Type at least one sentence to count."), lang))
     return out
 
 
@@ -123,32 +149,50 @@ def cost_table(counted: list[dict]) -> pd.DataFrame:
 
 
 def count_tokens(rows, model: str | None = None, lang: str = "en") -> pd.DataFrame:
+    """One model's tokenizer: each sentence's tokens, bytes and characters, dearest first."""
     return cost_table(count_rows(rows, model, lang))
+
+
+def compare_rows(rows, lang: str = "en") -> list[dict]:
+    """Each non-empty sentence counted with both vocabularies, with Qwen3.5's count as a share
+    of Qwen3's, its bytes and its characters, in the order given."""
+    old, new = (count_rows(rows, key, lang) for key in VOCABULARIES.values())
+    return [{"language": a["language"], "sentence": a["sentence"], OLD: a["tokens"],
+             NEW: b["tokens"], RATIO: round(b["tokens"] / a["tokens"], 2), "bytes": a["bytes"],
+             "characters": a["characters"]} for a, b in zip(old, new)]
+
+
+def compare_table(compared: list[dict], vocabulary: str = "Qwen3") -> pd.DataFrame:
+    """Compared rows, dearest first in `vocabulary` (stable: ties keep the table's order)."""
+    frame = pd.DataFrame(compared)[COMPARE_COLUMNS]
+    return frame.sort_values(f"{vocabulary} tokens", ascending=False,
+                             kind="stable").reset_index(drop=True)
 
 
 def sentences() -> pd.DataFrame:
     return pd.DataFrame([(lang, s) for lang, (_, _, s) in LANGUAGES.items()], columns=["language", "sentence"])
 
 
-# -- lesson cell runners: the cells show Qwen3-0.6B, so the Run buttons use it on any device ---
-CELL_MODEL = "qwen3-0.6b"
+# -- lesson cell runners: the cells show Qwen3.5-0.8B, so the Run buttons use it on any device -
+CELL_MODEL = "qwen3.5-0.8b"
 
 
 async def run_answer(pool, question="", languages="English,Urdu,Swahili", mode=MODES[0],
-                     max_new_tokens="128", model=CELL_MODEL):
+                     max_new_tokens="128", model=CELL_MODEL, lang="en"):
     """One block per language; the last goes through run_output, which says where the server
     ran something other than the cell's transformers code."""
     async for updates in answer_all(pool, question, languages.split(","), mode, model,
-                                    int(max_new_tokens)):
+                                    int(max_new_tokens), learner=Learner(None, lang)):
         *done, (last, update) = updates.items()
-        blocks = [f"**{lang}**\n\n{u.answer}" + (f"\n\n`{u.final.summary()}`" if u.final else "")
-                  for lang, u in done]
-        yield "\n\n".join([*blocks, f"**{last}**\n\n{run_output(update)}"])
+        blocks = [f"**{t(name, lang)}**\n\n{u.answer}"
+                  + (f"\n\n`{t(u.final.summary(), lang)}`" if u.final else "")
+                  for name, u in done]
+        yield "\n\n".join([*blocks, f"**{t(last, lang)}**\n\n{run_output(update, lang=lang)}"])
 
 
-def run_count(pool, model=CELL_MODEL):
-    frame = count_tokens(sentences(), model or None)
-    yield markdown_table(frame.columns, frame.itertuples(index=False))
+def run_count(pool, lang="en"):
+    frame = compare_table(compare_rows(sentences()))
+    yield markdown_table([t(c, lang) for c in frame.columns], frame.itertuples(index=False))
 
 
 RUNNERS = {"answer": run_answer, "count": run_count}
@@ -156,11 +200,10 @@ RUNNERS = {"answer": run_answer, "count": run_count}
 
 def build(pool) -> dict:
     gr.Markdown("Ask once, read the answer in several languages; then see what the same sentence "
-                "costs in tokens in each. Qwen3 runs with thinking off here.")
+                "costs in tokens in each. The models answer with thinking off here.")
     with gr.Row():
         mode = gr.Radio(list(MODES), value=MODES[0], label="Mode")
-        model = gr.Dropdown(["qwen3-0.6b", "qwen3-1.7b", "qwen3-4b"], value=default_model(pool.device),
-                            label="Model")
+        model = gr.Dropdown(CHAT_MODELS, value=default_model(pool.device), label="Model")
         tokens = gr.Slider(32, 1024, value=256, step=32, label="Max new tokens per language",
                            elem_id="ml-tokens")
     text = gr.Textbox("What is one healthy habit everyone should have?", label="Question or text",
@@ -243,21 +286,25 @@ def runs_markdown(runs, lang: str = "en") -> str:
 
 
 def _token_costs(model) -> dict:
-    """The same sentence in each language, counted with the selected model's tokenizer."""
-    gr.Markdown("### What a sentence costs in tokens\nEdit the sentences if you like; counts use the "
-                "selected model's own tokenizer.")
+    """The same sentence in each language, counted with both vocabularies; the chart and the
+    order follow the selected model's."""
+    gr.Markdown("### What a sentence costs in tokens\nEdit the sentences if you like. Each is "
+                "counted with both vocabularies: Qwen3's (shared with Qwen2 and Qwen2.5) and "
+                "Qwen3.5's new one. The chart shows the selected model's.")
     table = gr.Dataframe(sentences(), interactive=True, wrap=True, elem_id="ml-sentences",
                          column_count=(2, "fixed"))
     count = gr.Button("Count tokens", elem_id="ml-count")
     chart = gr.BarPlot(x="language", y="tokens", y_lim=[0, None], sort="-y", height=320,
-                       elem_id="ml-chart", label="Tokens for the same sentence")
-    counts = gr.Dataframe(headers=COUNT_COLUMNS, interactive=False, elem_id="ml-counts")
+                       elem_id="ml-chart", label="Tokens for the same sentence, selected model")
+    counts = gr.Dataframe(headers=COMPARE_COLUMNS, interactive=False, elem_id="ml-counts")
     counted = gr.State([])  # the sentences last counted, with their counts: the try-it check reads it
 
     def count_now(rows, model, request: gr.Request):
-        found = count_rows(rows, model, lang_of(request))
-        frame = cost_table(found)
-        return frame, frame, found
+        found = compare_rows(rows, lang_of(request))
+        vocabulary = vocabulary_of(model)
+        frame = compare_table(found, vocabulary)
+        chart = frame[["language", f"{vocabulary} tokens"]].set_axis(["language", "tokens"], axis=1)
+        return chart, frame, found
 
     count.click(count_now, [table, model], [chart, counts, counted], api_name="multilingual_tokens")
     return {"counted": counted}
@@ -293,9 +340,10 @@ def counted_own_sentence(counted) -> tuple[bool, str]:
                           "tokens*.") if counted else
                        N_("Press *Count tokens* after editing a sentence."))
     row = own[0]
-    return True, N_("{language}: {tokens} tokens for {characters} characters ({bytes} "
-                    "bytes).").format(language=row["language"], tokens=row["tokens"],
-                                      characters=row["characters"], bytes=row["bytes"])
+    return True, N_("{language}: {old} tokens with Qwen3's vocabulary, {new} with Qwen3.5's, for "
+                    "{characters} characters ({bytes} bytes).").format(
+                        language=row["language"], old=row[OLD], new=row[NEW],
+                        characters=row["characters"], bytes=row["bytes"])
 
 
 CHECKS = {"answer_got_cheaper": Check(("runs",), answer_got_cheaper),

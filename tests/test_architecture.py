@@ -164,7 +164,7 @@ def test_every_demo_builds_with_its_gpu_defaults(cuda_pool, demo):
 def test_gpu_defaults_are_the_gpu_choices(cuda_pool, monkeypatch):
     from qwenlab.demos import code, multilingual, thinking, vision
 
-    assert vision.default_model(cuda_pool.device) == "qwen2.5-vl-3b"
+    assert vision.default_model(cuda_pool.device) == "qwen3-vl-4b"
     assert vision.default_limits(cuda_pool.device) == vision.GPU_LIMITS
     monkeypatch.delenv("QWENLAB_MODEL_DIR")  # sizes of the real checkpoint, not the tiny one
     # Qwen2.5-VL-3B at bf16 (7.5 GB) is more than half of this 8 GB pool: nf4
@@ -173,7 +173,7 @@ def test_gpu_defaults_are_the_gpu_choices(cuda_pool, monkeypatch):
     assert vision.default_precision(cuda_pool, "qwen2.5-vl-3b") == "bf16"
     assert code.default_model(cuda_pool.device) == "qwen2.5-coder-1.5b"
     assert thinking.default_model(cuda_pool.device) == "qwen3-1.7b"
-    assert multilingual.default_model(cuda_pool.device) == "qwen3-1.7b"
+    assert multilingual.default_model(cuda_pool.device) == "qwen3.5-2b"
 
 
 def test_the_whole_app_builds_on_a_gpu_pool(cuda_pool):

@@ -15,6 +15,7 @@ from qwenlab.demos.code import (
     build_prompt,
     code_blocks,
     generate,
+    preset_sliders,
 )
 from qwenlab.lessons import load_lessons
 from qwenlab.registry import get_model
@@ -89,6 +90,24 @@ def test_the_binary_search_example_is_a_run_cell_with_examples():
     cells = [cell for cell, _ in _run_cells() if "binary_search" in cell.run["task"]]
     assert len(cells) == 1 and "examples" in cells[0].run
     assert len(_run_cells()) == 3
+
+
+@pytest.mark.pure
+def test_the_lesson_states_each_coder_checkpoints_own_penalty():
+    """Coder-0.5B-Instruct ships repetition_penalty 1.05, Coder-1.5B-Instruct 1.1 (their
+    generation_config.json files, copied into the registry): the quiz says both."""
+    small, large = (get_model(key).preset().repetition_penalty
+                    for key in ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"))
+    assert (small, large) == (1.05, 1.1)
+    penalty = next(q for q in LESSON.quiz if q.id == "penalty")
+    assert f"0.5B-Instruct's generation_config.json set to {small}" in penalty.prompt
+    assert f"Coder-1.5B-Instruct's to {large}" in penalty.prompt
+
+
+@pytest.mark.pure
+def test_the_sliders_follow_the_chosen_models_preset():
+    assert preset_sliders("qwen2.5-coder-0.5b") == (0.7, 0.8, 20)
+    assert preset_sliders("qwen3.5-0.8b") == (1.0, 1.0, 20)
 
 
 @pytest.mark.pure

@@ -2,18 +2,31 @@
 measurements, the memory calculator's arithmetic, the live pool panel, the try-it checkers and
 what the lesson's Run buttons say about the machine and the code beside them."""
 
+import contextlib
 import csv
+import io
+import re
 import sys
 
 import gradio as gr
 import pytest
 from conftest import drained
 
-from qwenlab.demos.edge import CHECKS, build, pool_panel, run_compare, run_pool
-from qwenlab.demos.edge.calculator import biggest_fit, calculator, fit_verdict, largest_fit
-from qwenlab.demos.edge.lab import COLUMNS, compare, cpu_facts, lab_compared
+from qwenlab.demos.edge import CHECKS, RUNNERS, build, pool_panel, run_compare, run_pool
+from qwenlab.demos.edge.calculator import (
+    CHECKPOINTS,
+    CONTEXT_TOKENS,
+    biggest_fit,
+    cache_table,
+    calculator,
+    fit_verdict,
+    largest_fit,
+)
+from qwenlab.demos.edge.lab import COLUMNS, LAB_MODELS, compare, cpu_facts, lab_compared
 from qwenlab.lessons import load_lessons
-from qwenlab.registry import FAMILY
+from qwenlab.registry import FAMILY, MODELS
+
+LESSON = next(lesson for lesson in load_lessons() if lesson.id == "edge")
 
 PROMPT = "Explain in two sentences why the sky is blue."
 
@@ -28,7 +41,7 @@ def _last(generator):
 def test_calculator_covers_the_family_and_knows_what_fits():
     nf4 = calculator("nf4").set_index("model")
     bf16 = calculator("bf16").set_index("model")
-    assert len(nf4) == len(FAMILY) and "Qwen3-235B-A22B (MoE)" in nf4.index
+    assert len(nf4) == len(CHECKPOINTS) > len(FAMILY) and "Qwen3-235B-A22B (MoE)" in nf4.index
     assert nf4.loc["Qwen2.5-7B-Instruct", "T4 GPU (16 GB)"] == "✅"
     assert bf16.loc["Qwen2.5-7B-Instruct", "T4 GPU (16 GB)"] == "❌"
     assert nf4.loc["Qwen2.5-7B-Instruct", "Phone (8 GB)"] == "❌"
@@ -37,6 +50,53 @@ def test_calculator_covers_the_family_and_knows_what_fits():
     # embeddings stay 16-bit: the 0.5B model at 4-bit is far more than an eighth of fp32
     fp32 = calculator("fp32").set_index("model")
     assert nf4.loc["Qwen2.5-0.5B-Instruct", "needs GB"] > fp32.loc["Qwen2.5-0.5B-Instruct", "needs GB"] / 5
+
+
+@pytest.mark.pure
+def test_hybrid_rows_count_their_cache_from_their_layers():
+    """Qwen3.5's rows are weights plus one 32K-token answer's cache and state (memory_bytes),
+    not weights plus 20%: 1.70 GB of bf16 weights and 0.41 GB of cache for the 0.8B."""
+    bf16 = calculator("bf16").set_index("model")
+    spec = MODELS["qwen3.5-0.8b"]
+    assert {"Qwen3.5-0.8B", "Qwen3.5-2B", "Qwen3.5-4B"} <= set(bf16.index)
+    assert bf16.loc["Qwen3.5-0.8B", "needs GB"] == round(spec.memory_bytes("bf16", CONTEXT_TOKENS) / 1e9, 1)
+    assert spec.memory_bytes("bf16", CONTEXT_TOKENS) == 1_700_000_000 + 412_753_920
+    fits, text = fit_verdict("Qwen3.5-0.8B", "bf16", "Phone (8 GB)")
+    assert fits and "2.1 GB" in text and "one 32,768-token answer" in text
+    assert "plus 20%" in fit_verdict("Qwen3-0.6B", "bf16", "Phone (8 GB)")[1]
+
+
+@pytest.mark.pure
+def test_the_cache_table_is_the_registrys_layout():
+    table = cache_table(["qwen3-0.6b", "qwen3.5-0.8b"], 32768).set_index("model")
+    assert table.loc["Qwen/Qwen3-0.6B", "KV bytes a token"] == "114,688"
+    assert table.loc["Qwen/Qwen3.5-0.8B", "KV bytes a token"] == "12,288"
+    assert table.loc["Qwen/Qwen3.5-0.8B", "fixed state bytes"] == "10,100,736"
+    assert table.loc["Qwen/Qwen3.5-0.8B", "attention layers"] == "6 of 24"
+    assert (table.loc["Qwen/Qwen3-0.6B", "cache GB at 32,768 tokens"],
+            table.loc["Qwen/Qwen3.5-0.8B", "cache GB at 32,768 tokens"]) == (3.76, 0.41)
+
+
+@pytest.mark.pure
+def test_the_cache_cell_prints_what_its_run_button_prints():
+    """The lesson's cell computes from config.json's fields; its Run button from the registry's
+    layouts. Same models, same context, same bytes."""
+    cell = next(c for c in LESSON.cells if c.kind == "code" and c.run and c.run["runner"] == "edge.cache")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(cell.source, "cell", "exec"), {})
+    printed = {name: (int(a.replace(",", "")), int(b.replace(",", "")), float(gb)) for name, a, b, gb in
+               re.findall(r"(\S+): ([\d,]+) bytes a token \+ ([\d,]+) bytes fixed = ([\d.]+) GB", out.getvalue())}
+    tokens = int(cell.run["tokens"])
+    assert f"at {tokens:,} tokens" in out.getvalue()
+    keys = cell.run["models"].split(",")
+    assert sorted(printed) == sorted(MODELS[key].hub_id for key in keys)
+    for key in keys:
+        layout = MODELS[key].layout
+        assert printed[MODELS[key].hub_id] == (layout.kv_bytes_per_token(), layout.state_bytes(),
+                                               round(layout.cache_bytes(tokens) / 1e9, 2))
+    shown = _last(RUNNERS["cache"](None, **{k: v for k, v in cell.run.items() if k != "runner"}))
+    assert "114,688" in shown and "10,100,736" in shown and "0.41" in shown
 
 
 @pytest.mark.model
@@ -58,6 +118,14 @@ def test_lab_measures_each_precision_and_keeps_earlier_runs(pool):
     # the try-it check reads these very rows
     done, message = lab_compared(rows2, "qwen2.5-0.5b", ["bf16", "nf4"])
     assert done and "bf16" in message and "nf4" in message
+
+
+@pytest.mark.model
+def test_the_labs_default_qwen3_5_runs_on_a_cpu(pool):
+    assert LAB_MODELS[0] == "qwen3.5-0.8b"
+    _, rows = _last(compare(pool, "qwen3.5-0.8b", ["bf16", "nf4"], PROMPT, 4))
+    assert [r["status"] for r in rows] == ["ok", "ok"], rows
+    assert all(r["new tokens"] == 4 and r["weights GB"] > 0 for r in rows)
 
 
 @pytest.mark.model
@@ -112,7 +180,9 @@ def test_fit_verdict_shows_the_arithmetic_and_the_largest_fit_is_computed():
     assert fits and "18.3 GB" in text and "21.6 GB" in text  # 15.2 GB + 20% on a 24 GB card
     assert not fit_verdict("Qwen2.5-7B-Instruct", "bf16", "T4 GPU (16 GB)")[0]
     assert not fit_verdict("Qwen3-30B-A3B (MoE)", "nf4", "T4 GPU (16 GB)")[0]  # every expert counts
-    assert largest_fit("Laptop GPU (6 GB)") == ("Qwen3-4B", "int8")
+    # Qwen3.5-4B (4.54B with its vision tower) fits at nf4 with a 32K-token answer: 4.4 GB of 5.4
+    assert largest_fit("Laptop GPU (6 GB)") == ("Qwen3.5-4B", "nf4")
+    assert largest_fit("T4 GPU (16 GB)") == ("Qwen3-14B", "nf4")
     assert not fit_verdict("no such model", "bf16", "T4 GPU (16 GB)")[0]
 
 
@@ -122,12 +192,13 @@ def test_biggest_fit_wants_the_device_a_fit_and_nothing_bigger_that_fits():
     assert not biggest_fit("Qwen3-4B", "int8", "T4 GPU (16 GB)", device=device)[0]
     done, message = biggest_fit("Qwen2.5-7B-Instruct", "nf4", device, device=device)
     assert not done and "does not fit" in message
-    done, message = biggest_fit("Qwen2.5-3B-Instruct", "nf4", device, device=device)
+    done, message = biggest_fit("Qwen3-4B", "int8", device, device=device)
     assert not done and "more parameters" in message
-    done, message = biggest_fit("Qwen3-4B", "nf4", device, device=device)
-    assert done and "also fits at int8" in message
-    assert biggest_fit("Qwen3-4B", "int8", device, device=device) == (True, fit_verdict(
-        "Qwen3-4B", "int8", device)[1])
+    done, message = biggest_fit("Qwen3.5-4B", "int4", device, device=device)
+    assert done and "also fits at nf4" in message and "32,768-token answer" in message
+    assert not biggest_fit("Qwen3.5-4B", "int8", device, device=device)[0]  # 6.3 GB
+    assert biggest_fit("Qwen3.5-4B", "nf4", device, device=device) == (True, fit_verdict(
+        "Qwen3.5-4B", "nf4", device)[1])
 
 
 @pytest.mark.pure

@@ -1,13 +1,15 @@
 """LoRA fine-tuning on tiny checkpoints: the loss falls on the training set, bad input is
 refused clearly, Stop ends a run between steps, the private copy is charged and freed, one run
-trains at a time, and the saved adapter loads back with PeftModel."""
+trains at a time, and the saved adapter loads back with PeftModel. Qwen3.5's targets reach
+each kind of its layers and not its vision tower, and a GPU without hardware bf16 trains in fp32."""
 
 import threading
 
 import pytest
 from conftest import drained
 
-from qwenlab.demos.finetune import EXAMPLES, compared_own_prompt, loss_fell, run, settings_from
+from qwenlab.demos.finetune import EXAMPLES, run, settings_from
+from qwenlab.demos.finetune.checks import compared_own_prompt, loss_fell
 from qwenlab.errors import BadRequest
 from qwenlab.finetune import (
     Finished,
@@ -140,3 +142,65 @@ def test_the_charge_for_training_grows_with_the_batch():
     config = {"num_hidden_layers": 24, "hidden_size": 896}
     small = activation_bytes(config, LoraSettings(batch_size=1, max_length=128))
     assert activation_bytes(config, LoraSettings(batch_size=4, max_length=128)) > 3 * small
+
+
+def test_without_hardware_bf16_a_gpu_trains_in_fp32(monkeypatch):
+    """A T4 answers the bare is_bf16_supported() with yes (bf16 emulated): ask without emulation."""
+    import torch
+
+    from qwenlab.demos.finetune import default_precision
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported",  # a T4: yes only with emulation
+                        lambda including_emulation=True: including_emulation)
+    assert default_precision("cuda") == "fp32"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    assert default_precision("cuda") == "bf16"
+
+
+def test_qwen35_targets_cover_the_language_model_and_not_the_vision_tower(tiny_env):
+    """Counted on the meta device: every adapted matrix adds r x (in + out), the sum is peft's
+    own count, each kind of Qwen3.5 layer is reached, and the vision tower is left alone."""
+    from qwenlab.demos.finetune import run_targets
+    from qwenlab.demos.finetune.targets import QWEN35_TARGETS, count_adapter, default_targets
+    from qwenlab.registry import get_model
+
+    count = count_adapter(tiny_env / "qwen3.5-0.8b", True, 8, QWEN35_TARGETS)
+    assert [row[0] for row in count.rows] == list(QWEN35_TARGETS) and not count.missing
+    assert sum(row[2] for row in count.rows) == count.trainable and count.vision == 0
+    assert 0 < count.share < 0.01
+    dense = count_adapter(tiny_env / "qwen2.5-0.5b", False, 8, ["q_proj", "in_proj_qkv"])
+    assert dense.missing == ["in_proj_qkv"] and [row[0] for row in dense.rows] == ["q_proj"]
+    assert "q_proj" in default_targets(get_model("qwen3.5-0.8b"))
+    assert len(default_targets(get_model("qwen3.5-0.8b"))) > 2
+    assert default_targets(get_model("qwen2.5-0.5b")) == ["q_proj", "v_proj"]
+    shown = next(run_targets(None))
+    assert "`in_proj_qkv`" in shown and "vision tower: 0" in shown
+
+
+def test_qwen35_trains_and_its_adapter_loads_on_the_class_that_trained_it(pool, tmp_path):
+    import zipfile
+
+    from peft import PeftModel
+    from transformers import AutoModelForImageTextToText
+
+    from qwenlab.demos.finetune.checks import trained_model
+    from qwenlab.demos.finetune.targets import default_targets
+    from qwenlab.loading import local_source
+    from qwenlab.registry import get_model
+
+    spec = get_model("qwen3.5-0.8b")
+    settings = settings_from(2, 4, 8, 5e-3, default_targets(spec), 4, 48)
+    *_, update = drained(run(pool, [list(e) for e in EXAMPLES[:4]], spec.key, "fp32", settings,
+                             "What is 2+2?"))
+    assert update.summary["model"] == spec.key and update.summary["steps"] == 2
+    assert "AutoModelForImageTextToText.from_pretrained" in update.status
+    assert trained_model(update.summary, spec.key, 2)[0]
+    assert not trained_model(update.summary, spec.key, 5)[0]
+    assert not trained_model(update.summary, "qwen2.5-0.5b", 2)[0]
+    with zipfile.ZipFile(update.adapter) as zipped:
+        zipped.extractall(tmp_path)
+        folder = tmp_path / zipped.namelist()[0].split("/")[0]
+    base = AutoModelForImageTextToText.from_pretrained(local_source(spec), dtype="float32")
+    tuned = PeftModel.from_pretrained(base, folder)
+    adapted = [name for name, _ in tuned.named_parameters() if "lora_B" in name]
+    assert adapted and not [name for name in adapted if "visual" in name]

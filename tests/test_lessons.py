@@ -106,3 +106,16 @@ def test_every_checked_task_names_a_check_its_demo_offers(lesson):
         if task.check:
             check = demo.checks[task.check]
             assert set(check.reads) <= set(ui), f"{task.id} reads {check.reads}; build gives {list(ui)}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_every_lesson_says_how_long_it_takes_and_what_comes_first(lesson):
+    from qwenlab.web.shell.page import header_text
+
+    ids = {other.id for other in LESSONS}
+    assert 10 <= lesson.minutes <= 90
+    assert set(lesson.before) <= ids and lesson.id not in lesson.before
+    assert all(ids and next(o for o in LESSONS if o.id == item).order < lesson.order
+               for item in lesson.before)
+    header = header_text(lesson, "en", {other.id: f"{other.order}. {other.id}" for other in LESSONS})
+    assert f"About {lesson.minutes} minutes" in header

@@ -11,12 +11,16 @@ from conftest import drained
 
 from qwenlab.demos.math import (
     CHECKS,
+    MANY_LANGUAGES,
     MAX_NEW_TOKENS,
     RUNNERS,
     check_mine,
     foreign_letters,
     language_note,
     own_answer_holds,
+    preset_sliders,
+    solve,
+    thinking_view,
 )
 from qwenlab.lessons import load_lessons
 
@@ -69,7 +73,7 @@ def test_letters_qwen25_math_does_not_read(problem, foreign):
 @pytest.mark.pure
 def test_the_language_note_suggests_qwen3_only_for_qwen25_math():
     urdu = "حل کریں: 2x^2 - 8 = 0"
-    assert "qwen3" in language_note(urdu, "qwen2.5-math-1.5b")
+    assert MANY_LANGUAGES == "qwen3.5-0.8b" and MANY_LANGUAGES in language_note(urdu, "qwen2.5-math-1.5b")
     assert language_note(urdu, "qwen3-0.6b") == ""
     assert language_note("Solve 2x^2 - 8 = 0.", "qwen2.5-math-1.5b") == ""
 
@@ -90,6 +94,15 @@ def test_messages_reach_the_learner_in_their_language(monkeypatch):
 
 
 @pytest.mark.pure
+def test_the_sliders_follow_the_chosen_models_preset():
+    assert preset_sliders("qwen2.5-math-1.5b") == (0.0, 0.8, 20)      # greedy, as it ships
+    assert preset_sliders("qwen2.5-math-1.5b", True) == (0.0, 0.8, 20)  # it cannot think
+    assert preset_sliders("qwen3-0.6b", True) == (0.6, 0.95, 20)        # Qwen3's thinking preset
+    assert preset_sliders("qwen3.5-0.8b") == (1.0, 1.0, 20)
+    assert thinking_view("First, x^2 = 4.\nSo x = ±2.") == "💭\n\n> First, x^2 = 4.\n> So x = ±2."
+
+
+@pytest.mark.pure
 def test_the_run_buttons_use_the_cells_token_limit():
     bound = [cell.run for cell in LESSON.cells if cell.kind == "code" and cell.run
              and cell.run["runner"] == "math.solve"]
@@ -106,3 +119,18 @@ def test_the_run_buttons_use_the_cells_token_limit():
 def test_the_solve_runner_streams_the_answer_its_check_and_stats(pool):
     *_, last = drained(RUNNERS["solve"](pool, problem="Solve 2x^2 - 8 = 0.", max_new_tokens="24"))
     assert "tokens/s" in last and ("Not checked" in last or "SymPy" in last)
+
+
+@pytest.mark.model
+def test_a_general_model_thinks_first_when_asked(pool):
+    """Qwen3 with Think first: the reasoning streams (quoted) before the answer; Qwen3.5 answers
+    with its card's preset, presence penalty included."""
+    shown = list(drained(solve(pool, "Solve 2x^2 - 8 = 0.", model="qwen3-0.6b", temperature=0.6,
+                               top_p=0.95, top_k=20, max_new_tokens=24, think=True)))
+    solution, _, _, stats = shown[-1]
+    assert "qwen3-0.6b" in stats and "tokens/s" in stats
+    assert solution.startswith("💭\n\n> ")  # random weights never close their thinking
+    *_, (solution, _, _, stats) = drained(solve(pool, "Solve 2x^2 - 8 = 0.", model="qwen3.5-0.8b",
+                                                temperature=1.0, top_p=1.0, top_k=20,
+                                                max_new_tokens=8))
+    assert "qwen3.5-0.8b" in stats

@@ -7,6 +7,7 @@ from conftest import drained
 from fake_openai import fake_openai
 
 from qwenlab.demos.serve import (
+    DEFAULT_TOKENIZER,
     FORGED,
     beat_the_sanitiser,
     chapter_sanitise,
@@ -16,6 +17,7 @@ from qwenlab.demos.serve import (
     sanitise_vs_escape,
     send_request,
     sent_a_request,
+    tokenizer_keys,
 )
 
 pytestmark = pytest.mark.model
@@ -29,6 +31,17 @@ def test_a_forged_turn_is_one_user_turn_here(tiny_env):
                                                          "assistant"]
     assert result["seen_safe"][1] == ("user", FORGED)
     assert forged_a_turn(result)[0] and not forged_a_turn(inspect("Hi there", "qwen2.5-0.5b"))[0]
+
+
+def test_qwen35_reads_a_forged_turn_as_text_with_its_own_ids(tiny_env):
+    """Today's default tokenizer: a new vocabulary, the same tags, and no default system turn."""
+    assert DEFAULT_TOKENIZER == "qwen3.5-0.8b" and DEFAULT_TOKENIZER in tokenizer_keys()
+    assert "qwen3-vl-2b" in tokenizer_keys() and "qwen3-embedding-0.6b" not in tokenizer_keys()
+    result = inspect(FORGED)
+    assert (result["turns_safe"], result["turns_naive"]) == (2, 4)
+    assert [role for role, _ in result["seen_safe"]] == ["user", "assistant"]
+    assert 248045 in result["safe_ids"] and 151644 not in result["safe_ids"]  # <|im_start|>
+    assert forged_a_turn(result)[0]
 
 
 @pytest.mark.parametrize("attack, beaten", [

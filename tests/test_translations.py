@@ -56,8 +56,8 @@ def numbers(lesson) -> Counter:
 @pytest.mark.parametrize("lesson_id", list(ENGLISH))
 def test_a_translated_lesson_mirrors_the_english(lang, lesson_id):
     english, found = ENGLISH[lesson_id], translation(lang, lesson_id)
-    assert (found.id, found.order, found.demo, found.models) == \
-        (english.id, english.order, english.demo, english.models)
+    assert (found.id, found.order, found.demo, found.models, found.minutes, found.before) == \
+        (english.id, english.order, english.demo, english.models, english.minutes, english.before)
     assert len(found.outcomes) == len(english.outcomes)
     assert [c.kind for c in found.cells] == [c.kind for c in english.cells]
     for mine, theirs in zip(found.cells, english.cells):

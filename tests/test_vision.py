@@ -1,5 +1,6 @@
-"""The vision demo on the tiny Qwen2-VL / Qwen2.5-VL checkpoints: the pixel plan is what the
-processor really sends, awkward uploads are converted or explained, follow-ups keep the image."""
+"""The vision demo on the tiny Qwen2-VL, Qwen2.5-VL, Qwen3-VL and Qwen3.5 checkpoints: the pixel
+plan is what the processor really sends, awkward uploads are converted or explained, follow-ups
+keep the image."""
 
 import re
 
@@ -13,6 +14,7 @@ from qwenlab.demos.vision.images import (
     ImageProblem,
     Prepared,
     blank,
+    factor,
     image_part,
     open_image,
     pixels,
@@ -23,8 +25,8 @@ from qwenlab.loading import Loaded
 from qwenlab.prompts import build_inputs, prepare_messages
 from qwenlab.registry import get_model
 
-IMAGE_PAD = 151655
-VL_MODELS = ["qwen2-vl-2b", "qwen2.5-vl-3b"]
+VL_MODELS = ["qwen2-vl-2b", "qwen2.5-vl-3b"]          # 14-pixel patches: 28x28 blocks
+TODAY_VL = ["qwen3-vl-2b", "qwen3.5-0.8b"]             # 16-pixel patches: 32x32 blocks
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +36,23 @@ def processors(tiny_dir):
 
     return {key: Loaded(get_model(key), "bf16", "cpu", None, None, None,
                         processor=AutoProcessor.from_pretrained(tiny_dir / key))
-            for key in VL_MODELS}
+            for key in VL_MODELS + TODAY_VL}
 
 
 def sent(loaded, image, limits):
     """What build_inputs sends for this image and budget: (<|image_pad|> ids, image_grid_thw)."""
+    block = factor(loaded.spec.key)
     messages = [{"role": "user", "content": [
-        image_part(image, pixels(limits[0]), pixels(limits[1])),
+        image_part(image, pixels(limits[0], block), pixels(limits[1], block)),
         {"type": "text", "text": "What is this?"}]}]
     inputs = build_inputs(loaded, prepare_messages(messages, vision=True), None)
-    return int((inputs["input_ids"] == IMAGE_PAD).sum()), inputs["image_grid_thw"].tolist()
+    pad = loaded.processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+    return int((inputs["input_ids"] == pad).sum()), inputs["image_grid_thw"].tolist()
+
+
+def grid(p):
+    """The image_grid_thw a plan means: patches of half a block's side."""
+    return [[1, p.height // (p.block // 2), p.width // (p.block // 2)]]
 
 
 @pytest.mark.model
@@ -62,6 +71,17 @@ def test_plan_follows_qwens_arithmetic(tiny_env, key):
 
 
 @pytest.mark.model
+@pytest.mark.parametrize("key", TODAY_VL)
+def test_qwen3_vl_and_qwen3_5_cut_32_pixel_blocks(tiny_env, key):
+    # 16-pixel patches merged 2x2: a full-HD frame is 60 x 34 blocks of 32x32 (1080 rounds to 1088)
+    p = plan(blank(1920, 1080), 4, 16384, key)
+    assert (p.block, p.width, p.height, p.tokens) == (32, 1920, 1088, 2040)
+    assert plan(blank(1, 1), 64, 256, key).tokens == 64
+    with pytest.raises(ImageProblem, match="200:1"):
+        plan(blank(3000, 10), 4, 256, key)
+
+
+@pytest.mark.model
 @pytest.mark.parametrize("key", VL_MODELS)
 def test_close_limits_are_counted_as_the_processor_rounds_them(tiny_env, key):
     # qwen_vl_utils rounds 1920x1080 down to 588x336 (252 tokens, under 256); the image
@@ -71,19 +91,14 @@ def test_close_limits_are_counted_as_the_processor_rounds_them(tiny_env, key):
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("key", ["qwen2-vl-2b", "qwen2.5-vl-3b"])
+@pytest.mark.parametrize("key", VL_MODELS + TODAY_VL)
 @pytest.mark.parametrize("size, limits", [((1920, 1080), (16, 64)), ((1, 1), (4, 64)),
                                           ((640, 480), (256, 1280)), ((100, 3000), (4, 300))])
 def test_planned_tokens_are_the_tokens_the_processor_sends(pool, key, size, limits):
     p = plan(blank(*size), *limits, key)
     image = Image.new("RGB", size, (10, 20, 30))
-    messages = [{"role": "user", "content": [
-        {"type": "image", "image": image, "min_pixels": pixels(limits[0]),
-         "max_pixels": pixels(limits[1])}, {"type": "text", "text": "What is this?"}]}]
     with pool.lease(key) as loaded:
-        inputs = build_inputs(loaded, prepare_messages(messages, vision=True), None)
-    assert int((inputs["input_ids"] == IMAGE_PAD).sum()) == p.tokens
-    assert inputs["image_grid_thw"].tolist() == [[1, p.height // 14, p.width // 14]]
+        assert sent(loaded, image, limits) == (p.tokens, grid(p))
 
 
 SIZES = [(1920, 1080), (640, 480), (1, 1), (100, 3000), (3000, 15), (15, 3000),
@@ -94,7 +109,7 @@ LIMITS = [(4, 16), (4, 64), (64, 256), (256, 257), (252, 256), (256, 1280), (4, 
 @pytest.mark.model
 @pytest.mark.parametrize("limits", LIMITS, ids=lambda lim: f"{lim[0]}-{lim[1]}")
 @pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
-@pytest.mark.parametrize("key", VL_MODELS)
+@pytest.mark.parametrize("key", VL_MODELS + TODAY_VL)
 def test_the_preview_counts_the_image_pads_sent_for_a_grid_of_cases(tiny_env, processors, key,
                                                                      size, limits):
     """The preview's count is the number of <|image_pad|> ids build_inputs sends, or a refusal
@@ -111,8 +126,7 @@ def test_the_preview_counts_the_image_pads_sent_for_a_grid_of_cases(tiny_env, pr
         limits = (limits[0], int(hint[1]))
         p = plan(image, *limits, key)
     assert p.tokens > 0
-    assert sent(processors[key], image.image, limits) == (p.tokens,
-                                                           [[1, p.height // 14, p.width // 14]])
+    assert sent(processors[key], image.image, limits) == (p.tokens, grid(p))
 
 
 @pytest.mark.model
@@ -149,66 +163,100 @@ def test_an_exactly_200_to_1_upload_is_taken_and_keeps_its_budget(tiny_env, proc
 @pytest.mark.parametrize("limits", [(64, 256), (4, 4096)])
 def test_a_50_megapixel_photo_is_counted_as_sent(tiny_env, processors, bad_images, limits):
     photo = open_image(bad_images["50-megapixel"])
-    for key in VL_MODELS:
+    for key in VL_MODELS + TODAY_VL:
         p = plan(photo, *limits, key)
-        assert sent(processors[key], photo.image, limits) == (p.tokens,
-                                                               [[1, p.height // 14, p.width // 14]])
+        assert sent(processors[key], photo.image, limits) == (p.tokens, grid(p))
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("key", VL_MODELS)
+@pytest.mark.parametrize("key", VL_MODELS + TODAY_VL)
 def test_the_preview_shows_the_processors_count_and_says_why(tiny_env, tmp_path, key):
     from qwenlab.demos.vision import describe
 
     Image.new("RGB", (1920, 1080), "white").save(tmp_path / "hd.png")
     text = describe(str(tmp_path / "hd.png"), 256, 257, key)
-    assert "**616×364**" in text and "**286 visual tokens**" in text
-    assert "588×336" in text and "outside 256 to 257" in text and key in text
+    block = factor(key)
+    resized, first = ("616×364", "588×336") if block == 28 else ("704×416", "672×384")
+    assert f"**{resized}**" in text and "**286 visual tokens**" in text
+    assert first in text and "outside 256 to 257" in text and key in text
+    assert f"`max_pixels=257*{block}*{block}`" in text and f"blocks of {block}×{block}" in text
+    assert f"({block // 2}-pixel patches, merged 2×2 into one visual token per {block}×{block}" in text
     Image.new("RGB", (3000, 15), "white").save(tmp_path / "thin.png")
     text = describe(str(tmp_path / "thin.png"), 4, 16, key)
-    assert text.startswith("⚠️") and "3000×15" in text and "Set the maximum to 108" in text
+    assert text.startswith("⚠️") and "3000×15" in text and "Set the maximum to " in text
+    assert block == 32 or "Set the maximum to 108" in text
     assert "visual tokens" in describe(str(tmp_path / "hd.png"))  # old callers: default model
 
 
 @pytest.mark.model
 def test_the_lessons_token_table_is_the_processors(tiny_env):
+    """04-vision.md's table of 28- and 32-pixel blocks and its Run table: the numbers the prose
+    quotes are the ones each model's own processor gives."""
     from qwenlab.demos.vision import run_tokens
     from qwenlab.lessons import load_lessons
 
     lesson = next(lesson for lesson in load_lessons() if lesson.demo == "vision")
     cell = next(c for c in lesson.cells if c.run and c.run["runner"] == "vision.tokens")
     args = {k: v for k, v in cell.run.items() if k != "runner"}
+    assert args["models"] == "qwen2-vl-2b,qwen3.5-0.8b"  # a 14-pixel and a 16-pixel model
     pool = type("Pool", (), {"device": "cpu"})()
     table = "".join(run_tokens(pool, **args))
-    assert "| 1920×1080 | 1932×1092 | 2,691 |" in table    # the prose quotes this number
-    assert "2,691 visual tokens" in " ".join(lesson.path.read_text().split())
+    prose = " ".join(lesson.path.read_text().split())
+    for key, tokens in (("qwen2-vl-2b", "2,691"), ("qwen3.5-0.8b", "2,040")):
+        hd, square = plan(blank(1920, 1080), 4, 16384, key), plan(blank(448, 448), 4, 16384, key)
+        b = hd.block
+        assert f"| {key} | {b}×{b} | 1920×1080 | {hd.width}×{hd.height} | {hd.tokens:,} |" in table
+        assert f"{hd.tokens:,}" == tokens and f"{tokens} visual tokens" not in table
+        assert (f"{hd.width}×{hd.height} = {hd.width // b}×{hd.height // b} = {hd.tokens:,} tokens"
+                in prose)
+        side = square.width // b
+        assert f"{side}×{side} blocks = {square.tokens} tokens" in prose
+    assert "2,691 visual tokens in Qwen2-VL and 2,040 in Qwen3.5" in prose
+    # the quiz's number questions: a 512x512 image at 32 px, and 28-pixel limits read at 32
+    quiz = {q.id: q for q in lesson.quiz}
+    assert plan(blank(512, 512), 4, 16384, "qwen3.5-0.8b").tokens == quiz["tokens-512"].answer
+    assert pixels(1280, 28) // 32 ** 2 == quiz["wrong-block"].answer
+    assert plan(blank(4000, 3000), 4, pixels(1280, 28) // 32 ** 2, "qwen3.5-0.8b").tokens <= 980
 
 
 @pytest.mark.model
-def test_the_lessons_story_of_the_second_resize_holds(processors):
-    """04-vision.md: with Qwen's published defaults (4 to 16,384 tokens) leaving the limits out
-    of the processor call changes nothing for the sales chart at 64 to 256; a processor saved
-    with 256 to 1,280 (as the tiny checkpoints are) scales it up to 273."""
+@pytest.mark.parametrize("key", ["qwen3.5-0.8b", "qwen2-vl-2b"])
+def test_the_lessons_story_of_the_second_resize_holds(tiny_env, processors, key):
+    """04-vision.md, for the cell's Qwen3.5 and for Qwen2-VL: with wide defaults (4 to 16,384
+    tokens) leaving the limits out of the processor call changes nothing for the sales chart at
+    64 to 256; a processor saved with 256 to 1,280 (as the tiny checkpoints are) scales it up to
+    273; limits of 256 to 257 tokens end at 286."""
     from qwen_vl_utils import process_vision_info
 
     from qwenlab.lessons import load_lessons
 
+    block = factor(key)
     with Image.open(make_samples()["sales-chart"]) as chart:
-        part = image_part(chart.convert("RGB"), pixels(64), pixels(256))
-    images, _ = process_vision_info([{"role": "user", "content": [part]}])
-    image_processor = processors["qwen2-vl-2b"].processor.image_processor
+        part = image_part(chart.convert("RGB"), pixels(64, block), pixels(256, block))
+    images, _ = process_vision_info([{"role": "user", "content": [part]}],
+                                    image_patch_size=block // 2)
+    image_processor = processors[key].processor.image_processor
 
     def tokens(**kwargs):
         t, h, w = image_processor(images=images, **kwargs)["image_grid_thw"][0].tolist()
         return t * h * w // 4
 
-    assert tokens(size={"shortest_edge": pixels(64), "longest_edge": pixels(256)}) == 228
-    assert tokens(size={"shortest_edge": pixels(4), "longest_edge": pixels(16384)}) == 228
-    assert image_processor.size["longest_edge"] == pixels(1280) and tokens() == 273
+    limits = {"shortest_edge": pixels(64, block), "longest_edge": pixels(256, block)}
+    assert tokens(size=limits) == 228
+    assert tokens(size={"shortest_edge": pixels(4, block),
+                        "longest_edge": pixels(16384, block)}) == 228
+    assert image_processor.size["longest_edge"] == pixels(1280, block) and tokens() == 273
     lesson = next(lesson for lesson in load_lessons() if lesson.demo == "vision")
     prose = " ".join(lesson.path.read_text().split())
     assert "228 visual tokens at 64 to 256" in prose and "up to 273" in prose
-    assert "616×364: 286 tokens" in prose
+    close = plan(blank(1920, 1080), 256, 257, key)
+    first = "{}×{}".format(*close.first_size)
+    assert close.tokens == 286 and close.first_size[0] * close.first_size[1] // block ** 2 == 252
+    if key == "qwen3.5-0.8b":
+        assert f"down to {first} for Qwen3.5 (252 tokens" in prose
+        assert f"up to {close.width}×{close.height}: 286 tokens" in prose
+    else:
+        assert f"with {first} and {close.width}×{close.height})" in prose
 
 
 @pytest.mark.pure
@@ -359,16 +407,26 @@ def test_the_receipt_budget_task_reads_the_processors_count(tiny_env, tmp_path):
     receipt = tmp_path / "receipt.png"
     receipt.write_bytes(open(make_samples()["receipt"], "rb").read())
     low, high = task.args["low"], task.args["high"]
-    for limits in [(64, 256), (256, 1280), (4, 16384)]:  # the lab's CPU and GPU starts, the library's
-        tokens = plan(open_image(receipt), *limits, "qwen2-vl-2b").tokens
-        done, message = check.fn(str(receipt), *limits, "qwen2-vl-2b", **task.args)
-        assert not done and f"{tokens} visual tokens" in message   # the defaults are not enough
-    assert "Raise the maximum" in check.fn(str(receipt), 64, 256, "qwen2-vl-2b", **task.args)[1]
-    assert "Lower" in check.fn(str(receipt), 256, 1280, "qwen2-vl-2b", **task.args)[1]
-    for key in VL_MODELS:
+    for key in ["qwen3.5-0.8b", "qwen2-vl-2b"]:  # the lab's CPU default, and a 28-pixel model
+        for limits in [(64, 256), (256, 1280), (4, 16384)]:  # CPU and GPU starts, the library's
+            tokens = plan(open_image(receipt), *limits, key).tokens
+            done, message = check.fn(str(receipt), *limits, key, **task.args)
+            assert not done and f"{tokens} visual tokens" in message  # the defaults are not enough
+        assert "Raise the maximum" in check.fn(str(receipt), 64, 256, key, **task.args)[1]
+        assert "Lower" in check.fn(str(receipt), 256, 1280, key, **task.args)[1]
+    for key in VL_MODELS + TODAY_VL:
         done, message = check.fn(str(receipt), 64, 400, key, **task.args)
         assert done and "384 visual tokens" in message and key in message
+        assert f"blocks of {factor(key)}×{factor(key)}" in message
         assert low <= plan(open_image(receipt), 64, 400, key).tokens <= high
+    # the hint's blocks and the own-size task's ceilings, per model
+    lesson_text = " ".join(_lesson().path.read_text().split())
+    for key, block in [("qwen3.5-0.8b", 32), ("qwen2-vl-2b", 28)]:
+        own = plan(open_image(receipt), 4, 4096, key)
+        assert own.tokens == plan(open_image(receipt), 4, 16384, key).tokens
+        assert f"stop at {own.tokens}" in lesson_text
+        columns, rows = round(540 / block), round(780 / block)
+        assert f"{columns}×{rows} blocks of {block}×{block}" in _task("budget_in_range").hint
     scene = make_samples()["scene"]
     assert check.fn(scene, 64, 400, "qwen2-vl-2b", **task.args) == (
         False, "Pick the *receipt* sample under the upload box first.")
@@ -409,37 +467,72 @@ def test_the_demo_hands_the_checks_the_components_they_read(make_pool):
     assert {t.check for t in _lesson().tasks if t.check} <= set(CHECKS)
 
 
-@pytest.mark.pure
-def test_each_run_button_runs_what_its_cell_shows():
-    """Same model, sample, limits and token budget in the cell as in its Run binding."""
+@pytest.mark.model
+def test_each_run_button_runs_what_its_cell_shows(tiny_env):
+    """Same models, sample, limits (in the model's own block), patch size, sampling and token
+    budget in the cell as in its Run binding; the cells ask the demo's CPU default."""
+    from qwenlab.demos.vision import CELL_MODEL, default_model, sampling_for
+
     cells = _lesson().cells
-    assert {c.run.get("model") for c in cells if c.run} == {"qwen2-vl-2b"}
-    loads = [c.source for c in cells if "from_pretrained(" in c.source]
-    assert loads and all(get_model("qwen2-vl-2b").hub_id in source for source in loads)
-    for cell in (c for c in cells if c.run):
-        source = cell.source
+    assert default_model("cpu") == CELL_MODEL == "qwen3.5-0.8b"
+    asked = [c for c in cells if c.run and c.run["runner"] != "vision.tokens"]
+    assert asked and {c.run["model"] for c in asked} == {CELL_MODEL}
+    tokens = next(c for c in cells if c.run and c.run["runner"] == "vision.tokens")
+    for key in tokens.run["models"].split(","):
+        assert get_model(key).hub_id in tokens.source
+    loads = [c.source for c in cells if "from_pretrained(" in c.source and c is not tokens]
+    assert loads and all(get_model(CELL_MODEL).hub_id in source for source in loads)
+    block = factor(CELL_MODEL)
+    preset = sampling_for(CELL_MODEL)
+    for cell in asked:
+        source = " ".join(cell.source.split())
         if "max_new_tokens" in cell.run:
             assert f"max_new_tokens={cell.run['max_new_tokens']}" in source
         if "sample" in cell.run:
             assert f'"{cell.run["sample"]}.png"' in source
         for bound in ("min_tokens", "max_tokens"):
             if bound in cell.run:
-                assert f"{cell.run[bound]} * 28 * 28" in source
+                assert f"{cell.run[bound]} * {block} * {block}" in source
         if "budgets" in cell.run:
             assert f"for budget in ({cell.run['budgets'].replace(',', ', ')})" in source
-    budgets = next(c for c in _lesson().cells if c.run and c.run["runner"] == "vision.budgets")
+            assert f"4 * {block} * {block}" in source
+        assert f"image_patch_size={block // 2}" in source
+        assert "PresencePenalty(" in source
+    ask = next(c for c in asked if c.run["runner"] == "vision.ask").source
+    assert (f"temperature={preset.temperature}, top_p={preset.top_p}, top_k={preset.top_k}"
+            in ask and f"PresencePenalty({preset.presence_penalty}," in ask)
+    budgets = next(c for c in asked if c.run["runner"] == "vision.budgets")
     assert "clock.first" in budgets.source and "clock.total" in budgets.source  # both times
 
 
 @pytest.mark.model
-def test_the_budgets_run_button_reports_both_times_the_cell_prints(pool):
+def test_the_demo_offers_only_precisions_that_read_images(tiny_env, pool):
+    """int4 is ONNX Runtime GenAI's text decoder (Qwen3.5's text part): never offered for an
+    image, and refused with the precisions that work if asked for through the API."""
+    import gradio as gr
+
+    from qwenlab.demos.vision import answers, precisions, sampling_for
+
+    for key in VL_MODELS + TODAY_VL:
+        offered = precisions("cpu", key)
+        assert "int4" not in offered and "bf16" in offered
+    with pytest.raises(gr.Error, match="cannot read images at int4 here; pick one of .*bf16"):
+        next(drained(answers(pool, make_samples()["scene"], "What is this?",
+                             model="qwen3.5-0.8b", precision="int4", max_new_tokens=4)))
+    # Qwen3.5's cards: its own preset for images without thinking; the others' are their defaults
+    assert sampling_for("qwen3.5-0.8b").presence_penalty == 1.5
+    assert sampling_for("qwen2-vl-2b") is None
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("key", ["qwen3.5-0.8b", "qwen2-vl-2b"])
+def test_the_budgets_run_button_reports_both_times_the_cell_prints(pool, key):
     from qwenlab.demos.vision import run_ask, run_budgets
 
-    table = list(drained(run_budgets(pool, budgets="16,64", max_new_tokens="4",
-                                     model="qwen2-vl-2b")))[-1]
+    table = list(drained(run_budgets(pool, budgets="16,64", max_new_tokens="4", model=key)))[-1]
     assert "| max tokens | resized to | visual tokens | first token | all tokens | answer |" in table
     rows = [line for line in table.splitlines() if line.startswith(("| 16 |", "| 64 |"))]
     assert len(rows) == 2 and all(line.count(" s |") == 2 for line in rows)
-    assert "qwen2-vl-2b bf16 on cpu" in table
-    asked = list(drained(run_ask(pool, max_new_tokens="4", model="qwen2-vl-2b")))[-1]
+    assert f"{key} bf16 on cpu" in table
+    asked = list(drained(run_ask(pool, max_new_tokens="4", model=key)))[-1]
     assert "visual tokens: 228 (image " in asked and "first token" in asked

@@ -58,7 +58,7 @@ def pool_panel(pool, lang: str = "en") -> tuple[str, pd.DataFrame, str]:
 
 
 # -- lesson cells --------------------------------------------------------------------------------
-COMPARE_NOTE = (
+COMPARE_NOTE = N_(
     "Same prompt, {tokens} new tokens, plain greedy decoding (repetition penalty 1.0) and the same "
     "loading arguments as the code above; first token and tokens/s are timed the same way. "
     "What differs: the lab loads through the app's shared pool, so a precision another "
@@ -67,37 +67,57 @@ COMPARE_NOTE = (
 
 
 async def run_compare(pool, model="qwen2.5-0.5b", precisions="bf16,int8,nf4",
-                      prompt="Explain in two sentences why the sky is blue.", max_new_tokens="48"):
+                      prompt="Explain in two sentences why the sky is blue.", max_new_tokens="48",
+                      lang="en"):
     rows = []
     async for status, rows in compare(pool, model, precisions.split(","), prompt,
                                       int(max_new_tokens)):
         yield status
     shown = [c for c in COLUMNS if c not in ("run", "engine")]
     table = markdown_table(shown, ([r[c] if r[c] is not None else "" for c in shown] for r in rows))
-    yield (f"Measured on this server: {machine_line(pool.device)}.\n\n{table}\n\n"
-           f"*ℹ️ {COMPARE_NOTE.format(tokens=int(max_new_tokens))}*")
+    yield (t(N_("Measured on this server: {machine}."), lang, machine=machine_line(pool.device))
+           + f"\n\n{table}\n\n*ℹ️ {t(COMPARE_NOTE, lang, tokens=int(max_new_tokens))}*")
 
 
-def run_calculator(pool, precision="bf16"):
-    table = calc.calculator(precision)
-    yield f"Weights at **{precision}** plus 20% for the KV cache and activations:\n\n" + \
-        markdown_table(list(table.columns), table.itertuples(index=False))
+def run_calculator(pool, precision="bf16", lang="en"):
+    table = calc.calculator(precision, lang=lang)
+    yield (t(N_("Weights at **{precision}** plus 20% for the KV cache and activations; the "
+                "Qwen3.5 rows count their cache from their layers instead, for one answer of "
+                "{tokens} tokens:"), lang, precision=precision, tokens=f"{calc.CONTEXT_TOKENS:,}")
+           + "\n\n" + markdown_table(list(table.columns), table.itertuples(index=False)))
 
 
-def run_pool(pool):
-    counters, models, events = pool_panel(pool)
+def run_cache(pool, models="qwen3-0.6b,qwen3.5-0.8b", tokens=str(calc.CONTEXT_TOKENS),
+              lang="en"):
+    """The cache of one answer, layer by layer, from the registry's layouts: the same
+    arithmetic as the cell, from the same config.json shapes."""
+    keys = [key.strip() for key in models.split(",") if key.strip()]
+    table = calc.cache_table(keys, int(tokens))
+    yield (t(N_("One answer of **{tokens}** tokens, cache and state in bf16, from each model's "
+                "layers:"), lang, tokens=f"{int(tokens):,}") + "\n\n"
+           + markdown_table(list(table.columns), table.itertuples(index=False))
+           + "\n\n*ℹ️ " + t(N_("The same arithmetic as the cell, from the registry's copy of the "
+                                "same config.json shapes; the app's memory calculator uses it for "
+                                "the Qwen3.5 rows."), lang) + "*")
+
+
+def run_pool(pool, lang="en"):
+    counters, models, events = pool_panel(pool, lang)
     table = markdown_table(list(models.columns), models.itertuples(index=False)) \
-        if len(models) else "No models loaded yet."
+        if len(models) else t(N_("No models loaded yet."), lang)
     stats = pool.stats()
-    note = (f"This is the app's own pool, shared by every learner on this server, not the small "
-            f"one the code above builds. Its budget is {stats['budget_bytes'] / 1e9:.1f} GB on "
-            f"{stats['device']}, and it goes further than the cell: it charges each model its "
-            f"measured bytes plus {config.HEADROOM:.0%} headroom, never evicts a model someone "
-            f"is using, and loads a model once however many learners ask for it at the same time.")
+    note = t(N_("This is the app's own pool, shared by every learner on this server, not the "
+                "small one the code above builds. Its budget is {budget} GB on {device}, and it "
+                "goes further than the cell: it charges each model its measured bytes plus "
+                "{headroom} headroom, never evicts a model someone is using, and loads a model "
+                "once however many learners ask for it at the same time."), lang,
+             budget=f"{stats['budget_bytes'] / 1e9:.1f}", device=stats["device"],
+             headroom=f"{config.HEADROOM:.0%}")
     yield f"{counters}\n\n{table}\n\n{events}\n\n*ℹ️ {note}*"
 
 
-RUNNERS = {"compare": run_compare, "calculator": run_calculator, "pool": run_pool}
+RUNNERS = {"compare": run_compare, "calculator": run_calculator, "cache": run_cache,
+           "pool": run_pool}
 
 
 def build(pool) -> dict:
@@ -119,13 +139,13 @@ def _lab(pool) -> dict:
     runs = gr.State([])
     gr.Markdown(
         "Load one checkpoint at several precisions and run the same prompt on each "
-        "(plain greedy decoding, no repetition penalty, so differences in the answers come "
+        "(plain greedy decoding, no repetition or presence penalty, so differences in the answers come "
         "from the precision). "
         "Results stay here for this session; download them as CSV.\n\n"
         + "\n".join(f"- **{p}** is unavailable on {pool.device}: {why}"
                     for p, why in problems.items() if why))
     with gr.Row():
-        model = gr.Dropdown(LAB_MODELS, value="qwen2.5-0.5b", label="Checkpoint",
+        model = gr.Dropdown(LAB_MODELS, value=LAB_MODELS[0], label="Checkpoint",
                             elem_id="edge-model")
         precisions = gr.CheckboxGroup(
             [(LABELS.get(p, p), p) for p in PRECISIONS], label="Precisions",

@@ -20,11 +20,12 @@ from qwenlab import system
 from qwenlab.loading import precision_problem
 from qwenlab.registry import PRECISIONS, Sampling
 from qwenlab.web.i18n import N_, t
-from qwenlab.web.ui import answer_stream, check_prompt, who
+from qwenlab.web.ui import answer_stream, check_prompt, learner_error, who
 
 log = logging.getLogger(__name__)
-LAB_MODELS = ["qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-3b", "qwen2.5-7b", "qwen3-0.6b",
-              "qwen3-1.7b"]
+# the first is the tab's default: today's smallest, which runs at every precision on a CPU
+LAB_MODELS = ["qwen3.5-0.8b", "qwen3.5-2b", "qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-3b",
+              "qwen2.5-7b", "qwen3-0.6b", "qwen3-1.7b"]
 DEFAULT_PRECISIONS = ["bf16", "int8", "nf4", "int4"]
 LABELS = {"int8": "int8 (bitsandbytes)", "nf4": "nf4 (bitsandbytes)",
           "int4": "int4 (ONNX Runtime GenAI)"}
@@ -97,11 +98,11 @@ async def compare(pool, model: str, precisions: list[str], prompt: str, max_new_
     prompt = check_prompt(prompt, learner)
     lang = who(learner)[1]
     if model not in LAB_MODELS:
-        raise gr.Error(t(N_("The lab compares {models}; {model} is not one of them."), lang,
+        raise learner_error(lang, t(N_("The lab compares {models}; {model} is not one of them."), lang,
                          models=", ".join(LAB_MODELS), model=repr(model)))
     precisions = [p for p in PRECISIONS if p in (precisions or [])]
     if not precisions:
-        raise gr.Error(t(N_("Tick at least one precision to compare."), lang))
+        raise learner_error(lang, t(N_("Tick at least one precision to compare."), lang))
     rows = list(runs or [])
     run = 1 + max((r["run"] for r in rows), default=0)
     for i, precision in enumerate(precisions, 1):

@@ -5,7 +5,8 @@ their share, peak memory), then answers the same new questions with the base and
 model side by side, and offers the adapter as a zip with the lines that load it. The model is a
 private copy from the pool (charged to its budget, freed afterwards); one run trains at a time
 per machine and the others see their place in line; Stop or a closed tab ends a run between
-two steps. `run()` is the one function behind the tab, the `finetune` API and the Run buttons.
+two steps. `run()` is the one function behind the tab, the `finetune` API and the Run buttons;
+targets.py counts what LoRA would adapt in a model from its shapes alone.
 Run alone: python -m qwenlab.demos.finetune
 """
 
@@ -22,7 +23,9 @@ import gradio as gr
 import pandas as pd
 
 from qwenlab import system
+from qwenlab.demos.finetune.checks import CHECKS, rows_of
 from qwenlab.demos.finetune.data import COMPARE, EXAMPLES
+from qwenlab.demos.finetune.targets import QWEN35_TARGETS, count_adapter, default_targets
 from qwenlab.engines import Waiting
 from qwenlab.events import collect
 from qwenlab.finetune import (
@@ -40,20 +43,23 @@ from qwenlab.generation import stream_chat
 from qwenlab.loading import fetch, precision_problem
 from qwenlab.memory import PeakMemory
 from qwenlab.registry import Sampling, get_model
-from qwenlab.web.demo import Check, Demo
+from qwenlab.web.demo import Demo
 from qwenlab.web.i18n import N_, t
-from qwenlab.web.ui import learner_of, markdown_table, user_errors, who
+from qwenlab.web.ui import Learner, learner_error, learner_of, markdown_table, user_errors, who
 
-MODELS = ["qwen2.5-0.5b", "qwen2.5-1.5b", "qwen3-0.6b", "qwen3-1.7b"]
+MODELS = ["qwen2.5-0.5b", "qwen2.5-1.5b", "qwen3-0.6b", "qwen3-1.7b", "qwen3.5-0.8b"]
 PRECISIONS = {"fp32": "fp32", "bf16": "bf16", "nf4 (QLoRA)": "nf4"}
 COMPARE_TOKENS = 48
+# The adapter's weights are named after the class that trained it: a Qwen3.5 adapter (trained
+# on the multimodal class, as the pool loads it) finds none of its layers in the text-only
+# AutoModelForCausalLM, and peft only warns.
 LOAD_SNIPPET = """```python
 from peft import PeftModel
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import {auto_class}, AutoTokenizer
 
 base = "{hub_id}"
 tokenizer = AutoTokenizer.from_pretrained(base)
-model = AutoModelForCausalLM.from_pretrained(base, dtype="auto", device_map="auto")
+model = {auto_class}.from_pretrained(base, dtype="auto", device_map="auto")
 model = PeftModel.from_pretrained(model, "{folder}")   # the unzipped adapter folder
 ```"""
 
@@ -63,9 +69,16 @@ def default_model(device: str) -> str:
 
 
 def default_precision(device: str) -> str:
-    """bf16 on a GPU and on CPUs that multiply bf16 in hardware (there a step took a third of
-    fp32's time, bench/finetune.py); fp32 on other CPUs, where bf16 is emulated and slower."""
-    return "bf16" if device == "cuda" or system.cpu_bf16() else "fp32"
+    """bf16 where the hardware multiplies it: GPUs from Ampere on (not a T4) and CPUs with
+    AVX-512 BF16 or AMX (there a step took a third of fp32's time, bench/finetune.py); fp32
+    elsewhere, where bf16 is emulated and slower (and fp16 training would need a loss scaler,
+    which this plain loop does not have)."""
+    if device == "cuda":
+        import torch
+
+        # the bare call also answers yes where bf16 is only emulated, as on a T4
+        return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp32"
+    return "bf16" if system.cpu_bf16() else "fp32"
 
 
 @dataclass
@@ -92,10 +105,10 @@ async def run(pool, rows, model: str, precision: str, settings: LoraSettings,
     closing this stream (Stop, a closed tab) ends it between two steps."""
     session, lang = who(learner)
     with user_errors(lang):
-        examples = parse_examples(_rows(rows))
+        examples = parse_examples(rows_of(rows))
         spec = get_model(model)
     if model not in MODELS:
-        raise gr.Error(t(N_("Fine-tune one of {models}; {model} is not offered here."), lang,
+        raise learner_error(lang, t(N_("Fine-tune one of {models}; {model} is not offered here."), lang,
                          models=", ".join(MODELS), model=model))
     prompts = [line.strip() for line in (compare_text or "").splitlines() if line.strip()][:5]
     with user_errors(lang):
@@ -144,8 +157,10 @@ class _Run:
             update.adapter = str(save_adapter(model, folder))
             saved = t(N_("**Adapter saved** ({name}.zip, safetensors). Load it with:"), self.lang,
                       name=folder.name)
-            update.status += (f"\n\n{saved}"
-                              f"\n\n{LOAD_SNIPPET.format(hub_id=spec.hub_id, folder=folder.name)}")
+            snippet = LOAD_SNIPPET.format(hub_id=spec.hub_id, folder=folder.name,
+                                          auto_class="AutoModelForImageTextToText"
+                                          if spec.is_vision else "AutoModelForCausalLM")
+            update.status += f"\n\n{saved}\n\n{snippet}"
             self.emit()
         finally:
             self.pool.release(loaded)
@@ -166,7 +181,9 @@ class _Run:
                     update.status = _step_line(event, started, meter, lang)
                 elif isinstance(event, Finished):
                     losses = [loss for _, loss in update.losses]
-                    update.summary = {"steps": event.steps_done, "first_loss": event.first_loss,
+                    update.summary = {"model": loaded.spec.key, "steps": event.steps_done,
+                                      "trainable": started.trainable, "share": started.share,
+                                      "first_loss": event.first_loss,
                                       "last_loss": event.last_loss, "stopped": event.stopped,
                                       # three steps each: one batch can be easier than the next
                                       "start": sum(losses[:3]) / max(1, len(losses[:3])),
@@ -239,61 +256,50 @@ def _finished_line(event: Finished, started: Started, peak: int, lang: str = "en
     return t(text, lang, first=f"{event.first_loss:.3f}", last=f"{event.last_loss:.3f}", **values)
 
 
-def _rows(rows) -> list:
-    if isinstance(rows, pd.DataFrame):
-        return rows.values.tolist()
-    if isinstance(rows, dict):  # gradio_client sends {"headers", "data"}
-        return rows.get("data") or []
-    return rows or []
-
-
 def loss_frame(losses) -> pd.DataFrame:
     return pd.DataFrame(losses, columns=["step", "loss"]).astype({"step": "int64", "loss": "float64"})
 
 
 # -- lesson cells ----------------------------------------------------------------------------------
 async def run_train(pool, steps="10", rank="8", alpha="16", learning_rate="0.001",
-                    targets="q_proj,v_proj", examples="8", compare=""):
+                    targets="q_proj,v_proj", examples="8", compare="", model="", lang="en"):
     settings = settings_from(steps, rank, alpha, learning_rate, targets.split(","))
     rows = [list(pair) for pair in EXAMPLES[:int(examples)]]
-    model = default_model(pool.device)
-    async for update in run(pool, rows, model, default_precision(pool.device), settings, compare):
-        table = ("\n\n" + markdown_table(["prompt", "base", "adapted"], update.compare)
+    model = model or default_model(pool.device)
+    async for update in run(pool, rows, model, default_precision(pool.device), settings, compare,
+                            Learner(None, lang)):
+        columns = [t(c, lang) for c in (N_("prompt"), N_("base"), N_("adapted"))]
+        table = ("\n\n" + markdown_table(columns, update.compare)
                  if update.compare else "")
         yield update.status + table
 
 
-RUNNERS = {"train": run_train}
+def run_targets(pool, model="qwen3.5-0.8b", rank="8", targets=",".join(QWEN35_TARGETS),
+                lang="en"):
+    """What LoRA of `rank` on `targets` adapts in `model`, counted from its config.json: the
+    lesson's cell does the same on the meta device, so no weights are loaded."""
+    with user_errors(lang):
+        spec = get_model(model)
+        folder = fetch(spec, weights=False)
+    rank, names = int(rank), [name.strip() for name in targets.split(",") if name.strip()]
+    count = count_adapter(folder, spec.is_vision, rank, names)
+    columns = (N_("module"), N_("matrices"), N_("LoRA parameters, r × (in + out)"))
+    table = markdown_table([t(c, lang) for c in columns],
+                           [[f"`{name}`", matrices, f"{params:,}"]
+                            for name, matrices, params in count.rows])
+    lines = [t(N_("LoRA of rank {rank} on {model}: **{trainable}** parameters train, **{share}** "
+                  "of its {base}."), lang, rank=rank, model=spec.hub_id,
+               trainable=f"{count.trainable:,}", share=f"{count.share:.2%}", base=f"{count.base:,}")]
+    if spec.is_vision:
+        lines.append(t(N_("Adapted matrices in the vision tower: {vision}."), lang,
+                       vision=count.vision))
+    if count.missing:
+        lines.append(t(N_("No layer of this model is called {names}."), lang,
+                       names=", ".join(f"`{name}`" for name in count.missing)))
+    yield "\n\n".join([table, *lines])
 
 
-# -- try-it checks (lessons/en/08-finetune.md) -----------------------------------------------------
-def loss_fell(summary, min_steps: int = 10) -> tuple[bool, str]:
-    """A run of at least `min_steps` steps whose loss, averaged over its last three steps, is
-    below its average over the first three."""
-    if not summary:
-        return False, N_("Train first.")
-    if summary["steps"] < min_steps:
-        return False, N_("That run did {steps} steps; train for at least {least}.").format(
-            steps=summary["steps"], least=min_steps)
-    start, end = summary["start"], summary["end"]
-    if end >= start:
-        return False, N_("The loss went from {start} to {end} (three-step averages): raise the "
-                         "learning rate or the steps.").format(start=f"{start:.3f}", end=f"{end:.3f}")
-    return True, N_("The loss fell from {start} to {end} (three-step averages).").format(
-        start=f"{start:.3f}", end=f"{end:.3f}")
-
-
-def compared_own_prompt(compare) -> tuple[bool, str]:
-    """The learner compared base and adapted on a question of their own."""
-    rows = _rows(compare)
-    own = [row for row in rows if row and row[0] and row[0] not in COMPARE]
-    if not own:
-        return False, N_("Type a question of your own in *Compare on*, then train and compare.")
-    return True, N_("Compared on “{question}”.").format(question=own[0][0])
-
-
-CHECKS = {"loss_fell": Check(("summary",), loss_fell),
-          "compared_own_prompt": Check(("compare",), compared_own_prompt)}
+RUNNERS = {"train": run_train, "targets": run_targets}
 
 
 def notebook_files() -> dict:
@@ -347,7 +353,8 @@ def _settings_panel(pool) -> dict:
     device = pool.device
     offered = {label: p for label, p in PRECISIONS.items() if not precision_problem(p, device)}
     default = next(label for label, p in offered.items() if p == default_precision(device))
-    model = gr.Dropdown(MODELS, value=default_model(device), label="Base model", elem_id="ft-model")
+    first = default_model(device)
+    model = gr.Dropdown(MODELS, value=first, label="Base model", elem_id="ft-model")
     precision = gr.Dropdown(list(offered), value=default, label="Base precision",
                             info="nf4 keeps the frozen base in 4 bits (QLoRA)", elem_id="ft-precision")
     steps = gr.Slider(1, 200, value=20 if device == "cpu" else 60, step=1, label="Steps",
@@ -356,8 +363,11 @@ def _settings_panel(pool) -> dict:
         rank = gr.Dropdown([1, 2, 4, 8, 16, 32, 64], value=8, label="Rank r", elem_id="ft-rank")
         alpha = gr.Number(16, label="Alpha", precision=0, elem_id="ft-alpha")
     lr = gr.Number(1e-3, label="Learning rate", elem_id="ft-lr")
-    targets = gr.CheckboxGroup(list(TARGETS), value=["q_proj", "v_proj"], label="Target modules",
-                               elem_id="ft-targets")
+    targets = gr.CheckboxGroup(list(TARGETS), value=default_targets(get_model(first)),
+                               label="Target modules", elem_id="ft-targets")
+    # A new model brings its own suggestion: Qwen3.5 has q_proj and v_proj in 6 of 24 layers.
+    model.change(lambda key: default_targets(get_model(key)), model, targets,
+                 api_visibility="private", show_progress="hidden")
     return {"model": model, "precision": precision, "steps": steps, "rank": rank, "alpha": alpha,
             "lr": lr, "targets": targets}
 

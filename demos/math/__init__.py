@@ -1,5 +1,6 @@
-"""The math lesson's demo: Qwen2.5-Math solves step by step; the final \\boxed{} answer is pulled
-out and, where SymPy can, checked against the problem, showing the check it ran.
+"""The math lesson's demo: Qwen2.5-Math solves step by step (or a general Qwen3 / Qwen3.5 model,
+thinking first if asked); the final \\boxed{} answer is pulled out and, where SymPy can, checked
+against the problem, showing the check it ran.
 
 `solve()` is the one function behind the tab, the `math` API and the lesson's Run buttons;
 `check_mine()` checks a learner's own answer (the `math_check` API); CHECKS are the lesson's
@@ -10,6 +11,7 @@ Run alone: python -m qwenlab.demos.math
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import unicodedata
 
 import gradio as gr
@@ -21,6 +23,7 @@ from qwenlab.web.ui import (
     Learner,
     answer_stream,
     check_prompt,
+    learner_error,
     learner_of,
     run_output,
     sampling_controls,
@@ -29,6 +32,7 @@ from qwenlab.web.ui import (
 )
 
 DEFAULT_MODEL = "qwen2.5-math-1.5b"
+MANY_LANGUAGES = "qwen3.5-0.8b"  # suggested for a problem Qwen2.5-Math cannot read: 201 languages
 MAX_NEW_TOKENS = 1024  # the lesson's code cells generate with the same limit
 PROMPTS = {"Chain of thought (CoT)": MATH_COT_PROMPT, "Tool-integrated (TIR)": MATH_TIR_PROMPT}
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "\\[", "right": "\\]", "display": True},
@@ -59,41 +63,61 @@ def language_note(problem: str, model: str, lang: str = "en") -> str:
     """A short note, not an error: a Qwen2.5-Math model asked in a language it does not read."""
     if "math" not in model or not foreign_letters(problem or ""):
         return ""
-    qwen3 = next(s.key for s in models_with("math") if s.has_thinking)
     return "ℹ️ " + t(N_("Qwen2.5-Math reads English and Chinese only; for a problem in another "
-                       "language, pick a Qwen3 model such as {model} in *Model*. This one still "
-                       "answers."), lang, model=qwen3)
+                       "language, pick a general model such as {model} (Qwen3.5: 201 languages "
+                       "and dialects) in *Model*. This one still answers."), lang,
+                     model=MANY_LANGUAGES)
+
+
+def preset_sliders(model: str, think: bool = False) -> tuple[float, float, int]:
+    """The sampling sliders for a model: its documented preset, the thinking one when it will
+    think (temperature 0 means greedy, Qwen2.5-Math's own setting)."""
+    spec = get_model(model)
+    preset = spec.preset(thinking=think and spec.has_thinking)
+    return (preset.temperature if preset.do_sample else 0.0), preset.top_p, preset.top_k
+
+
+def thinking_view(thinking: str) -> str:
+    """The reasoning so far, quoted, while the answer has not started."""
+    lines = thinking.strip().splitlines()
+    return "💭\n\n" + "\n".join("> " + line for line in lines) if lines else "💭 …"
 
 
 async def solve(pool, problem: str, style: str = "Chain of thought (CoT)",
                 model: str = DEFAULT_MODEL, temperature: float | None = None,
                 top_p: float | None = None, top_k: int | None = None,
-                max_new_tokens: int = MAX_NEW_TOKENS, learner=None):
-    """Yields (solution, final answer, check, stats) as the solution streams."""
+                max_new_tokens: int = MAX_NEW_TOKENS, learner=None, think: bool = False):
+    """Yields (solution, final answer, check, stats) as the solution streams; with `think`, a
+    model that can think reasons first, and its reasoning is shown quoted above the answer."""
     async for update, shown, verdict in _solve(pool, problem, style, model, temperature, top_p,
-                                               top_k, max_new_tokens, learner):
+                                               top_k, max_new_tokens, learner, think):
+        reasoning = thinking_view(update.thinking) if update.thinking else ""
+        solution = "\n\n".join(part for part in (reasoning, update.answer) if part)
         if update.final is None:
-            yield update.loading or update.answer, "", "", ""
+            yield update.loading or solution, "", "", ""
         else:
-            yield update.answer, shown, verdict, update.final.summary()
+            yield solution, shown, verdict, update.final.summary()
 
 
 async def _solve(pool, problem, style, model, temperature, top_p, top_k, max_new_tokens,
-                 learner):
+                 learner, think=False):
     """Yields (update, final answer shown, check markdown); the last two only once it is done."""
     lang = who(learner)[1]
     problem = check_prompt(problem, learner)
     spec = get_model(model)
     if style not in PROMPTS:
-        raise gr.Error(t(N_("Prompt style is one of: {styles}"), lang, styles=", ".join(PROMPTS)))
-    preset = spec.preset()
+        raise learner_error(lang, t(N_("Prompt style is one of: {styles}"), lang, styles=", ".join(PROMPTS)))
+    think = bool(think) and spec.has_thinking
+    preset = spec.preset(thinking=think)
     sampling = sampling_from(spec, preset.temperature if temperature is None else temperature,
                              top_p or preset.top_p, top_k or preset.top_k)
+    # the sliders carry temperature, top-p and top-k; Qwen3.5's presence penalty comes along
+    sampling = dataclasses.replace(sampling, presence_penalty=preset.presence_penalty)
     messages = [{"role": "user", "content": problem}]
     update = None
     async for update in answer_stream(pool, model, messages, system=PROMPTS[style],
-                                      sampling=sampling, max_new_tokens=int(max_new_tokens),
-                                      learner=learner):
+                                      thinking=think, sampling=sampling,
+                                      max_new_tokens=int(max_new_tokens), learner=learner):
         if update.final is None:
             yield update, "", ""
     if update is None or update.final is None:
@@ -106,9 +130,10 @@ async def _solve(pool, problem, style, model, temperature, top_p, top_k, max_new
 
     boxed = final_answer(update.answer)
     # a stream cut off inside its last box has no final answer, whatever boxes came before
-    shown = f"**Final answer:** \\({boxed}\\)" if boxed else missing_answer(update.answer)
+    shown = (f"**{t(N_('Final answer:'), lang)}** \\({boxed}\\)" if boxed
+             else t(missing_answer(update.answer), lang))
     # SymPy may think for seconds: not on the event loop that serves the other learners
-    verdict = await asyncio.to_thread(lambda: check(problem, boxed).markdown())
+    verdict = await asyncio.to_thread(lambda: check(problem, boxed).markdown(lang))
     yield update, shown, verdict
 
 
@@ -116,23 +141,23 @@ def check_mine(problem: str, answer: str, lang: str = "en") -> str:
     """A learner's own answer to the problem in the Problem box, checked the same way."""
     problem, answer = check_prompt(problem, Learner(None, lang)), (answer or "").strip()
     if not answer:
-        raise gr.Error(t(N_("Type your answer, e.g. 6x + 2 or x = 2, 3."), lang))
+        raise learner_error(lang, t(N_("Type your answer, e.g. 6x + 2 or x = 2, 3."), lang))
     from qwenlab.demos.math.check import check
 
-    return check(problem, answer).markdown()
+    return check(problem, answer).markdown(lang)
 
 
 # -- lesson cell runners: the same functions the tab uses, with the cells' limits ---------------
 async def run_solve(pool, problem=EXAMPLES[0], style="Chain of thought (CoT)",
-                    max_new_tokens=str(MAX_NEW_TOKENS)):
+                    max_new_tokens=str(MAX_NEW_TOKENS), lang="en"):
     async for update, shown, verdict in _solve(pool, problem, style, DEFAULT_MODEL, None, None,
-                                               None, int(max_new_tokens), None):
+                                               None, int(max_new_tokens), Learner(None, lang)):
         text = "\n\n".join(part for part in (update.answer, shown, verdict) if part)
-        yield run_output(update, text)
+        yield run_output(update, text, lang=lang)
 
 
-def run_check(pool, problem=EXAMPLES[0], answer=""):
-    yield check_mine(problem, answer)
+def run_check(pool, problem=EXAMPLES[0], answer="", lang="en"):
+    yield check_mine(problem, answer, lang)
 
 
 RUNNERS = {"solve": run_solve, "check": run_check}
@@ -141,13 +166,18 @@ RUNNERS = {"solve": run_solve, "check": run_check}
 def build(pool) -> dict:
     spec = get_model(DEFAULT_MODEL)
     gr.Markdown("Qwen2.5-Math reasons step by step and puts its final answer in `\\boxed{}`. "
-                "Qwen Lab pulls that answer out and, where SymPy can, checks it against the problem.")
+                "Qwen Lab pulls that answer out and, where SymPy can, checks it against the problem. "
+                "A general Qwen3 or Qwen3.5 model does maths too, and can think first.")
     problem = gr.Textbox(EXAMPLES[0], label="Problem", lines=3, elem_id="math-problem")
     gr.Examples(EXAMPLES, problem, label="Try one")
     with gr.Row():
         style = gr.Radio(list(PROMPTS), value="Chain of thought (CoT)", label="System prompt")
         model = gr.Dropdown([s.key for s in models_with("math")], value=DEFAULT_MODEL, label="Model",
-                            info="Qwen2.5-Math reads English and Chinese; for other languages pick a Qwen3 model.")
+                            info="Qwen2.5-Math reads English and Chinese; for other languages pick "
+                                 "a Qwen3 or Qwen3.5 model.", elem_id="math-model")
+        think = gr.Checkbox(False, label="Think first (Qwen3 and Qwen3.5 models)",
+                            info="The model reasons before it answers: give it 2,048 new tokens.",
+                            elem_id="math-think")
     temperature, top_p, top_k, tokens = sampling_controls(spec, MAX_NEW_TOKENS, "math")
     with gr.Row():
         go = gr.Button("Solve", variant="primary", elem_id="math-solve")
@@ -159,18 +189,21 @@ def build(pool) -> dict:
     verdict = gr.Markdown(elem_id="math-check")
     stats = gr.Markdown(elem_id="math-stats")
 
-    async def handler(problem, style, model, temperature, top_p, top_k, tokens,
+    async def handler(problem, style, model, temperature, top_p, top_k, tokens, think,
                       request: gr.Request):
         async for shown in solve(pool, problem, style, model, temperature, top_p, top_k, tokens,
-                                 learner_of(request)):
+                                 learner_of(request), think):
             yield shown
 
     def noted(problem, model, request: gr.Request):
         return language_note(problem, model, lang_of(request))
 
-    event = go.click(handler, [problem, style, model, temperature, top_p, top_k, tokens],
+    # `think` last: the `math` API's earlier arguments keep their places
+    event = go.click(handler, [problem, style, model, temperature, top_p, top_k, tokens, think],
                      [solution, answer, verdict, stats], api_name="math")
     gr.on([go.click, model.change], noted, [problem, model], note, api_visibility="private")
+    gr.on([model.change, think.change], preset_sliders, [model, think],
+          [temperature, top_p, top_k], api_visibility="private")
     stop.click(None, cancels=[event])
     mine = _own_answer(problem)
     return {"problem": problem, "style": style, "model": model, "solution": solution,

@@ -20,6 +20,8 @@ from qwenlab.demos.math.compare import SAME, compare, equal, number, rounded
 from qwenlab.demos.math.extract import boxed_answers, final_answer, missing_answer  # noqa: F401 (the demo's API)
 from qwenlab.demos.math.latex import DEGREES, CheckError, Reading, read, reread, to_sympy  # noqa: F401
 from qwenlab.demos.math.problem import Skip, Task, read_problem
+from qwenlab.errors import N_, Message
+from qwenlab.web.i18n import t
 
 
 @dataclass(frozen=True)
@@ -30,21 +32,32 @@ class Check:
     detail: str = ""
     guesses: tuple[str, ...] = ()  # unchecked because it fails only under these readings
 
-    def markdown(self) -> str:
-        verdict = {"holds": "✅ SymPy agrees", "fails": "❌ SymPy disagrees",
-                   "unchecked": "➖ Not checked"}[self.status]
-        body = f"**{verdict}** ({self.kind}). {self.detail}".rstrip()
+    def markdown(self, lang: str = "en") -> str:
+        """The verdict for a learner in `lang`: the verdict and the kind of check translated,
+        the detail where it is a Message (a template with its values: numbers and SymPy
+        expressions stay as they are), the SymPy code as it ran."""
+        verdict = t(VERDICTS[self.status], lang)
+        body = f"**{verdict}** ({t(self.kind, lang)}). {t(self.detail, lang)}".rstrip()
         return body + (f"\n\n```python\n{self.code}\n```" if self.code else "")
+
+
+VERDICTS = {"holds": N_("✅ SymPy agrees"), "fails": N_("❌ SymPy disagrees"),
+            "unchecked": N_("➖ Not checked")}
+# the kinds of check, as the verdict names them (read by the string tables' collector)
+KINDS = (N_("derivative"), N_("critical points"), N_("derivative at a point"), N_("integral"),
+         N_("definite integral"), N_("roots"), N_("simplification"), N_("arithmetic"),
+         N_("evaluation"), N_("none"))
+NO_BOX = Message(N_("There is no complete {box} answer to check."), box="\\boxed{}")
 
 
 def check(problem: str, answer: str | None) -> Check:
     """Does `answer` (the boxed text) solve `problem`? holds, fails, or unchecked with why."""
     if answer is None:
-        return Check("unchecked", "none", detail="There is no complete \\boxed{} answer to check.")
+        return Check("unchecked", "none", detail=NO_BOX)
     if "boxed" in answer:  # a learner may paste the box itself
         answer = final_answer(answer)
         if answer is None:
-            return Check("unchecked", "none", detail="There is no complete \\boxed{} answer to check.")
+            return Check("unchecked", "none", detail=NO_BOX)
     task = read_problem(problem)
     if isinstance(task, Skip):
         return Check("unchecked", task.kind, detail=task.reason)
@@ -65,11 +78,13 @@ def _run(task: Task, answer: str) -> Check:
     try:
         return _CHECKS[task.kind](task, answer)
     except CheckError as exc:
-        return Check("unchecked", task.kind, detail=f"SymPy could not read it: {exc}")
+        return Check("unchecked", task.kind, detail=Message(N_("SymPy could not read it: {error}"),
+                                                              error=str(exc)))
     except (TypeError, ValueError, AttributeError, IndexError, KeyError, NotImplementedError, ZeroDivisionError,
             RecursionError, OverflowError, sympy.polys.polyerrors.BasePolynomialError) as exc:
         # SymPy gives up in these ways on odd input; the learner is told, the app carries on
-        return Check("unchecked", task.kind, detail=f"SymPy could not decide: {type(exc).__name__} {exc}")
+        return Check("unchecked", task.kind, detail=Message(N_("SymPy could not decide: {error}"),
+                                                              error=f"{type(exc).__name__} {exc}"))
 
 
 def _verdict(kind: str, results: list[tuple[bool | None, str]], header: list[str], detail: str,
@@ -226,12 +241,12 @@ def _derivative_parts(task: Task, answer: str, var: str) -> list[tuple[str, str,
 
 
 def _derivative_detail(fprime: sympy.Expr, var: sympy.Symbol, task: Task) -> str:
-    detail = f"The derivative is {sympy.sstr(fprime)}."
     numerator = sympy.together(fprime).as_numer_denom()[0]
     if task.critical and numerator.is_polynomial(var) and sympy.degree(numerator, var) <= 4:
         zeros = [z for z in sympy.solve(fprime, var) if z.is_real]
-        detail += f" It is zero at {var} = {sympy.sstr(zeros)}."
-    return detail
+        return Message(N_("The derivative is {derivative}. It is zero at {var} = {zeros}."),
+                       derivative=sympy.sstr(fprime), var=str(var), zeros=sympy.sstr(zeros))
+    return Message(N_("The derivative is {derivative}."), derivative=sympy.sstr(fprime))
 
 
 _CONSTANTS = {sympy.Symbol(name) for name in ("C", "K", "c", "k", "C_1")}  # of integration
@@ -283,8 +298,10 @@ def _roots(task: Task, answer: str) -> Check:
               f"{sympy.sstr(solved) if solved is not None else 'not solved: each answer is substituted'}"]
     results = [_is_root(equation, var, reading, solved) for reading in given]
     results += _missing(solved, given, var) if task.all_roots and solved is not None else []
-    detail = (f"The solutions are {sympy.sstr(solved)}." if solved is not None else
-              "SymPy cannot list every solution here, so it substitutes each value of the answer.")
+    detail = (Message(N_("The solutions are {solutions}."), solutions=sympy.sstr(solved))
+              if solved is not None else
+              Message(N_("SymPy cannot list every solution here, so it substitutes each value of "
+                         "the answer.")))
     return _verdict("roots", results, header, detail, notes)
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 
+from qwenlab.errors import N_, Message
+
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])\s*")
-CUT_OFF = ("No \\boxed{} answer: the solution stops inside its last \\boxed{...}, so there is no "
-           "complete final answer.")
-NO_BOX = "No \\boxed{} answer in the solution."
+CUT_OFF = Message(N_("No {box} answer: the solution stops inside its last {open}, so there is "
+                     "no complete final answer."), box="\\boxed{}", open="\\boxed{...}")
+NO_BOX = Message(N_("No {box} answer in the solution."), box="\\boxed{}")
 
 
 def _braced(text: str, start: int) -> tuple[str, int] | None:

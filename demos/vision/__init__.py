@@ -1,7 +1,11 @@
 """The vision lesson's demo: upload an image (or pick one the app drew), see what size it will be
 resized to and how many visual tokens it becomes, ask about it, then ask follow-ups.
 
-Qwen2-VL-2B on a CPU, Qwen2.5-VL-3B on a GPU (nf4 when bf16 would take over half the pool).
+Qwen3.5-0.8B on a CPU (natively multimodal, and the smallest vision tower and language model of
+the lab's vision models), Qwen3-VL-4B on a GPU (nf4 when bf16 would take over half the pool);
+Qwen2-VL, Qwen2.5-VL, Qwen3-VL and the other Qwen3.5 sizes stay selectable. Qwen2/2.5-VL see
+28x28-pixel blocks, Qwen3-VL and Qwen3.5 32x32 (images.factor()). Only precisions that read
+images are offered: int4 here is ONNX Runtime GenAI's text decoder, with no vision tower.
 `answers()` is the one function behind the tab and the `vision` API (through `ask()`) and the
 lesson's Run buttons; `describe()` is the pixel-budget preview (`vision_plan` API): the selected
 model's own image processor says what size and how many visual tokens, so the preview is what is
@@ -16,11 +20,11 @@ import asyncio
 import gradio as gr
 
 from qwenlab.demos.vision.images import (
-    FACTOR,
     ImageProblem,
     Plan,
     Prepared,
     blank,
+    factor,
     image_part,
     open_image,
     plan,
@@ -35,14 +39,16 @@ from qwenlab.errors import QwenLabError
 from qwenlab.loading import precision_problem, resolve_device
 from qwenlab.pool import estimate_bytes
 from qwenlab.prompts import prepare_messages
-from qwenlab.registry import PRECISIONS, get_model, models_with
+from qwenlab.registry import PRECISIONS, Sampling, get_model, models_with
 from qwenlab.web.demo import Demo
 from qwenlab.web.i18n import N_, lang_of, t
 from qwenlab.web.ui import (
+    Learner,
     answer_in,
     answer_stream,
     check_prompt,
     clear_if_asked,
+    learner_error,
     learner_of,
     markdown_table,
     ran_note,
@@ -52,11 +58,22 @@ from qwenlab.web.ui import (
 
 MAX_TOKENS_LIMIT = 4096    # visual tokens; Qwen's recommended ceiling is 1280
 CPU_LIMITS = (64, 256)     # about 256 visual tokens keeps a CPU answer under a minute
-GPU_LIMITS = (256, 1280)   # the Qwen2.5-VL README's suggested min_pixels / max_pixels
+GPU_LIMITS = (256, 1280)   # the Qwen2.5-VL and Qwen3-VL READMEs' suggested token budget
+CELL_MODEL = "qwen3.5-0.8b"  # the lesson's cells load Qwen/Qwen3.5-0.8B; their Run buttons too
+# Qwen3.5 model cards, "non-thinking mode for VL tasks": the registry's Qwen3.5 default is the
+# cards' text preset (temperature 1.0, presence 2.0); a question about an image takes this one.
+QWEN3_5_VL = Sampling(temperature=0.7, top_p=0.8, top_k=20, min_p=0.0, presence_penalty=1.5)
 
 
 def default_model(device: str | None = None) -> str:
-    return "qwen2.5-vl-3b" if (device or resolve_device()) == "cuda" else "qwen2-vl-2b"
+    return "qwen3-vl-4b" if (device or resolve_device()) == "cuda" else CELL_MODEL
+
+
+def precisions(device: str, key: str) -> list[str]:
+    """The precisions `key` can read images at on `device`. Not int4: the ONNX engine runs a
+    model's text decoder only (Qwen3.5's text part), so an image would have nowhere to go."""
+    spec = get_model(key)
+    return [p for p in PRECISIONS if p != "int4" and not precision_problem(p, device, spec)]
 
 
 def default_precision(pool, key: str) -> str:
@@ -65,6 +82,12 @@ def default_precision(pool, key: str) -> str:
         if estimate_bytes(get_model(key), "bf16") > pool.budget / 2:
             return "nf4"
     return "fp16" if precision_problem("bf16", pool.device) else "bf16"
+
+
+def sampling_for(key: str) -> Sampling | None:
+    """The sampling for a question about an image: Qwen3.5's cards give one for VL tasks; the
+    other models' registry presets are already their vision presets (None: the default)."""
+    return QWEN3_5_VL if get_model(key).arch == "qwen3_5" else None
 
 
 def default_limits(device: str) -> tuple[int, int]:
@@ -94,12 +117,15 @@ def describe(path: str | None, min_tokens: int = 64, max_tokens: int = 256,
     w, h = prepared.source_size
     notes = "".join(f"\n- {t(note, lang)}" for note in prepared.notes + resize_notes(p))
     seen = t(N_("**{name}**: {width}×{height} → resized to **{new_width}×{new_height}** = "
-                "{columns}×{rows} blocks of 28×28 → **{tokens} visual tokens**"), lang,
+                "{columns}×{rows} blocks of {block}×{block} → **{tokens} visual tokens**"), lang,
              name=prepared.name, width=w, height=h, new_width=p.width, new_height=p.height,
-             columns=p.width // FACTOR, rows=p.height // FACTOR, tokens=p.tokens)
+             columns=p.width // p.block, rows=p.height // p.block, block=p.block, tokens=p.tokens)
+    b = p.block
     return (f"{seen}{notes}\n\n"
-            f"`min_pixels={int(min_tokens)}*28*28`, `max_pixels={int(max_tokens)}*28*28`, "
-            + t(N_("counted by {model}'s image processor"), lang, model=model))
+            f"`min_pixels={int(min_tokens)}*{b}*{b}`, `max_pixels={int(max_tokens)}*{b}*{b}`, "
+            + t(N_("counted by {model}'s image processor ({patch}-pixel patches, merged 2×2 "
+                   "into one visual token per {block}×{block} pixels)"), lang, model=model,
+                patch=b // 2, block=b))
 
 
 def resize_notes(p: Plan) -> list[str]:
@@ -108,18 +134,18 @@ def resize_notes(p: Plan) -> list[str]:
     if p.first_size in (None, (p.width, p.height)):
         return []
     w, h = p.first_size
-    lo, hi = p.min_pixels // FACTOR ** 2, p.max_pixels // FACTOR ** 2
-    values = dict(width=w, height=h, columns=w // FACTOR, rows=h // FACTOR, new_width=p.width,
-                  new_height=p.height, low=lo, high=hi)
+    lo, hi = p.min_pixels // p.block ** 2, p.max_pixels // p.block ** 2
+    values = dict(width=w, height=h, columns=w // p.block, rows=h // p.block, new_width=p.width,
+                  new_height=p.height, low=lo, high=hi, block=p.block)
     if lo <= p.tokens <= hi:
         return [N_("qwen-vl-utils resized it to {width}×{height} ({columns}×{rows} blocks of "
-                   "28×28); the image processor, given the same limits, resized it again to "
-                   "{new_width}×{new_height}").format(**values)]
-    return [N_("qwen-vl-utils resized it to {width}×{height} ({columns}×{rows} blocks of 28×28); "
-               "the image processor, given the same limits, resized it again to "
-               "{new_width}×{new_height}, outside {low} to {high} visual tokens: with limits this "
-               "close, rounding to whole 28×28 blocks overshoots them. Set them further apart to "
-               "stay within.").format(**values)]
+                   "{block}×{block}); the image processor, given the same limits, resized it "
+                   "again to {new_width}×{new_height}").format(**values)]
+    return [N_("qwen-vl-utils resized it to {width}×{height} ({columns}×{rows} blocks of "
+               "{block}×{block}); the image processor, given the same limits, resized it again "
+               "to {new_width}×{new_height}, outside {low} to {high} visual tokens: with limits "
+               "this close, rounding to whole {block}×{block} blocks overshoots them. Set them "
+               "further apart to stay within.").format(**values)]
 
 
 def conversation(prepared: Prepared, p: Plan, history: list, question: str) -> list[dict]:
@@ -143,15 +169,20 @@ async def answers(pool, path: str | None, question: str, history: list | None = 
     model = model or default_model(pool.device)
     spec = get_model(model)
     if not spec.is_vision:
-        raise gr.Error(t(N_("{model} does not take images; pick one of {models}."), lang,
+        raise learner_error(lang, t(N_("{model} does not take images; pick one of {models}."), lang,
                          model=model, models=", ".join(s.key for s in models_with("vision"))))
     try:  # opening and resizing a big photo takes a while: not on the event loop
         prepared, p = await asyncio.to_thread(prepare, path, min_tokens, max_tokens, model)
     except QwenLabError as exc:
-        raise gr.Error(t(str(exc), lang)) from exc
+        raise learner_error(lang, t(getattr(exc, 'message', str(exc)), lang)) from exc
     precision = precision or default_precision(pool, model)
+    if precision not in precisions(pool.device, model):
+        raise learner_error(lang, t(N_("{model} cannot read images at {precision} here; pick one of "
+                            "{precisions}."), lang, model=model, precision=precision,
+                         precisions=", ".join(precisions(pool.device, model))))
     messages = conversation(prepared, p, history, question)
     async for update in answer_stream(pool, model, messages, precision=precision,
+                                      sampling=sampling_for(model),
                                       max_new_tokens=int(max_new_tokens), measure_memory=True,
                                       learner=learner, system=answer_in(learner)):
         yield update, p
@@ -188,53 +219,61 @@ def stats_line(update, p: Plan, lang: str = "en") -> str:
 
 # -- lesson cells --------------------------------------------------------------------------------
 def run_tokens(pool, sizes="1920x1080,1280x720,640x480,28x28", min_tokens="4", max_tokens="16384",
-               model=""):
-    """A table: image sizes, what the model's own pipeline resizes them to, and their visual
-    tokens (from its image processor, as the preview counts them)."""
-    model = model or default_model(pool.device)
-    rows = []
-    for size in sizes.split(","):
-        w, h = (int(v) for v in size.strip().lower().split("x"))
-        try:
-            p = plan(blank(w, h), int(min_tokens), int(max_tokens), model)
-        except ImageProblem as exc:
-            rows.append((f"{w}×{h}", "—", f"⚠️ {exc}"))
-            continue
-        rows.append((f"{w}×{h}", f"{p.width}×{p.height}", f"{p.tokens:,}"))
-    yield (f"`min_pixels={min_tokens}*28*28`, `max_pixels={max_tokens}*28*28`\n\n"
-           + markdown_table(("image", "resized to", "visual tokens"), rows))
+               model="", models="", lang="en"):
+    """A table: image sizes, what each model's own pipeline resizes them to, and their visual
+    tokens (from its image processor, as the preview counts them). `models`: keys, commas
+    between, one block of rows each (the lesson compares a 28-pixel and a 32-pixel model)."""
+    keys = [k.strip() for k in (models or model or default_model(pool.device)).split(",")]
+    rows, limits = [], []
+    for key in keys:
+        b = factor(key)
+        limits.append(f"{key}: `min_pixels={min_tokens}*{b}*{b}`, `max_pixels={max_tokens}*{b}*{b}`")
+        for size in sizes.split(","):
+            w, h = (int(v) for v in size.strip().lower().split("x"))
+            try:
+                p = plan(blank(w, h), int(min_tokens), int(max_tokens), key)
+            except ImageProblem as exc:
+                rows.append((key, f"{b}×{b}", f"{w}×{h}", "—", f"⚠️ {t(exc.message, lang)}"))
+                continue
+            rows.append((key, f"{b}×{b}", f"{w}×{h}", f"{p.width}×{p.height}", f"{p.tokens:,}"))
+    yield ("  \n".join(limits) + "\n\n"
+           + markdown_table([t(c, lang) for c in (N_("model"), N_("block"), N_("image"),
+                                                   N_("resized to"), N_("visual tokens"))], rows))
 
 
 async def run_ask(pool, sample="sales-chart", question="", min_tokens="64", max_tokens="256",
-                  max_new_tokens="128", model=""):
+                  max_new_tokens="128", model="", lang="en"):
     """The cell's question about a sample: its visual tokens first, as the cell prints them,
     then the answer as it streams and what ran (qwenlab.web.ui.run_output)."""
     path = make_samples()[sample]
     async for update, p in answers(pool, path, question or QUESTIONS[sample], [], int(min_tokens),
                                    int(max_tokens), model=model or None,
-                                   max_new_tokens=int(max_new_tokens)):
-        yield (f"![{sample}](/gradio_api/file={path})\n\nvisual tokens: {p.tokens} "
-               f"(image {p.width}×{p.height})\n\n{run_output(update)}")
+                                   max_new_tokens=int(max_new_tokens), learner=Learner(None, lang)):
+        seen = t(N_("visual tokens: {tokens} (image {width}×{height})"), lang, tokens=p.tokens,
+                 width=p.width, height=p.height)
+        yield f"![{sample}](/gradio_api/file={path})\n\n{seen}\n\n{run_output(update, lang=lang)}"
 
 
 async def run_budgets(pool, sample="receipt", budgets="64,512", question="", max_new_tokens="64",
-                      model=""):
-    """The same question at several max_pixels budgets (min_pixels 4*28*28, as in the cell):
+                      model="", lang="en"):
+    """The same question at several max_pixels budgets (min_pixels 4 blocks, as in the cell):
     visual tokens, time to the first new token and to the last, answer."""
     path = make_samples()[sample]
     rows = []
     for budget in (int(b) for b in budgets.split(",")):
-        yield f"Asking with at most {budget} visual tokens…"
+        yield t(N_("Asking with at most {budget} visual tokens…"), lang, budget=budget)
         async for update, p in answers(pool, path, question or QUESTIONS[sample], [], 4, budget,
-                                       model=model or None, max_new_tokens=int(max_new_tokens)):
+                                       model=model or None, max_new_tokens=int(max_new_tokens),
+                                       learner=Learner(None, lang)):
             pass
         final = update.final
         first = "n/a" if final.ttft_s is None else f"{final.ttft_s:.2f} s"
         rows.append((budget, f"{p.width}×{p.height}", p.tokens, first, f"{final.total_s:.2f} s",
-                     " ".join(update.answer.split())[:160] or "(no text)"))
-    yield (markdown_table(("max tokens", "resized to", "visual tokens", "first token",
-                           "all tokens", "answer"), rows)
-           + f"\n\n`{final.model} {final.precision} on {final.device}`{ran_note(final)}")
+                     " ".join(update.answer.split())[:160] or t(N_("(no text)"), lang)))
+    columns = (N_("max tokens"), N_("resized to"), N_("visual tokens"), N_("first token"),
+               N_("all tokens"), N_("answer"))
+    yield (markdown_table([t(c, lang) for c in columns], rows)
+           + f"\n\n`{final.model} {final.precision} on {final.device}`{ran_note(final, lang)}")
 
 
 RUNNERS = {"tokens": run_tokens, "ask": run_ask, "budgets": run_budgets}
@@ -266,23 +305,24 @@ def _image_panel(pool) -> dict:
     """The upload, its pixel budget and preview, and the model: components by name."""
     lo, hi = default_limits(pool.device)
     model_key = default_model(pool.device)
-    precisions = [p for p in PRECISIONS
-                  if not precision_problem(p, pool.device, get_model(model_key))]
     image = ImageUpload(type="filepath", label="Image", sources=["upload", "clipboard"],
                         height=300, elem_id="vision-image")
     with gr.Accordion("Pixel budget: how many visual tokens the image may become", open=True):
         min_tokens = gr.Slider(4, 1280, value=lo, step=4, elem_id="vision-min",
                                label="Minimum visual tokens",
-                               info="min_pixels = n × 28 × 28; smaller images are scaled up")
+                               info="min_pixels = n × block × block (28 px for Qwen2/2.5-VL, "
+                                    "32 for Qwen3-VL and Qwen3.5); smaller images are scaled up")
         max_tokens = gr.Slider(4, MAX_TOKENS_LIMIT, value=hi, step=4, elem_id="vision-max",
                                label="Maximum visual tokens",
-                               info="max_pixels = n × 28 × 28; larger images are scaled down")
+                               info="max_pixels = n × block × block; larger images are scaled "
+                                    "down")
     plan_md = gr.Markdown(describe(None), elem_id="vision-plan")
     with gr.Row():
         model = gr.Dropdown([s.key for s in models_with("vision")], value=model_key,
                             label="Model")
-        precision = gr.Dropdown(precisions, value=default_precision(pool, model_key),
-                                label="Precision")
+        precision = gr.Dropdown(precisions(pool.device, model_key),
+                                value=default_precision(pool, model_key), label="Precision",
+                                info="Precisions that read images (int4 here is text only)")
     return dict(image=image, min_tokens=min_tokens, max_tokens=max_tokens, plan_md=plan_md,
                 model=model, precision=precision)
 
@@ -324,8 +364,9 @@ def _wire(pool, image, min_tokens, max_tokens, plan_md, model, precision, chat, 
           [image, min_tokens, max_tokens, model], plan_md, api_name="vision_plan",
           show_progress="hidden")
     image.change(lambda: ([], ""), None, [chat, stats], api_visibility="private")
-    model.change(lambda key: gr.Dropdown(value=default_precision(pool, key)), model, precision,
-                 api_visibility="private")
+    model.change(lambda key: gr.Dropdown(choices=precisions(pool.device, key),
+                                         value=default_precision(pool, key)),
+                 model, precision, api_visibility="private")
 
 
 DEMO = Demo(build=build, runners=RUNNERS, checks=CHECKS, notebook_files=notebook_files)

@@ -2,7 +2,9 @@
 model will see.
 
 Qwen2-VL and Qwen2.5-VL cut an image into 14x14 patches and merge each 2x2 group into one visual
-token, so every 28x28 block of the resized image costs one token. The size is decided twice:
+token, so every 28x28 block of the resized image costs one token; Qwen3-VL and Qwen3.5 cut 16x16
+patches, so a token is a 32x32 block (`factor()` reads it from the model's own image processor).
+The size is decided twice:
 `qwen_vl_utils.process_vision_info` resizes the image within min_pixels..max_pixels, then the
 model's image processor runs its own smart_resize within the limits it is given, and the two can
 disagree (see plan()). `plan()` therefore runs both, exactly as qwenlab.prompts.build_inputs
@@ -20,12 +22,12 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from qwenlab.counting import load_image_processor
 from qwenlab.errors import QwenLabError
-from qwenlab.loading import load_image_processor
 from qwenlab.prompts import vision_inputs
 from qwenlab.registry import get_model
 
-FACTOR = 28                      # 14-pixel patches, merged 2x2: one visual token per 28x28
+FACTOR = 28                      # Qwen2/2.5-VL: 14-pixel patches merged 2x2 (Qwen3-VL, 3.5: 32)
 MAX_ASPECT = 200                 # qwen_vl_utils and the image processor refuse anything longer
 # Uploads are kept at most 2048x2048 in *area*, whatever their shape: more than the largest budget
 # the demo offers (4096 visual tokens = 3.2 MP), so the budget decides the size, not this cap,
@@ -59,11 +61,20 @@ class Plan:
     min_pixels: int
     max_pixels: int
     first_size: tuple[int, int] | None = None   # qwen_vl_utils' size, before the processor's
+    block: int = FACTOR                          # one visual token's side in pixels (28 or 32)
 
 
-def pixels(tokens: int) -> int:
+def factor(model: str) -> int:
+    """The side of one visual token's block for `model`: its patch size times its merge size,
+    from the image processor the checkpoint ships (28 for Qwen2/2.5-VL, 32 for Qwen3-VL and
+    Qwen3.5)."""
+    processor = load_image_processor(get_model(model))
+    return int(processor.patch_size) * int(processor.merge_size)
+
+
+def pixels(tokens: int, block: int = FACTOR) -> int:
     """Visual tokens to the pixel count qwen_vl_utils and the processor take."""
-    return int(tokens) * FACTOR * FACTOR
+    return int(tokens) * block * block
 
 
 def image_part(image: Image.Image, min_pixels: int, max_pixels: int) -> dict:
@@ -104,34 +115,40 @@ def plan(prepared: Prepared, min_tokens: int, max_tokens: int, model: str) -> Pl
     check_budget(min_tokens, max_tokens)
     check_shape(*prepared.source_size)
     processor = load_image_processor(get_model(model))
-    part = image_part(prepared.image, pixels(min_tokens), pixels(max_tokens))
+    block = int(processor.patch_size) * int(processor.merge_size)
+    part = image_part(prepared.image, pixels(min_tokens, block), pixels(max_tokens, block))
+    problem = unsendable(prepared, min_tokens, max_tokens, block)
+    if problem is not None:  # what the run would refuse, the preview refuses first
+        raise problem
     try:
-        images, _, limits = vision_inputs([{"role": "user", "content": [part]}])
+        images, _, limits = vision_inputs([{"role": "user", "content": [part]}],
+                                          int(processor.patch_size))
         grid = processor(images=images, return_tensors="pt",
                          **limits["images_kwargs"])["image_grid_thw"]
     except ValueError as exc:
-        problem = unsendable(prepared, min_tokens, max_tokens)
-        if problem is None:
-            raise
-        raise problem from exc
+        raise ImageProblem(f"The image processor refused this image at {min_tokens} to "
+                           f"{max_tokens} visual tokens ({exc}). Widen the budget, or crop it "
+                           "to a less extreme shape.") from exc
     t, h, w = (int(v) for v in grid[0])
     return Plan(w * processor.patch_size, h * processor.patch_size,
                 t * h * w // processor.merge_size ** 2, part["min_pixels"], part["max_pixels"],
-                images[0].size)
+                images[0].size, block)
 
 
-def unsendable(prepared: Prepared, min_tokens: int, max_tokens: int) -> ImageProblem | None:
+def unsendable(prepared: Prepared, min_tokens: int, max_tokens: int,
+               block: int = FACTOR) -> ImageProblem | None:
     """Why this image cannot go through at this budget, and the nearest maximum at which it can;
     None if the shape does not explain it.
 
-    qwen_vl_utils/vision_process.py smart_resize (0.0.14) rounds each side to a multiple of 28
-    and, above max_pixels, *down* (floor_by_factor, with no floor of 28): a thin image under a
-    small budget gets a side of 0, which PIL cannot resize to. Rounding can also turn a 200:1
-    image into a longer one (10000×50 -> 6328×28), which the image processor then refuses.
+    qwen_vl_utils/vision_process.py smart_resize (0.0.14) rounds each side to a multiple of the
+    block (28 or 32) and, above max_pixels, *down* (floor_by_factor, with no floor of one
+    block): a thin image under a small budget gets a side of 0, which PIL cannot resize to.
+    Rounding can also turn a 200:1 image into a longer one (10000×50 -> 6328×28), which the
+    image processor then refuses.
     """
     width, height = prepared.image.size
     try:
-        first = _first_size(width, height, min_tokens, max_tokens)
+        first = _first_size(width, height, min_tokens, max_tokens, block)
     except ValueError:  # its own shape check: not ours to explain (check_shape passed)
         return None
     w, h = prepared.source_size
@@ -146,7 +163,7 @@ def unsendable(prepared: Prepared, min_tokens: int, max_tokens: int) -> ImagePro
         return None
     # maxima the demo's slider can set (multiples of 4), checked with qwen_vl_utils' own rule
     works = [n for n in range(max(4, -(-min_tokens // 4) * 4), LIBRARY_MAX_TOKENS + 1, 4)
-             if _sendable(_first_size(width, height, min_tokens, n))]
+             if _sendable(_first_size(width, height, min_tokens, n, block))]
     if not works:
         return ImageProblem(f"{why} Crop it to a less extreme shape.")
     best = min(works, key=lambda n: abs(n - max_tokens))
@@ -154,13 +171,13 @@ def unsendable(prepared: Prepared, min_tokens: int, max_tokens: int) -> ImagePro
                         "extreme shape.")
 
 
-def _first_size(width: int, height: int, min_tokens: int, max_tokens: int):
+def _first_size(width: int, height: int, min_tokens: int, max_tokens: int, block: int = FACTOR):
     """qwen_vl_utils' own size for the image (its smart_resize, as fetch_image calls it), or None
     where it rounds a side to 0."""
     from qwen_vl_utils import smart_resize
 
-    h, w = smart_resize(height, width, factor=FACTOR, min_pixels=pixels(min_tokens),
-                        max_pixels=pixels(max_tokens))
+    h, w = smart_resize(height, width, factor=block, min_pixels=pixels(min_tokens, block),
+                        max_pixels=pixels(max_tokens, block))
     return (w, h) if w and h else None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from qwenlab.demos.vision.images import FACTOR, open_image, plan
+from qwenlab.demos.vision.images import open_image, plan
 from qwenlab.demos.vision.samples import make_samples
 from qwenlab.languages import LANGUAGES
 from qwenlab.prompts import prepare_messages
@@ -58,17 +58,19 @@ def budget_in_range(path, min_tokens, max_tokens, model, sample: str, low: int,
         return False, N_("Pick the *{sample}* sample under the upload box first.").format(
             sample=sample)
     p = plan(open_image(path), min_tokens, max_tokens, model)
-    values = dict(tokens=p.tokens, width=p.width, height=p.height, columns=p.width // FACTOR,
-                  rows=p.height // FACTOR)
+    values = dict(tokens=p.tokens, width=p.width, height=p.height, columns=p.width // p.block,
+                  rows=p.height // p.block, block=p.block)
     if p.tokens < low:
         return False, N_("{tokens} visual tokens ({width}×{height}, {columns}×{rows} blocks of "
-                         "28×28): too few for the small print. Raise the maximum.").format(**values)
+                         "{block}×{block}): too few for the small print. Raise the "
+                         "maximum.").format(**values)
     if p.tokens > high:
         return False, N_("{tokens} visual tokens ({width}×{height}, {columns}×{rows} blocks of "
-                         "28×28): more than you need. Lower the minimum or the "
+                         "{block}×{block}): more than you need. Lower the minimum or the "
                          "maximum.").format(**values)
-    return True, N_("{tokens} visual tokens ({width}×{height}, {columns}×{rows} blocks of 28×28) "
-                    "at {low} to {high}, as {model}'s image processor counts them.").format(
+    return True, N_("{tokens} visual tokens ({width}×{height}, {columns}×{rows} blocks of "
+                    "{block}×{block}) at {low} to {high}, as {model}'s image processor counts "
+                    "them.").format(
                         **values, low=int(min_tokens), high=int(max_tokens), model=model)
 
 
