@@ -191,11 +191,13 @@ def apply_diff(value, diff: list):
 
 
 async def sse_round(url: str, n: int, key: str, tokens: int, deadline: float,
-                    probes: list | None = None, threads: Threads | None = None):
+                    probes: list | None = None, threads: Threads | None = None,
+                    stagger: float = 0.0):
     """(results, start time) of n learners asking at once, as Page clients; with `probes`, one
     more page asks for /pool_status every PROBE_S meanwhile and appends each latency; with
     `threads`, the server's threads are counted while the learners wait and read (once every
-    page is open)."""
+    page is open). With `stagger`, learner i asks i * stagger seconds after the first, and
+    each one's first text is timed from their own question."""
     import httpx
 
     limits = httpx.Limits(max_connections=4 * n + 12, max_keepalive_connections=4 * n + 12)
@@ -208,13 +210,15 @@ async def sse_round(url: str, n: int, key: str, tokens: int, deadline: float,
         results: list[dict] = []
         began = time.perf_counter()
 
-        async def ask(page: Page, problem) -> None:
+        async def ask(page: Page, problem, delay: float) -> None:
             first = None
+            await asyncio.sleep(delay)
+            asked = time.perf_counter()
 
             def seen(outputs):
                 nonlocal first
                 if first is None and shows_text(outputs[0] or []):
-                    first = time.perf_counter() - began
+                    first = time.perf_counter() - asked
             if isinstance(problem, BaseException):
                 results.append(failed(f"could not open the page: {problem}"))
                 return
@@ -229,8 +233,8 @@ async def sse_round(url: str, n: int, key: str, tokens: int, deadline: float,
         if threads:
             threads.start()
         try:
-            await asyncio.wait_for(asyncio.gather(*(ask(p, o) for p, o in zip(pages, opened))),
-                                   deadline)
+            await asyncio.wait_for(asyncio.gather(*(ask(p, o, i * stagger) for i, (p, o)
+                                                    in enumerate(zip(pages, opened)))), deadline)
         except asyncio.TimeoutError:
             pass  # summary() counts the missing replies
         finally:
@@ -280,11 +284,12 @@ class Threads:
 
 
 def round_of(url: str, n: int, key: str, tokens: int, deadline: float = 300.0,
-             client: str = "sse", pid: int | None = None) -> dict:
-    if client == "sse":
+             client: str = "sse", pid: int | None = None, stagger: float = 0.0) -> dict:
+    if client == "sse" or stagger:
         probes: list[float] = []
         threads = Threads(pid)
-        row = summary(n, *asyncio.run(sse_round(url, n, key, tokens, deadline, probes, threads)))
+        row = summary(n, *asyncio.run(sse_round(url, n, key, tokens, deadline, probes, threads,
+                                                stagger)))
         probes.sort()
         return row | {"server threads": threads.peak or None,
                       "pool_status p95 s": percentile(probes, 0.95)}
@@ -354,6 +359,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the rows here (bench/gpu_check.py reads it)")
     parser.add_argument("--pid", type=int, help="with --url: the server's process, to count its threads")
     parser.add_argument("--tiny", help="a `qwenlab tiny` folder instead of the real shape (a smoke run)")
+    parser.add_argument("--stagger", type=float, default=0.0, metavar="SECONDS",
+                        help="learners arrive one every SECONDS instead of all at once (first "
+                             "text timed from each one's own question)")
     args = parser.parse_args()
     proc, url, pid = None, args.url, args.pid
     if not url:
@@ -364,13 +372,15 @@ def main() -> None:
         # warm-up: load (on CPU, convert) the model, and let the engine size its buffers for
         # answers this long; the first full-length answer after a load is twice as slow
         round_of(url, 1, args.key, args.tokens, client=args.client)
-        rows = [round_of(url, n, args.key, args.tokens, client=args.client, pid=pid)
-                for n in args.learners]
+        rows = [round_of(url, n, args.key, args.tokens, client=args.client, pid=pid,
+                         stagger=args.stagger) for n in args.learners]
     finally:
         if proc:
             proc.terminate()
     base = rows[0]["tokens/s"] or float("nan")
-    print(f"\n{args.key}, {args.tokens} new tokens per learner, thinking off; {cpu_name()}\n")
+    arrival = f"one every {args.stagger:g} s" if args.stagger else "all at once"
+    print(f"\n{args.key}, {args.tokens} new tokens per learner, thinking off, learners arrive "
+          f"{arrival}; {cpu_name()}\n")
     print("| learners | tokens/s (all) | vs 1 learner | TTFT p50 s | TTFT p95 s | errors | wall s "
           "| server threads (peak) | /pool_status p95 s |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.bench
 ROOT = Path(__file__).resolve().parent.parent
 # script -> (arguments after the script, a line its output must contain: the figure's row)
 SMOKE = {
-    "classroom.py": (["--learners", "1", "2", "--tokens", "4"], "| 2 |"),
+    "classroom.py": (["--learners", "1", "2", "--tokens", "4", "--stagger", "0.2"], "| 2 |"),
     "cpu.py": (["--keys", "qwen3-0.6b", "--tokens", "4", "--repeats", "1"], "| qwen3-0.6b | int4"),
     "edge.py": (["--precisions", "bf16", "int4", "--tokens", "4"], "| qwen2.5-0.5b | int4"),
     "finetune.py": (["--precisions", "fp32", "--steps", "2", "--batch", "1", "--length", "96"],
