@@ -117,7 +117,8 @@ async def generate(pool, task: str, language: str = "Python", constraints: str =
         code = "\n\n".join(body for _, body in code_blocks(update.answer))
         if update.final:
             asked = {**asked, "finish_reason": update.final.finish_reason}
-        yield update.answer, code, update.final.summary() if update.final else "", asked
+        stats = t(update.final.summary(), who(learner)[1]) if update.final else ""
+        yield update.answer, code, stats, asked
 
 
 # -- the lesson's Run buttons: the cell's request, model and token limit -----------------------

@@ -109,8 +109,9 @@ async def answer_all(pool, text: str, languages: list[str], mode: str = MODES[0]
             yield updates
 
 
-def stats_lines(updates: dict) -> list[str]:
-    return [f"{lang}: {u.final.summary()}" for lang, u in updates.items() if u.final]
+def stats_lines(updates: dict, lang: str = "en") -> list[str]:
+    return [f"{t(name, lang)}: {t(u.final.summary(), lang)}" for name, u in updates.items()
+            if u.final]
 
 
 def tokens_used(updates: dict) -> dict[str, int]:
@@ -227,7 +228,7 @@ def build(pool) -> dict:
         learner = learner_of(request)
         yield *_panels(picked, {}, learner.lang), "", runs
         async for updates in answer_all(pool, text, picked, mode, model, tokens, learner):
-            yield *_panels(picked, updates, learner.lang), "\n\n".join(stats_lines(updates)), \
+            yield *_panels(picked, updates, learner.lang), "\n\n".join(stats_lines(updates, learner.lang)), \
                 _with_run(runs, tokens_used(updates))
 
     def runs_view(runs, request: gr.Request):

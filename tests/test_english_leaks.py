@@ -1,8 +1,10 @@
 """No English sentence of the string tables reaches a learner who chose another language.
 
 Every lesson's Run cells are run as the page runs them (webui/shell/page.py: the cell's
-binding plus the page's language) on the tiny checkpoints, and what they show is searched for
-each English sentence the table translates differently. Code, numbers, model names and the
+binding plus the page's language), and every demo's main action as its tab calls it (the
+event's function, with the tab's own inputs and a request from a page in that language), on
+the tiny checkpoints; what they show is searched for each English sentence the table
+translates differently. Code, numbers, model names and the
 models' own words are not in the table, so they never count as a leak.
 """
 
@@ -97,3 +99,95 @@ def test_the_leak_search_finds_an_english_sentence():
     """The search itself works: an English sentence the table translates is found."""
     key = next(s for s in sentences(SLOW_LANG) if len(s.split()) >= 6)
     assert leaks(f"prefix {key} suffix", SLOW_LANG) == [key]
+
+
+# -- every demo's main action, as its tab calls it ---------------------------------------------
+MAIN_ACTIONS = ["family_pick", "math", "math_check", "multilingual", "multilingual_tokens",
+                "vision", "vision_plan", "code", "edge_calculator", "thinking", "thinking_compare",
+                "serve_request", "serve_inspect", "serve_escape", "tools_run",
+                "retrieval_search", "retrieval_answer"]
+SAMPLE = "What is 2 + 2?"  # for a text box the tab leaves empty
+
+
+@pytest.fixture(scope="module")
+def app_functions(tiny_dir, tmp_path_factory):
+    import os
+
+    from qwenlab.pool import ModelPool
+    from qwenlab.web.shell.app import build_app
+
+    os.environ["QWENLAB_MODEL_DIR"] = str(tiny_dir)
+    os.environ["QWENLAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("leak-cache"))
+    app = build_app(ModelPool(budget_bytes=int(3e9), device="cpu"))
+    return {f.api_name: f for f in app.fns.values() if f.api_name in MAIN_ACTIONS}
+
+
+def texts(value) -> list[str]:
+    """Every piece of text in what a handler returned, as the page would show it."""
+    import gradio as gr
+    import pandas as pd
+
+    if value is None or isinstance(value, (int, float, bool)):
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, pd.DataFrame):
+        return [str(c) for c in value.columns] + [str(v) for v in value.to_numpy().ravel()]
+    if isinstance(value, gr.ChatMessage):
+        return texts(value.content) + texts(value.metadata)
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in texts(item)]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in texts(item)]
+    if hasattr(value, "get_axes"):  # a matplotlib figure: titles and axis labels
+        return [s for ax in value.get_axes() for s in (ax.get_title(), ax.get_xlabel(),
+                                                       ax.get_ylabel())]
+    if isinstance(value, gr.components.Component):
+        return texts([getattr(value, name, None) for name in ("value", "label", "info")])
+    return []
+
+
+def call(function, lang: str) -> str:
+    import inspect
+
+    import gradio as gr
+
+    values = [SAMPLE if isinstance(c, gr.Textbox) and not c.value else c.value
+              for c in function.inputs]
+    extra = ({"request": gr.Request(query_params={"lang": lang}, session_hash=f"leak-{lang}")}
+             if "request" in inspect.signature(function.fn).parameters else {})
+
+    hidden = [isinstance(c, (gr.State, gr.BrowserState)) for c in function.outputs]
+
+    def shown(item) -> list[str]:  # what the page shows: not what a State keeps
+        if len(hidden) > 1 and isinstance(item, (list, tuple)) and len(item) == len(hidden):
+            return texts([value for value, kept in zip(item, hidden) if not kept])
+        return [] if hidden == [True] else texts(item)
+
+    async def drain():
+        seen = []
+        try:
+            result = function.fn(*values, **extra)
+            if hasattr(result, "__aiter__"):
+                async for item in result:
+                    seen = shown(item)
+            elif inspect.isawaitable(result):
+                seen = shown(await result)
+            elif inspect.isgenerator(result):
+                for item in result:
+                    seen = shown(item)
+            else:
+                seen = shown(result)
+        except gr.Error as exc:  # a refusal is shown too: title and message
+            seen = [exc.title, str(exc.message)]
+        return "\n".join(seen)
+
+    return asyncio.run(drain())
+
+
+@pytest.mark.parametrize("api", MAIN_ACTIONS)
+def test_a_demos_main_action_speaks_the_learners_language(app_functions, api):
+    assert api in app_functions, f"no event with api_name {api}"
+    text = call(app_functions[api], SLOW_LANG)
+    assert text.strip(), api
+    assert not leaks(text, SLOW_LANG), (api, leaks(text, SLOW_LANG))

@@ -96,7 +96,7 @@ async def solve(pool, problem: str, style: str = "Chain of thought (CoT)",
         if update.final is None:
             yield update.loading or solution, "", "", ""
         else:
-            yield solution, shown, verdict, update.final.summary()
+            yield solution, shown, verdict, t(update.final.summary(), who(learner)[1])
 
 
 async def _solve(pool, problem, style, model, temperature, top_p, top_k, max_new_tokens,

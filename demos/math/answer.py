@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from qwenlab.demos.math.latex import CheckError, Reading, read
+from qwenlab.errors import N_
 
 _EMPTY = re.compile(r"^\s*(?:\\(?:emptyset|varnothing)|\\\{\s*\\\}|\{\s*\}|(?:\\text\{)?\s*(?:there (?:are|is) )?"
                     r"(?:no (?:real |complex )?(?:solutions?|roots?|zeros?)|none)\.?\s*\}?)\s*$", re.I)
@@ -98,13 +99,13 @@ def values(answer: str, variable: str = "x") -> list[Reading]:
         return []
     shape = is_set_or_tuple(text)
     if shape == "bracketed":
-        raise CheckError(f"{text!r} could be a point, an interval or a list of values")
+        raise CheckError(N_("{source} could be a point, an interval or a list of values"), source=repr(text))
     if shape == "set":
         text = text[2:-2]
     readings = []
     for part in parts(text):
         if part.label and not re.fullmatch(rf"{re.escape(variable)}(?:_\{{?\d+\}}?)?", part.label.strip()):
-            raise CheckError(f"{part.label!r} = ...: the answer names something other than {variable}")
+            raise CheckError(N_("{label} = ...: the answer names something other than {variable}"), label=repr(part.label), variable=variable)
         readings += [read(body) for body in with_plus_minus(part.body)]
     return readings
 
@@ -115,5 +116,5 @@ def with_plus_minus(body: str) -> list[str]:
     if not marks:
         return [body]
     if len(marks) > 1:
-        raise CheckError(f"more than one ± in {body!r}")
+        raise CheckError(N_("more than one ± in {expression}"), expression=repr(body))
     return [re.sub(r"\\pm(?![a-z])|\\mp(?![a-z])|±|∓|\+-|\+/-", sign, body) for sign in ("+", "-")]

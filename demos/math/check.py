@@ -79,7 +79,7 @@ def _run(task: Task, answer: str) -> Check:
         return _CHECKS[task.kind](task, answer)
     except CheckError as exc:
         return Check("unchecked", task.kind, detail=Message(N_("SymPy could not read it: {error}"),
-                                                              error=str(exc)))
+                                                              error=exc.message))
     except (TypeError, ValueError, AttributeError, IndexError, KeyError, NotImplementedError, ZeroDivisionError,
             RecursionError, OverflowError, sympy.polys.polyerrors.BasePolynomialError) as exc:
         # SymPy gives up in these ways on odd input; the learner is told, the app carries on
@@ -119,14 +119,14 @@ def _variable(task: Task, *exprs: sympy.Expr) -> sympy.Symbol:
         return sympy.Symbol("x")
     if len(letters) == 1:
         return letters.pop()
-    raise CheckError(f"which letter is the variable: {', '.join(sorted(map(str, letters)))}?")
+    raise CheckError(N_("which letter is the variable: {letters}?"), letters=', '.join(sorted(map(str, letters))))
 
 
 def _one(answer: str, notes: list[str], letters: set) -> Reading:
     """The answer as one value ('f(x) = ...' or 'x = ...' labels dropped), in the problem's letters."""
     pieces = parts(answer)
     if len(pieces) != 1:
-        raise CheckError(f"{answer!r} is several values, not one expression")
+        raise CheckError(N_("{answer} is several values, not one expression"), answer=repr(answer))
     reading = read(pieces[0].body)
     _same_letters(reading.expr, letters)
     notes += reading.notes
@@ -138,7 +138,7 @@ def _same_letters(given: sympy.Expr, letters: set) -> None:
     names = {s.name for s in letters}
     extra = sorted(s.name for s in given.free_symbols if s.name not in names)
     if extra:
-        raise CheckError(f"the answer has {', '.join(extra)}, which the problem does not (a unit, or a name?)")
+        raise CheckError(N_("the answer has {extra}, which the problem does not (a unit, or a name?)"), extra=', '.join(extra))
 
 
 def _real(*exprs: sympy.Expr) -> list[sympy.Expr]:
@@ -228,15 +228,15 @@ def _derivative_parts(task: Task, answer: str, var: str) -> list[tuple[str, str,
         elif task.point and not label:
             found.append(("at", piece.body, task.point))
         elif label:
-            raise CheckError(f"{label} = ...: neither the derivative nor a point")
+            raise CheckError(N_("{label} = ...: neither the derivative nor a point"), label=label)
         else:
             found.append(("number", piece.body, None))
     if [role for role, _, _ in found].count("number") > 1 or len(found) > 1 and not task.critical:
-        raise CheckError(f"{answer!r} is several values, not one expression")
+        raise CheckError(N_("{answer} is several values, not one expression"), answer=repr(answer))
     if found[0][0] == "number":
-        raise CheckError(f"{answer!r} is a number; the derivative is an expression")
+        raise CheckError(N_("{answer} is a number; the derivative is an expression"), answer=repr(answer))
     if task.point and not task.critical and found[0][0] == "derivative":
-        raise CheckError("the problem asks for the derivative at a point; the answer is an expression")
+        raise CheckError(N_("the problem asks for the derivative at a point; the answer is an expression"))
     return found
 
 
@@ -286,13 +286,15 @@ def _roots(task: Task, answer: str) -> Check:
     others = equation.free_symbols - {var}
     if others and not task.parametric:
         letters = ", ".join(sorted(map(str, equation.free_symbols)))
-        raise CheckError(f"the equation has {letters}: " + ("which one to solve for?" if not task.var else
-                         f"the others' values come from elsewhere, so it does not settle {var}"))
+        raise CheckError(N_("the equation has {letters}: which one to solve for?"), letters=letters) \
+            if not task.var else \
+            CheckError(N_("the equation has {letters}: the others' values come from elsewhere, so it "
+                          "does not settle {var}"), letters=letters, var=str(var))
     given = values(answer, var.name)
     for reading in given:
         notes += reading.notes
         if reading.expr.free_symbols - others:
-            raise CheckError(f"the answer uses {sympy.sstr(reading.expr)}, with letters the problem does not have")
+            raise CheckError(N_("the answer uses {expression}, with letters the problem does not have"), expression=sympy.sstr(reading.expr))
     solved = _solutions(equation, var)
     header = [f"solve(Eq({sympy.sstr(left.expr)}, {sympy.sstr(right.expr)}), {var})   # "
               f"{sympy.sstr(solved) if solved is not None else 'not solved: each answer is substituted'}"]
@@ -352,8 +354,8 @@ def _arithmetic(task: Task, answer: str) -> Check:
     expression = read(task.expr)
     if expression.expr.free_symbols:
         letters = ", ".join(sorted(map(str, expression.expr.free_symbols)))
-        raise CheckError(f"{task.expr!r} has letters in it ({letters}), "
-                         "whose values come from the rest of the problem")
+        raise CheckError(N_("{expression} has letters in it ({letters}), whose values come from "
+                            "the rest of the problem"), expression=repr(task.expr), letters=letters)
     notes = _problem_notes(task, expression)
     given = _one(answer, notes, set())
     header = [f"expected = {sympy.sstr(expression.expr)}; given = {sympy.sstr(given.expr)}"]
@@ -368,7 +370,7 @@ def _evaluation(task: Task, answer: str) -> Check:
     while pending:  # t(x) = 3 - g(x) and g(x) = sqrt(x): g first
         ready = [f for f in pending if not _calls(f[2], names - set(functions))]
         if not ready:
-            raise CheckError("the functions are defined in terms of each other")
+            raise CheckError(N_("the functions are defined in terms of each other"))
         for name, var, body in ready:
             reading = read(body, functions)
             notes += _problem_notes(task, reading)[len(task.caveats):]
@@ -376,7 +378,7 @@ def _evaluation(task: Task, answer: str) -> Check:
             header.append(f"{name} = Lambda({var}, {sympy.sstr(reading.expr)})")
         pending = [f for f in pending if f not in ready]
     if re.search(rf"(?:{'|'.join(functions)})\s*\^", task.expr):
-        raise CheckError(f"{task.expr!r}: an inverse or a power of a function")
+        raise CheckError(N_("{expression}: an inverse or a power of a function"), expression=repr(task.expr))
     asked = read(task.expr, functions)
     notes += _problem_notes(task, asked)[len(task.caveats):]
     expected = asked.expr

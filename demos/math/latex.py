@@ -26,6 +26,7 @@ from sympy.parsing.sympy_parser import (
 
 from qwenlab.demos.math.skeleton import untyped
 from qwenlab.demos.math.structure import FUNCTIONS, GREEK, LOG_BASE, CheckError, converted
+from qwenlab.errors import N_
 
 __all__ = ["CheckError", "DEGREES", "LOG_BASE", "Reading", "read", "reread", "to_sympy"]
 
@@ -101,11 +102,11 @@ def read(latex: str, functions: dict | None = None) -> Reading:
         expr = parse_expr(text, local_dict={**_NAMES, **(functions or {})}, transformations=_TRANSFORMS,
                           evaluate=False)
     except (SyntaxError, TypeError, ValueError, AttributeError, sympy.SympifyError, TokenError) as exc:
-        raise CheckError(f"cannot read {latex!r}: {type(exc).__name__}") from None
+        raise CheckError(N_("cannot read {expression}: {error}"), expression=repr(latex), error=type(exc).__name__) from None
     if isinstance(expr, tuple):
-        raise CheckError(f"{latex!r} is several values, not one expression")
+        raise CheckError(N_("{expression} is several values, not one expression"), expression=repr(latex))
     if not isinstance(expr, sympy.Expr):
-        raise CheckError(f"{latex!r} is not one expression")
+        raise CheckError(N_("{expression} is not one expression"), expression=repr(latex))
     _refuse_huge(expr, latex)
     # 3e is Euler's number; among other letters (a + b + e) e may be a variable too
     if re.search(r"(?<![a-zA-Z\\])e(?![a-zA-Z^])", prepared) and expr.free_symbols:
@@ -113,7 +114,7 @@ def read(latex: str, functions: dict | None = None) -> Reading:
     try:
         return Reading(expr.doit(), notes, max(decimals) if decimals else None)
     except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
-        raise CheckError(f"cannot evaluate {latex!r}: {exc}") from None
+        raise CheckError(N_("cannot evaluate {expression}: {error}"), expression=repr(latex), error=str(exc)) from None
 
 
 def _refuse_huge(expr: sympy.Expr, latex: str) -> None:
@@ -121,9 +122,9 @@ def _refuse_huge(expr: sympy.Expr, latex: str) -> None:
     for node in sympy.preorder_traversal(expr):
         if isinstance(node, sympy.Pow) and node.exp.is_number and node.base.is_number \
                 and node.base not in (0, 1, -1) and abs(sympy.N(node.exp, 5)) > MAX_EXPONENT:
-            raise CheckError(f"{latex!r} is too large to work out")
+            raise CheckError(N_("{expression} is too large to work out"), expression=repr(latex))
         if isinstance(node, sympy.factorial) and node.args[0].is_Integer and node.args[0] > 2000:
-            raise CheckError(f"{latex!r} is too large to work out")
+            raise CheckError(N_("{expression} is too large to work out"), expression=repr(latex))
 
 
 # -- text-level clean-up, before the structure is read ----------------------------------------
@@ -148,7 +149,7 @@ def _prepared(latex: str, notes: list[str]) -> str:
         text = re.sub(r"\\?%", "*(1/100)", text)
     text = text.replace(r"\$", " ").strip().rstrip(".").strip()
     if not text:
-        raise CheckError(f"{latex!r} holds no mathematics")
+        raise CheckError(N_("{expression} holds no mathematics"), expression=repr(latex))
     return text
 
 
@@ -168,13 +169,13 @@ def _units_removed(text: str, notes: list[str]) -> str:
         if command.startswith(("text", "mbox")) and re.fullmatch(r"[a-zA-Z .,']*", inner):
             before, after = text[:match.start()].strip(), text[match.end():].strip(" .,;")
             if before and after and inner.strip(" .,"):
-                raise CheckError(f"words in the middle of the answer: {inner!r}")
+                raise CheckError(N_("words in the middle of the answer: {inner}"), inner=repr(inner))
             return " "
-        raise CheckError(f"\\{command}{{{inner}}} is not something this checker reads")
+        raise CheckError(N_("\\{command}{{{inner}}} is not something this checker reads"), command=command, inner=inner)
     text = re.sub(r"\\(textbf|textit|textrm|text|mbox|mathrm|mathit|mathbf|operatorname|rm)\s*\{([^{}]*)\}"
                   r"(\s*\^\s*(?:\{\s*\d\s*\}|\d))?", replace, text)
     if text.strip() == "":
-        raise CheckError("the answer is words, not mathematics")
+        raise CheckError(N_("the answer is words, not mathematics"))
     return text
 
 
@@ -193,7 +194,7 @@ def _thousands_joined(text: str, notes: list[str]) -> str:
     spaced = re.search(r"(?<![\d.^_])(\d+)\s+(?=\d)", text)
     if spaced:
         if not re.fullmatch(r"\d{1,3}(?: \d{3})+", re.search(r"\d+(?: \d+)*", text[spaced.start():]).group(0)):
-            raise CheckError(f"two numbers with only a space between them in {text!r}")
+            raise CheckError(N_("two numbers with only a space between them in {source}"), source=repr(text))
         text = re.sub(r"(?<=\d) (?=\d{3}(?!\d))", "", text)
     return text
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, replace
 
 from qwenlab.demos.math.skeleton import skeleton
+from qwenlab.errors import N_, Message
 
 _ASK = r"(?:find|compute|calculate|evaluate|determine|what is|what's|how much is|give|state)"
 _END = r"[.?!]?$"
@@ -52,10 +53,15 @@ class Skip:
     reason: str
 
 
-NOT_SURE = ("SymPy checks a problem only when it can read all of it; this one says more than that (a "
-            "condition, a second question, a form of answer), so it is not sure what is asked.")
-WORD_PROBLEM = ("SymPy checks derivatives, integrals, equations, simplifications and arithmetic; "
-                "a word problem needs a person to set up the equation first.")
+# the reasons a learner reads (qwenlab.errors.Message: translated as templates)
+NOT_SURE = Message(N_("SymPy checks a problem only when it can read all of it; this one says "
+                      "more than that (a condition, a second question, a form of answer), so it "
+                      "is not sure what is asked."))
+WORD_PROBLEM = Message(N_("SymPy checks derivatives, integrals, equations, simplifications and "
+                          "arithmetic; a word problem needs a person to set up the equation "
+                          "first."))
+NAMED_ROOTS = Message(N_("The problem names the roots and asks for something built from them; "
+                         "SymPy checks roots only when the roots themselves are asked for."))
 
 
 # -- what is asked -----------------------------------------------------------------------------
@@ -79,8 +85,7 @@ def read_problem(problem: str) -> Task | Skip:
     """The Task a problem sets, or a Skip saying why SymPy leaves it alone."""
     prose, maths = skeleton(problem)
     if _NAMED_ROOTS.search(prose):
-        return Skip("roots", "The problem names the roots and asks for something built from them; SymPy "
-                             "checks roots only when the roots themselves are asked for.")
+        return Skip("roots", NAMED_ROOTS)
     lowered = problem.lower()
     rounding = _ROUNDING.search(prose)
     caveats = tuple(why for pattern, why in _CAVEATS.items()
@@ -117,8 +122,9 @@ def _without_format(prose: str, maths: list[str]) -> str:
 
 
 def _asks_for_a_letter(letter: str) -> Skip:
-    return Skip("none", f"The problem asks for {letter.strip()}, whose value comes from the rest of the "
-                        "problem; SymPy checks only what it can read off the problem directly.")
+    return Skip("none", Message(N_("The problem asks for {letter}, whose value comes from the "
+                                   "rest of the problem; SymPy checks only what it can read off "
+                                   "the problem directly."), letter=letter.strip()))
 
 
 def _math(maths: list[str], match: re.Match, name: str) -> str | None:

@@ -12,7 +12,7 @@ import re
 
 import sympy
 
-from qwenlab.errors import QwenLabError
+from qwenlab.errors import N_, QwenLabError
 
 GREEK = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi rho sigma tau "
          "upsilon phi chi psi omega").split()
@@ -43,9 +43,9 @@ def converted(text: str, notes: list[str]) -> str:
     reader = _Converter(text, notes)
     out = reader.until("")
     if reader.i < len(text):
-        raise CheckError(f"unbalanced {text[reader.i]!r} in {text!r}")
+        raise CheckError(N_("unbalanced {char} in {source}"), char=repr(text[reader.i]), source=repr(text))
     if "\\" in out or "'" in out or "_" in out or re.search(r"[<>]|(?<![<>=!])=", out):
-        raise CheckError(f"cannot read {text!r}")
+        raise CheckError(N_("cannot read {source}"), source=repr(text))
     return re.sub(r"(?<=[\d.])\s*(?=[jJ](?![a-zA-Z]))", "*", out)  # 2j is Python's 2i
 
 
@@ -90,9 +90,9 @@ class _Converter:
             self.i += 1
             return "**(" + self.argument(power=True) + ")"
         if c in "}])⌋⌉":
-            raise CheckError(f"unbalanced {c!r} in {self.s!r}")
+            raise CheckError(N_("unbalanced {char} in {expression}"), char=repr(c), expression=repr(self.s))
         if c in "'_":
-            raise CheckError(f"{c!r} in {self.s!r}: a derivative or a subscript, not a value")
+            raise CheckError(N_("{char} in {expression}: a derivative or a subscript, not a value"), char=repr(c), expression=repr(self.s))
         self.i += 1
         return c
 
@@ -102,7 +102,7 @@ class _Converter:
         self.i += 1
         inner = self.until(closing + ("])" if opening in "([" else ""))
         if self.peek() != closing:
-            raise CheckError(f"{opening}...{self.peek() or 'end'} in {self.s!r}: an interval or unbalanced")
+            raise CheckError(N_("{opening}...{closing} in {expression}: an interval or unbalanced"), opening=opening, closing=self.peek() or 'end', expression=repr(self.s))
         self.i += 1
         return {"⌊": " floor(", "⌈": " ceiling(", "|": " Abs("}.get(opening, "(") + inner + ")"
 
@@ -124,7 +124,7 @@ class _Converter:
             self.i += len(digits)
             return digits
         if not c or c in "}])":
-            raise CheckError(f"a missing argument in {self.s!r}")
+            raise CheckError(N_("a missing argument in {expression}"), expression=repr(self.s))
         self.i += 1
         if last and c.isdigit() and self.s[self.i:self.i + 1].isdigit():
             self.notes.append(f"{c}{self.s[self.i]} after \\sqrt or \\frac: TeX takes only the first digit")
@@ -157,8 +157,8 @@ class _Converter:
         if name in _SYMBOLS:
             return _SYMBOLS[name]
         if name in _REFUSED:
-            raise CheckError(f"\\{name}: {_REFUSED[name]}, not one value")
-        raise CheckError(f"\\{name} is not something this checker reads")
+            raise CheckError(N_("\\{name}: {why}, not one value"), name=name, why=_REFUSED[name])
+        raise CheckError(N_("\\{name} is not something this checker reads"), name=name)
 
     def fraction(self, out: list[str]) -> str:
         top, bottom = self.argument(), self.argument(last=True)
@@ -187,7 +187,7 @@ class _Converter:
         block, text = self.argument().strip("()"), "".join(out)
         number = re.search(r"(\d*)\.(\d*)\s*$", text)
         if not (number and block.isdigit()):
-            raise CheckError(f"\\overline over {block!r}: not a repeating decimal")
+            raise CheckError(N_("\\overline over {block}: not a repeating decimal"), block=repr(block))
         whole, fixed = number.group(1) or "0", number.group(2)
         value = sympy.Integer(whole) + sympy.Rational(int(fixed or 0), 10 ** len(fixed)) + sympy.Rational(
             int(block), (10 ** len(block) - 1) * 10 ** len(fixed))
@@ -203,7 +203,7 @@ class _Converter:
             self.i += 1
             power = self.argument()
             if power.strip("()") == "-1":
-                raise CheckError(f"\\{name}^{{-1}}: an inverse function")
+                raise CheckError(N_("\\{name}^{{-1}}: an inverse function"), name=name)
         bracketed = self.peek() in "({[|"
         if bracketed:
             arg = self.group()
@@ -227,7 +227,7 @@ class _Converter:
             return self.command([])
         token = re.match(r"(\d+(?:\.\d+)?[a-zA-Z]?|[a-zA-Z])(\*\(pi/180\))?", self.s[self.i:])
         if not token:
-            raise CheckError(f"a function without an argument in {self.s!r}")
+            raise CheckError(N_("a function without an argument in {expression}"), expression=repr(self.s))
         self.i += len(token.group(0))
         if self.peek() == "^":  # \log_{25} 5^4 is the log of 625, \sin x^2 the sine of x^2
             self.i += 1
@@ -250,5 +250,5 @@ def _words_checked(text: str) -> str:
         if word in _KNOWN_WORDS:
             continue
         if len(word) > 3 or _FUNCTION_PARTS.search(word):
-            raise CheckError(f"cannot read {word!r}: a word, or a function without its backslash")
+            raise CheckError(N_("cannot read {word}: a word, or a function without its backslash"), word=repr(word))
     return text

@@ -209,7 +209,7 @@ async def ask(pool, path: str | None, question: str, history: list | None = None
 def stats_line(update, p: Plan, lang: str = "en") -> str:
     if not update.final:
         return ""
-    parts = [update.final.summary(), t(IMAGE_STATS, lang, width=p.width, height=p.height,
+    parts = [t(update.final.summary(), lang), t(IMAGE_STATS, lang, width=p.width, height=p.height,
                                        tokens=p.tokens, prompt=update.final.prompt_tokens)]
     if update.peak_bytes is not None:
         parts.append(t(N_("peak +{gb} GB over the weights while answering"), lang,
