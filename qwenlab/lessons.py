@@ -146,9 +146,13 @@ def parse_lesson(text: str, path: Path | None = None) -> Lesson:
                   before=[str(item) for item in meta.get("before") or []])
 
 
+# libyaml's safe loader where PyYAML was built with it (its wheels are): the front matter,
+# quizzes and tasks of every lesson are read at start, and the pure-Python one takes 5x longer
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 def _yaml(source: str, where: str):
     try:
-        return yaml.safe_load(source)
+        return yaml.load(source, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise LessonError(N_("{where}: not valid YAML: {error}"), where=where,
                           error=str(exc)) from None

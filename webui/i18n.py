@@ -46,7 +46,8 @@ def table(lang: str) -> dict[str, str]:
     path = STRINGS / f"{lang}.yaml"
     if lang == SOURCE or not path.is_file():
         return {}
-    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    entries = yaml.load(path.read_text(encoding="utf-8"),
+                        Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or []
     return {entry["en"]: entry["tr"] for entry in entries if entry.get("tr")}
 
 
