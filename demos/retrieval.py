@@ -104,6 +104,11 @@ async def find(pool, question: str, k: int, reranked: bool, learner=None):
         else:
             index = item
     first = await asyncio.to_thread(search, pool, index, question, int(k))
+    if reranked:  # the reranker reads every passage with the question: seconds each on a CPU
+        yield (table(first, lang, t("cosine", lang)) + "\n\n⏳ "
+               + t(N_("Reranking {count} passages with Qwen3-Reranker: it reads each one "
+                      "together with the question, which takes a while on a CPU…"), lang,
+                   count=len(first)))
     second = await asyncio.to_thread(rerank, pool, question, first) if reranked else None
     yield first, second
 
