@@ -134,11 +134,14 @@ def server(command: list[str], url: str, env: dict, name: str, cwd: Path = ROOT)
 @pytest.fixture(scope="session")
 def app_url(tiny_dir, onnx_cache):
     port = free_port()
-    # the demos' defaults stay on transformers; the edge lab and tests ask for int4 by name
+    # the demos' defaults stay on transformers; the edge lab and tests ask for int4 by name.
+    # One torch thread: on two cores the browser tier's Chromium renderer takes one core, and
+    # torch's two OpenMP threads then wait on each other (a tiny Qwen3.5 streamed 10-13
+    # tokens/s in the browser with two threads, 59-64 with one; 80 with two and no browser).
     env = dict(os.environ, QWENLAB_MODEL_DIR=str(tiny_dir), GRADIO_SERVER_PORT=str(port),
                QWENLAB_CACHE_DIR=str(onnx_cache), QWENLAB_CPU_ENGINE="transformers",
                GRADIO_SERVER_NAME="127.0.0.1", QWENLAB_POOL_BUDGET_GB="2", QWENLAB_DEVICE="cpu",
-               GRADIO_ANALYTICS_ENABLED="False")
+               GRADIO_ANALYTICS_ENABLED="False", OMP_NUM_THREADS="1")
     url = f"http://127.0.0.1:{port}/"
     with server([sys.executable, "app.py"], url, env, f"qwenlab-app-{port}"):
         yield url

@@ -335,7 +335,8 @@ def _chat_panel() -> dict:
         go = gr.Button("Ask", variant="primary", elem_id="vision-ask")
         stop = gr.Button("Stop")
         new = gr.Button("New chat")
-    tokens = gr.Slider(16, 1024, value=256, step=16, label="Max new tokens")
+    tokens = gr.Slider(16, 1024, value=256, step=16, label="Max new tokens",
+                       elem_id="vision-tokens")
     stats = gr.Markdown(elem_id="vision-stats")
     return dict(chat=chat, question=question, go=go, stop=stop, new=new, tokens=tokens,
                 stats=stats)

@@ -1,13 +1,15 @@
 """Lesson 6's checked task, as a learner does it: in the quantization lab, measure
 Qwen2.5-0.5B at bf16 and nf4 only, then compare the weights."""
 
+from browser_steps import pick
 from playwright.sync_api import expect
 
 TASK = "bf16-vs-nf4"
 
 
 def steps(page):
-    expect(page.locator("#edge-model input")).to_have_value("qwen2.5-0.5b", timeout=30_000)
+    expect(page.locator("#edge-model input")).to_have_value("qwen3.5-0.8b", timeout=30_000)
+    pick(page, "#edge-model", "qwen2.5-0.5b")  # the task names it; the list starts at Qwen3.5
     precisions = page.locator("#edge-precisions")
     for name in ("bf16", "nf4"):
         expect(precisions.locator("label", has_text=name).locator("input")).to_be_checked()

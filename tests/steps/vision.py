@@ -11,5 +11,5 @@ def steps(page):
     page.locator("#vision-samples [data-testid='dataset-cell-1-1']").click()  # the receipt
     expect(page.locator("#vision-plan")).to_contain_text("receipt.png", timeout=30_000)
     set_number(page, "#vision-max", 400)
-    # 540×780 scaled down to 448×672: 16×24 blocks of 28×28, as the image processor counts them
+    # 540×780 scaled down to 512×768: 16×24 blocks of 32×32 (Qwen3.5), as its processor counts
     expect(page.locator("#vision-plan")).to_contain_text("384 visual tokens", timeout=30_000)
