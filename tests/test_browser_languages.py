@@ -9,7 +9,9 @@ import pytest
 from test_browser import (  # noqa: F401 (fixtures below)
     ARGS,
     CHROMIUM,
+    OPEN_PAGES,
     browser,  # noqa: F401
+    close_pages,  # noqa: F401 (autouse here too: a failed test's page is closed)
     open_app,
     shot,
 )
@@ -73,6 +75,7 @@ def test_the_picker_switches_language_and_the_browser_remembers(browser, app_url
 
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     page = context.new_page()
+    OPEN_PAGES.append(page)
     page.goto(app_url)
     page.wait_for_selector("#lesson-nav", timeout=60_000)
     expect(page.locator("html")).to_have_attribute("lang", "en")
