@@ -104,6 +104,15 @@ def max_active_per_model(device: str, batched: bool = False) -> int:
     return _positive_int("QWENLAB_MAX_ACTIVE_PER_MODEL", default)
 
 
+def max_new_tokens_cap() -> int | None:
+    """QWENLAB_MAX_NEW_TOKENS: the most new tokens any one answer may have, whatever a learner's
+    slider says; a teacher or a Space owner lowers it so that many learners' turns stay short
+    on shared cores. Unset: no cap beyond each request's own and the model's context."""
+    if not os.environ.get("QWENLAB_MAX_NEW_TOKENS", "").strip():
+        return None
+    return _positive_int("QWENLAB_MAX_NEW_TOKENS", 1)
+
+
 def max_waiting() -> int:
     """QWENLAB_MAX_WAITING: requests that may wait in line in all before new ones are refused."""
     return _positive_int("QWENLAB_MAX_WAITING", 64)

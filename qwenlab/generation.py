@@ -17,6 +17,7 @@ import threading
 import time
 from typing import AsyncIterator, Iterator
 
+from qwenlab import config
 from qwenlab.engines import Request, Text, ToolCall, Usage, Waiting
 from qwenlab.engines.stream import iterate
 from qwenlab.errors import N_, BadRequest, PromptTooLong
@@ -62,7 +63,8 @@ async def astream_chat(loaded: Loaded, messages: list[dict], *, thinking: bool |
         prompt = build_prompt(loaded, messages, thinking, system, tools)
     else:  # an image's processing takes seconds for a big one: not on the event loop
         prompt = await asyncio.to_thread(build_prompt, loaded, messages, thinking, system, tools)
-    max_new_tokens = min(max_new_tokens, _room(loaded, prompt.length))
+    max_new_tokens = min(max_new_tokens, config.max_new_tokens_cap() or max_new_tokens,
+                         _room(loaded, prompt.length))
     cancel = cancel or threading.Event()
     engine = (engine or loaded.engine).serving(prompt.length + max_new_tokens)
     think_end = token_id(loaded.tokenizer, THINK_END)

@@ -6,7 +6,7 @@ import time
 import pytest
 from PIL import Image
 
-from qwenlab.errors import PromptTooLong
+from qwenlab.errors import ConfigError, PromptTooLong
 from qwenlab.events import Final, TextDelta, collect
 from qwenlab.generation import stream_chat
 from qwenlab.prompts import build_inputs, prepare_messages
@@ -90,6 +90,19 @@ def test_answer_is_capped_by_the_room_left_in_the_context(pool):
         *_, final = stream_chat(loaded, [{"role": "user", "content": text}], max_new_tokens=500)
     assert final.prompt_tokens + final.new_tokens <= 4096
     assert final.finish_reason in {"length", "stop"}
+
+
+def test_the_hosts_cap_bounds_every_answer_and_a_bad_cap_is_named(pool, monkeypatch):
+    hi = [{"role": "user", "content": "hi"}]
+    with pool.lease("qwen3-0.6b") as loaded:
+        monkeypatch.setenv("QWENLAB_MAX_NEW_TOKENS", "6")
+        *_, capped = stream_chat(loaded, hi, max_new_tokens=200)
+        *_, smaller = stream_chat(loaded, hi, max_new_tokens=3)  # a smaller ask still wins
+        monkeypatch.setenv("QWENLAB_MAX_NEW_TOKENS", "many")
+        with pytest.raises(ConfigError, match="QWENLAB_MAX_NEW_TOKENS"):
+            next(stream_chat(loaded, hi, max_new_tokens=20))
+    assert capped.new_tokens <= 6 and capped.finish_reason in {"length", "stop"}
+    assert smaller.new_tokens <= 3
 
 
 def test_stop_ends_the_generation_thread(pool):
