@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import gradio as gr
+import pandas as pd
 
 from qwenlab.errors import BadRequest
 from qwenlab.registry import DEVICES, KV_SPARE, MODELS, Device, ModelSpec
@@ -136,6 +137,7 @@ def pick(task: str, device_name: str, priority: str = "quality", precision: str 
 
 
 COLUMNS = ["rank", "model", "hub_id", "precision", "needs_gb", "why"]
+HEADERS = [N_("Rank"), N_("Model"), N_("Hub id"), N_("Precision"), N_("Needs (GB)"), N_("Why")]
 
 
 def pick_view(task: str, device_name: str, priority: str, lang: str = "en",
@@ -144,7 +146,7 @@ def pick_view(task: str, device_name: str, priority: str, lang: str = "en",
     with user_errors(lang):
         rows = pick(task, device_name, priority, precision)
     if not rows:
-        return [], _nothing_fits(task, device_name, precision, lang), None
+        return table_of([], lang), _nothing_fits(task, device_name, precision, lang), None
     top = rows[0]
     summary = t(N_("**Best fit for {task} on {device}, {priority} first:** `{hub_id}` at "
                    "{precision}, about {gb} GB with room for the KV cache. {count} checkpoint(s) "
@@ -155,7 +157,13 @@ def pick_view(task: str, device_name: str, priority: str, lang: str = "en",
               "device": device_name, "asked": precision,
               "needs": {r["model"]: (r["registry_precision"], r["needs_gb"]) for r in rows}}
     shown = [[t(r[c], lang) if c in ("precision", "why") else r[c] for c in COLUMNS] for r in rows]
-    return shown, summary, picked
+    return table_of(shown, lang), summary, picked
+
+
+def table_of(rows: list[list], lang: str) -> pd.DataFrame:
+    """The rows under column names in the learner's language (a DataFrame's columns become the
+    table's headers in the tab)."""
+    return pd.DataFrame(rows, columns=[t(header, lang) for header in HEADERS])
 
 
 def _nothing_fits(task: str, device_name: str, precision: str, lang: str) -> str:
@@ -172,8 +180,9 @@ def _nothing_fits(task: str, device_name: str, precision: str, lang: str) -> str
 # -- lesson cell runners: the same functions the tab uses -------------------------------------
 def run_pick(pool, task="chat", device=next(iter(DEVICES)), priority="quality", precision=BEST,
              lang="en"):
-    rows, summary, _ = pick_view(task, device, priority, lang, precision=precision)
-    yield summary + ("\n\n" + markdown_table([t(c, lang) for c in COLUMNS], rows) if rows else "")
+    table, summary, _ = pick_view(task, device, priority, lang, precision=precision)
+    yield summary + ("\n\n" + markdown_table(list(table.columns), table.values.tolist())
+                     if len(table) else "")
 
 
 async def run_chat(pool, model=FIRST_CHAT, prompt="Hello!", max_new_tokens="256", lang="en"):
@@ -199,7 +208,7 @@ def build(pool) -> None:
                              elem_id="family-precision")
     go = gr.Button("Pick a model", variant="primary", elem_id="family-pick-btn")
     summary = gr.Markdown(elem_id="family-summary")
-    table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, elem_id="family-table")
+    table = gr.Dataframe(headers=HEADERS, interactive=False, wrap=True, elem_id="family-table")
     picked = gr.State(None)
 
     def picked_view(task, device, priority, precision=BEST, request: gr.Request = None):
@@ -217,17 +226,21 @@ def build(pool) -> None:
                           scale=5, elem_id="family-input")
         send = gr.Button("Send", variant="primary", scale=1, elem_id="family-send")
         stop = gr.Button("Stop", scale=1)
+    tokens = gr.Slider(16, 2048, value=256, step=16, label="Max new tokens",
+                       elem_id="family-tokens")
     stats = gr.Markdown(elem_id="family-stats")
 
-    async def respond(history, message, choice, request: gr.Request):
+    async def respond(history, message, choice, max_new_tokens, request: gr.Request):
         choice, learner = choice or {"model": FIRST_CHAT, "precision": None}, learner_of(request)
         async for shown in chat_turn(pool, choice["model"], history,
-                                     check_prompt(message, learner), max_new_tokens=256,
+                                     check_prompt(message, learner),
+                                     max_new_tokens=int(max_new_tokens),
                                      precision=choice["precision"], learner=learner,
                                      system=answer_in(learner)):
             yield shown
 
-    event = gr.on([send.click, text.submit], respond, [chatbot, text, picked], [chatbot, stats],
+    event = gr.on([send.click, text.submit], respond, [chatbot, text, picked, tokens],
+                  [chatbot, stats],
                   api_visibility="private")
     event.then(clear_if_asked, [chatbot, text], text, api_visibility="private")
     stop.click(None, cancels=[event])

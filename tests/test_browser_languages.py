@@ -66,6 +66,12 @@ def test_the_app_in_each_language(browser, app_url, lang):  # noqa: F811
     page.get_by_role("tab", name=t("Live demo", lang)).locator("visible=true").first.click()
     page.locator("#family-send").click()  # an empty question
     expect(page.get_by_text(t("Type a question first.", lang))).to_be_visible(timeout=15_000)
+    # Gradio draws the toast's title and the chat's error badge itself: in our words too
+    expect(page.locator(".toast-title").first).to_contain_text(t("Error", lang))
+    expect(page.locator(".toast-title").first).not_to_contain_text("Error")
+    expect(page.locator("#family-chat span.error")).to_have_text(t("Error", lang))
+    # the picker's table headers are in the learner's language before the first pick
+    expect(page.locator("#family-table")).to_contain_text(t("Model", lang))
     shot(page, f"lang-{lang}-demo-error")
     page.close()
 

@@ -22,6 +22,7 @@ pattern: `t()` matches the English and fills the translation with the same value
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -128,6 +129,15 @@ def font_css() -> str:
     return "\n".join(rules)
 
 
+GRADIO_WORDS = (N_("Error"),)
+
+
+def gradio_words() -> dict[str, dict[str, str]]:
+    """{language: {Gradio's English label: ours}} for the labels Gradio draws itself."""
+    return {code: {word: t(word, code) for word in GRADIO_WORDS if t(word, code) != word}
+            for code in LANGUAGES if code != SOURCE}
+
+
 def head_js() -> str:
     """Before Gradio starts: settle the page's language, put it in the URL, and set the page's
     lang and direction (Urdu reads right to left)."""
@@ -135,6 +145,7 @@ def head_js() -> str:
     return f"""<script>
 (function () {{
   const known = {str({c: int(r) for c, r in codes.items()}).replace("'", '"')};
+  const gradioWords = {json.dumps(gradio_words(), ensure_ascii=False)};
   const url = new URL(window.location.href);
   const pick = (code) => (code || "").toLowerCase().split("-")[0];
   let lang = pick(url.searchParams.get("lang"));
@@ -154,6 +165,21 @@ def head_js() -> str:
   apply();
   new MutationObserver(apply).observe(document.documentElement,
       {{attributes: true, attributeFilter: ["lang", "dir"]}});
+  // Gradio's own labels that its locale (the browser's, in ~40 languages) never translates
+  // into ours: the toast's title ("Error", its type) and a component's red error badge
+  const words = gradioWords[lang] || {{}};
+  const relabel = () => {{
+    for (const el of document.querySelectorAll(".toast-title, span.error")) {{
+      for (const node of el.childNodes) {{
+        const said = node.nodeType === 3 ? node.nodeValue.trim() : "";
+        if (said in words) node.nodeValue = node.nodeValue.replace(said, words[said]);
+      }}
+    }}
+  }};
+  if (Object.keys(words).length) {{
+    new MutationObserver(relabel).observe(document.documentElement,
+        {{childList: true, subtree: true, characterData: true}});
+  }}
   window.qwenlabSetLanguage = (code) => {{
     localStorage.setItem("qwenlab-lang", code);
     const next = new URL(window.location.href);

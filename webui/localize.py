@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import gradio as gr
+import pandas as pd
 
 from qwenlab.web.i18n import t
 
@@ -47,9 +48,16 @@ def collect(app: gr.Blocks, skip: set[int]) -> list[Slot]:
         if isinstance(block, CHOOSING) and block.choices:
             choices = [(label, value) for label, value in block.choices
                        if not _identifier(str(label))] and list(block.choices)
+        if isinstance(block, gr.Dataframe) and _empty_table(block.value):
+            attrs["headers"] = list(block.value["headers"])  # shown until a handler fills it
         if attrs or (choices and any(_words(str(label)) for label, _ in choices)):
             slots.append(Slot(block, attrs, choices))
     return slots
+
+
+def _empty_table(value) -> bool:
+    return (isinstance(value, dict) and not value.get("data")
+            and any(_words(str(h)) for h in value.get("headers") or []))
 
 
 def _identifier(text: str) -> bool:
@@ -68,7 +76,10 @@ def updates(slots: list[Slot], lang: str) -> list:
         return [gr.skip()] * len(slots)
     out = []
     for slot in slots:
-        changed = {name: t(text, lang) for name, text in slot.attrs.items()}
+        changed = {name: t(text, lang) for name, text in slot.attrs.items() if name != "headers"}
+        if "headers" in slot.attrs:  # an empty table: its translated headers are its value
+            changed["value"] = pd.DataFrame(columns=[t(str(h), lang)
+                                                     for h in slot.attrs["headers"]])
         if slot.choices:
             changed["choices"] = [(str(label) if _identifier(str(label)) else t(str(label), lang),
                                    value) for label, value in slot.choices]
@@ -82,7 +93,7 @@ def shown_text(slots: list[Slot]) -> set[str]:
     (with the handlers' messages, see shell/keys.py)."""
     found: set[str] = set()
     for slot in slots:
-        found |= {text for text in slot.attrs.values() if _words(text)}
+        found |= {text for name, text in slot.attrs.items() if name != "headers" and _words(text)}
         found |= {str(label) for label, _ in slot.choices or []
                   if _words(str(label)) and not _identifier(str(label))}
     return found
