@@ -3,4 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
-exec .venv/bin/python -m pytest "$@"
+# Two worker processes (pytest-xdist), one OpenMP thread each: on two cores the suite takes
+# about half as long as one process with two threads, whose tiny models spend most of their
+# time in Python, not in arithmetic. The tests that talk to the app share one worker and one app
+# (tests/conftest.py, APP_FILES). QWENLAB_TEST_WORKERS=0 runs it all in this process.
+exec .venv/bin/python -m pytest -n "${QWENLAB_TEST_WORKERS:-2}" "$@"

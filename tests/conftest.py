@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -14,6 +15,46 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    """Under pytest-xdist each worker, and every process it starts (the app, notebook kernels,
+    the CLI), runs one OpenMP thread: two workers with two threads each on two cores wait on each
+    other (the thinking notebook took 494 s that way, 84 s alone)."""
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        os.environ["OMP_NUM_THREADS"] = "1"
+
+
+# Under pytest-xdist the tests that talk to the app (the `app_url` fixture) all run in one worker,
+# which starts the app once; the other worker takes everything else, test by test. Each worker
+# writes the node ids of those tests here while collecting, and the controller's scheduler reads
+# them. (pytest-xdist's own --dist loadgroup cannot do it with pytest 9.2: it marks a test's group
+# by editing its node id, which pytest no longer reads; pytest-xdist issue #1386.)
+def app_tests_file(controller_pid: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"qwenlab-app-tests-{controller_pid}.txt"
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "load":
+        return None  # a --dist the caller chose
+    from xdist.scheduler import LoadScopeScheduling
+
+    class AppTestsTogether(LoadScopeScheduling):
+        app_tests: set[str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.app_tests is None:  # collection is over when scheduling starts
+                listed = app_tests_file(os.getpid())
+                self.app_tests = set(listed.read_text().splitlines()) if listed.exists() else set()
+            return "app" if nodeid in self.app_tests else nodeid
+
+    return AppTestsTogether(config, log)
+
+
+def pytest_unconfigure(config):
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        app_tests_file(os.getpid()).unlink(missing_ok=True)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -27,6 +68,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords and not has_cuda:
             item.add_marker(skip)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        app_tests = [item.nodeid for item in items if "app_url" in getattr(item, "fixturenames", ())]
+        listed = app_tests_file(os.getppid())
+        partial = listed.with_suffix(f".{os.getpid()}")
+        partial.write_text("\n".join(app_tests))
+        partial.replace(listed)  # both workers write the same list, each whole
 
 
 @pytest.fixture(scope="session")
@@ -35,10 +82,24 @@ def tiny_dir(tmp_path_factory) -> Path:
     cached = os.environ.get("QWENLAB_TEST_TINY_DIR")  # reuse across local runs if you like
     if cached and (Path(cached) / "qwen3-0.6b" / "config.json").is_file():
         return Path(cached)
-    out = tmp_path_factory.mktemp("tiny")
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        out = tmp_path_factory.mktemp("tiny")
+        build_tiny(out)
+        return out
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent  # one folder for all of this run's workers
+    out = shared / "tiny"
+    with FileLock(str(shared / "tiny.lock")):  # the first worker builds, the others wait
+        if not (out / "done").is_file():
+            build_tiny(out)
+            (out / "done").touch()
+    return out
+
+
+def build_tiny(out: Path) -> None:
     subprocess.run([sys.executable, "-m", "qwenlab.cli", "tiny", str(out)], check=True,
                    stdout=subprocess.DEVNULL, cwd=ROOT)
-    return out
 
 
 @pytest.fixture(scope="session")
@@ -141,7 +202,10 @@ def app_url(tiny_dir, onnx_cache):
     env = dict(os.environ, QWENLAB_MODEL_DIR=str(tiny_dir), GRADIO_SERVER_PORT=str(port),
                QWENLAB_CACHE_DIR=str(onnx_cache), QWENLAB_CPU_ENGINE="transformers",
                GRADIO_SERVER_NAME="127.0.0.1", QWENLAB_POOL_BUDGET_GB="2", QWENLAB_DEVICE="cpu",
-               GRADIO_ANALYTICS_ENABLED="False", OMP_NUM_THREADS="1")
+               GRADIO_ANALYTICS_ENABLED="False", OMP_NUM_THREADS="1",
+               # a random tiny model never stops early: answers of 64 tokens at most test the
+               # same pages as answers of 1,024 and render in a fraction of the time
+               QWENLAB_MAX_NEW_TOKENS="64")
     url = f"http://127.0.0.1:{port}/"
     with server([sys.executable, "app.py"], url, env, f"qwenlab-app-{port}"):
         yield url

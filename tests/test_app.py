@@ -90,12 +90,12 @@ def test_thinking_chat_streams_with_stats(client):
 def test_thinking_budget_through_the_app(client, qwen3_tokenizer):
     from qwenlab.thinking import EARLY_STOP
 
-    chat, stats = client.predict([], "Plan a three-step proof.", "qwen3-0.6b", True, 32, 80,
+    chat, stats = client.predict([], "Plan a three-step proof.", "qwen3-0.6b", True, 32, 60,
                                  api_name="/thinking")
-    # 32 thinking, then the early-stop text (it counts against the 80, as in Qwen's code), then
+    # 32 thinking, then the early-stop text (it counts against the 60, as in Qwen's code), then
     # the answer: random weights never close thinking themselves
     injected = len(qwen3_tokenizer.encode(EARLY_STOP, add_special_tokens=False))
-    assert stats.startswith(f"{80 - injected} tokens")
+    assert stats.startswith(f"{60 - injected} tokens")
 
 
 def test_thinking_refuses_a_model_without_thinking(client):

@@ -167,6 +167,9 @@ def test_eviction_is_chosen_under_the_lock_and_done_outside_it(monkeypatch):
     from qwenlab.pool import ModelPool
 
     engines = []
+    # the estimate from the registry, not from tiny checkpoints another test may have pointed at
+    monkeypatch.delenv("QWENLAB_MODEL_DIR", raising=False)
+    monkeypatch.setattr("qwenlab.pool.estimate_bytes", lambda spec, precision: int(1.5e9))
     pool = ModelPool(budget_bytes=int(2.5e9), device="cpu", loader=fake_loader(engines=engines))
     pool.release(pool.acquire("qwen2.5-0.5b", "bf16"))
     closing, finish = threading.Event(), threading.Event()

@@ -63,6 +63,13 @@ def sentences(lang: str) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
+@pytest.fixture(autouse=True)
+def short_answers(monkeypatch):
+    """The words around an answer are what is checked, not its length: a random tiny model never
+    stops early, so every answer here is capped at 48 tokens, as a host would cap a classroom."""
+    monkeypatch.setenv("QWENLAB_MAX_NEW_TOKENS", "48")
+
+
 def shown(pool, run: dict, lang: str) -> str:
     runner = runner_for(run)
     arguments = {k: v for k, v in run.items() if k != "runner"}
@@ -111,15 +118,14 @@ SAMPLE = "What is 2 + 2?"  # for a text box the tab leaves empty
 
 @pytest.fixture(scope="module")
 def app_functions(tiny_dir, tmp_path_factory):
-    import os
-
     from qwenlab.pool import ModelPool
     from qwenlab.web.shell.app import build_app
 
-    os.environ["QWENLAB_MODEL_DIR"] = str(tiny_dir)
-    os.environ["QWENLAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("leak-cache"))
-    app = build_app(ModelPool(budget_bytes=int(3e9), device="cpu"))
-    return {f.api_name: f for f in app.fns.values() if f.api_name in MAIN_ACTIONS}
+    with pytest.MonkeyPatch.context() as env:  # undone after the module: later tests start clean
+        env.setenv("QWENLAB_MODEL_DIR", str(tiny_dir))
+        env.setenv("QWENLAB_CACHE_DIR", str(tmp_path_factory.mktemp("leak-cache")))
+        app = build_app(ModelPool(budget_bytes=int(3e9), device="cpu"))
+        yield {f.api_name: f for f in app.fns.values() if f.api_name in MAIN_ACTIONS}
 
 
 def texts(value) -> list[str]:

@@ -12,7 +12,7 @@ from qwenlab import loading
 from qwenlab.errors import LoadError, PrecisionUnavailable
 from qwenlab.events import collect
 from qwenlab.generation import stream_chat
-from qwenlab.pool import ModelPool, PoolFull
+from qwenlab.pool import ModelPool, PoolFull, release_memory
 from qwenlab.registry import UnknownModel
 
 pytestmark = pytest.mark.model
@@ -35,10 +35,11 @@ def test_room_for_one_model_evicts_the_first_and_memory_goes_back(tiny_env, make
     one = use(warm, "qwen2.5-0.5b")  # first load pays one-off allocations; measure after it
     warm.evict_idle()
     pool = make_pool((one * 1.6) / 1e9)
+    release_memory()  # heap that earlier tests freed would otherwise be reused without a trace
     base = rss()
     use(pool, "qwen2.5-0.5b")
     with_first = rss() - base
-    assert with_first > one  # the weights really were in this process
+    assert with_first > 0.8 * one  # the weights really were in this process (tied ones once)
     use(pool, "qwen2.5-coder-0.5b")
     stats = pool.stats()
     assert [m["model"] for m in stats["models"]] == ["qwen2.5-coder-0.5b"]
