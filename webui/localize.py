@@ -30,6 +30,7 @@ class Slot:
     component: object
     attrs: dict            # attribute -> English
     choices: list | None   # [(English label, value)], for choosing components
+    headers: list | None = None  # an empty table's English headers, shown until it is filled
 
 
 def collect(app: gr.Blocks, skip: set[int]) -> list[Slot]:
@@ -48,10 +49,10 @@ def collect(app: gr.Blocks, skip: set[int]) -> list[Slot]:
         if isinstance(block, CHOOSING) and block.choices:
             choices = [(label, value) for label, value in block.choices
                        if not _identifier(str(label))] and list(block.choices)
-        if isinstance(block, gr.Dataframe) and _empty_table(block.value):
-            attrs["headers"] = list(block.value["headers"])  # shown until a handler fills it
-        if attrs or (choices and any(_words(str(label)) for label, _ in choices)):
-            slots.append(Slot(block, attrs, choices))
+        headers = (list(block.value["headers"])
+                   if isinstance(block, gr.Dataframe) and _empty_table(block.value) else None)
+        if attrs or headers or (choices and any(_words(str(label)) for label, _ in choices)):
+            slots.append(Slot(block, attrs, choices, headers))
     return slots
 
 
@@ -76,10 +77,9 @@ def updates(slots: list[Slot], lang: str) -> list:
         return [gr.skip()] * len(slots)
     out = []
     for slot in slots:
-        changed = {name: t(text, lang) for name, text in slot.attrs.items() if name != "headers"}
-        if "headers" in slot.attrs:  # an empty table: its translated headers are its value
-            changed["value"] = pd.DataFrame(columns=[t(str(h), lang)
-                                                     for h in slot.attrs["headers"]])
+        changed = {name: t(text, lang) for name, text in slot.attrs.items()}
+        if slot.headers:  # an empty table: its translated headers are its value
+            changed["value"] = pd.DataFrame(columns=[t(str(h), lang) for h in slot.headers])
         if slot.choices:
             changed["choices"] = [(str(label) if _identifier(str(label)) else t(str(label), lang),
                                    value) for label, value in slot.choices]
@@ -93,7 +93,7 @@ def shown_text(slots: list[Slot]) -> set[str]:
     (with the handlers' messages, see shell/keys.py)."""
     found: set[str] = set()
     for slot in slots:
-        found |= {text for name, text in slot.attrs.items() if name != "headers" and _words(text)}
+        found |= {text for text in slot.attrs.values() if _words(text)}
         found |= {str(label) for label, _ in slot.choices or []
                   if _words(str(label)) and not _identifier(str(label))}
     return found
