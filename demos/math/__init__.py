@@ -170,8 +170,6 @@ def build(pool) -> dict:
                 "A general Qwen3 or Qwen3.5 model does maths too, and can think first.")
     problem = gr.Textbox(EXAMPLES[0], label="Problem", lines=3, elem_id="math-problem")
     gr.Examples(EXAMPLES, problem, label="Try one")
-    gr.Markdown("Qwen2.5-Math reads English and Chinese only, so the examples here stay in "
-                "English; for a problem in another language, pick a Qwen3 or Qwen3.5 model.")
     with gr.Row():
         style = gr.Radio(list(PROMPTS), value="Chain of thought (CoT)", label="System prompt")
         model = gr.Dropdown([s.key for s in models_with("math")], value=DEFAULT_MODEL, label="Model",
