@@ -19,7 +19,7 @@ import gradio as gr
 
 from qwenlab.loading import resolve_device
 from qwenlab.registry import get_model, models_with
-from qwenlab.web.demo import Check, Demo
+from qwenlab.web.demo import VERBATIM, Check, Demo
 from qwenlab.web.i18n import N_, t
 from qwenlab.web.ui import (
     Learner,
@@ -151,7 +151,8 @@ def build(pool) -> dict:
                              "Include type hints and a docstring", lines=3,
                              label="Requirements (one per line)", elem_id="code-constraints")
     examples = gr.Textbox("median([3, 1, 2]) == 2\nmedian([4, 1, 3, 2]) == 2.5", lines=2,
-                          label="Examples (optional)", elem_id="code-examples")
+                          label="Examples (optional)", elem_id="code-examples",
+                          elem_classes=[VERBATIM])  # code
     spec = get_model(default_model(pool.device))
     temperature, top_p, top_k, tokens = sampling_controls(spec, 768, "code")
     with gr.Row():

@@ -241,3 +241,23 @@ def test_run_buttons_name_the_machine_and_what_differs_from_the_cells(pool):
     assert "Measured on this server" in out and "repetition penalty 1.0" in out
     out = _last(run_pool(pool))
     assert "not the small one the code above builds" in out and "**1** loads" in out
+
+
+@pytest.mark.parametrize("lang", ["mr", "ur", "my", "pa", "sw"])
+def test_the_results_table_shows_headers_and_statuses_in_the_learners_language(lang):
+    """The rows (the CSV, the checks) keep English; what the tab shows is translated."""
+    from qwenlab.demos.edge.lab import COLUMNS, frame
+    from qwenlab.web.i18n import table
+
+    words = table(lang)
+    rows = [dict.fromkeys(COLUMNS) | {"run": 1, "model": "qwen3.5-0.8b", "precision": "bf16",
+                                      "status": "ok (already loaded)"},
+            dict.fromkeys(COLUMNS) | {"run": 1, "model": "qwen3.5-0.8b", "precision": "int4",
+                                      "status": "unavailable: needs a GPU"}]
+    shown = frame(rows, lang)
+    assert list(shown.columns) == [words.get(c, c) for c in COLUMNS]
+    assert "weights GB" not in shown.columns or words.get("weights GB") == "weights GB"
+    assert shown.iloc[0, COLUMNS.index("status")] == words["ok (already loaded)"]
+    assert shown.iloc[1, COLUMNS.index("status")].startswith(
+        words["unavailable: {why}"].split("{why}")[0])
+    assert rows[0]["status"] == "ok (already loaded)"  # the row itself is untouched

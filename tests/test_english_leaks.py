@@ -110,9 +110,9 @@ def test_the_leak_search_finds_an_english_sentence():
 
 # -- every demo's main action, as its tab calls it ---------------------------------------------
 MAIN_ACTIONS = ["family_pick", "math", "math_check", "multilingual", "multilingual_tokens",
-                "vision", "vision_plan", "code", "edge_calculator", "thinking", "thinking_compare",
-                "serve_request", "serve_inspect", "serve_escape", "tools_run",
-                "retrieval_search", "retrieval_answer"]
+                "vision", "vision_plan", "code", "edge_calculator", "edge_compare", "thinking",
+                "thinking_compare", "finetune", "serve_request", "serve_inspect", "serve_escape",
+                "tools_run", "retrieval_search", "retrieval_answer"]
 SAMPLE = "What is 2 + 2?"  # for a text box the tab leaves empty
 
 

@@ -12,6 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+# elem_classes mark of a text box whose prefilled text the page keeps as written in every
+# language (code, markup, or text the lesson's code uses word for word); every other prefilled
+# example is put into the learner's language with the page (see localize.py)
+VERBATIM = "verbatim"
+
 
 @dataclass(frozen=True)
 class Check:

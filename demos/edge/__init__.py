@@ -15,7 +15,6 @@ import pandas as pd
 from qwenlab import config
 from qwenlab.demos.edge import calculator as calc
 from qwenlab.demos.edge.lab import (
-    COLUMNS,
     DEFAULT_PRECISIONS,
     LAB_MODELS,
     LABELS,
@@ -29,9 +28,9 @@ from qwenlab.demos.edge.lab import (
 )
 from qwenlab.demos.edge.plot import PLOTS, plot_frame
 from qwenlab.registry import PRECISIONS
-from qwenlab.web.demo import Check, Demo
+from qwenlab.web.demo import VERBATIM, Check, Demo
 from qwenlab.web.i18n import N_, lang_of, t
-from qwenlab.web.ui import learner_of, markdown_table
+from qwenlab.web.ui import Learner, learner_of, markdown_table
 
 
 # -- the pool, live ------------------------------------------------------------------------------
@@ -71,10 +70,12 @@ async def run_compare(pool, model="qwen2.5-0.5b", precisions="bf16,int8,nf4",
                       lang="en"):
     rows = []
     async for status, rows in compare(pool, model, precisions.split(","), prompt,
-                                      int(max_new_tokens)):
+                                      int(max_new_tokens), learner=Learner(None, lang)):
         yield status
-    shown = [c for c in COLUMNS if c not in ("run", "engine")]
-    table = markdown_table(shown, ([r[c] if r[c] is not None else "" for c in shown] for r in rows))
+    shown = frame(rows, lang).drop(columns=[t("run", lang), t("engine", lang)])
+    table = markdown_table(list(shown.columns),
+                           ([v if v is not None and v == v else "" for v in row]
+                            for row in shown.itertuples(index=False)))
     yield (t(N_("Measured on this server: {machine}."), lang, machine=machine_line(pool.device))
            + f"\n\n{table}\n\n*ℹ️ {t(COMPARE_NOTE, lang, tokens=int(max_new_tokens))}*")
 
@@ -151,7 +152,9 @@ def _lab(pool) -> dict:
             [(LABELS.get(p, p), p) for p in PRECISIONS], label="Precisions",
             elem_id="edge-precisions", value=[p for p in DEFAULT_PRECISIONS if not problems[p]])
     prompt = gr.Textbox("Explain in two sentences why the sky is blue.", lines=2,
-                        label="Prompt", elem_id="edge-prompt")
+                        label="Prompt", elem_id="edge-prompt", elem_classes=[VERBATIM],
+                        info="The lesson's own English prompt, so that your figures compare "
+                             "with the lesson's; change it if you like.")
     with gr.Row():
         tokens = gr.Slider(16, 512, value=64, step=16, label="New tokens per run")
         go = gr.Button("Run the comparison", variant="primary", elem_id="edge-go")
@@ -168,12 +171,11 @@ def _lab(pool) -> dict:
                        height=80, elem_id="edge-csv")
 
     async def handler(model, precisions, prompt, tokens, runs, request: gr.Request):
-        rows = runs
-        async for message, rows in compare(pool, model, precisions, prompt, tokens, runs,
-                                           learner_of(request)):
-            yield message, frame(rows), *[plot_frame(rows)] * len(PLOTS), gr.skip(), rows
-        yield (message, frame(rows), *[plot_frame(rows)] * len(PLOTS), write_csv(rows, folder),
-               rows)
+        rows, learner = runs, learner_of(request)
+        async for message, rows in compare(pool, model, precisions, prompt, tokens, runs, learner):
+            yield message, frame(rows, learner.lang), *[plot_frame(rows)] * len(PLOTS), gr.skip(), rows
+        yield (message, frame(rows, learner.lang), *[plot_frame(rows)] * len(PLOTS),
+               write_csv(rows, folder), rows)
 
     outputs = [status, table, *plots, download, runs]
     event = go.click(handler, [model, precisions, prompt, tokens, runs], outputs,

@@ -119,8 +119,27 @@ async def compare(pool, model: str, precisions: list[str], prompt: str, max_new_
             precisions=", ".join(precisions)), rows
 
 
-def frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=COLUMNS)
+def frame(rows: list[dict], lang: str = "en") -> pd.DataFrame:
+    """The rows as the tab shows them: headers and statuses in `lang` (the rows themselves, the
+    CSV and the checks keep the English; the headers are in the tables as the tab's own)."""
+    table = pd.DataFrame([r | {"status": shown_status(r["status"], lang)} for r in rows],
+                         columns=COLUMNS)
+    return table.rename(columns={c: t(c, lang) for c in COLUMNS})
+
+
+def shown_status(status: str | None, lang: str) -> str | None:
+    """A row's English status in `lang`: "ok", "ok (already loaded)", "unavailable: why",
+    "failed: why" (the reason translated where the table knows it)."""
+    if not status or lang == "en":
+        return status
+    for prefix, template in (("unavailable: ", N_("unavailable: {why}")),
+                             ("failed: ", N_("failed: {why}"))):
+        if status.startswith(prefix):
+            return t(template, lang, why=t(status.removeprefix(prefix), lang))
+    return t(status, lang)  # "ok" or "ok (already loaded)", both in STATUSES
+
+
+STATUSES = (N_("ok"), N_("ok (already loaded)"))  # marked for the string tables
 
 
 def write_csv(rows: list[dict], folder: Path) -> str:

@@ -43,7 +43,7 @@ from qwenlab.generation import stream_chat
 from qwenlab.loading import fetch, precision_problem
 from qwenlab.memory import PeakMemory
 from qwenlab.registry import Sampling, get_model
-from qwenlab.web.demo import Demo
+from qwenlab.web.demo import VERBATIM, Demo
 from qwenlab.web.i18n import N_, t
 from qwenlab.web.ui import Learner, learner_error, learner_of, markdown_table, user_errors, who
 
@@ -316,16 +316,19 @@ def build(pool) -> dict:
                                 interactive=True, wrap=True, max_height=320,
                                 label="Training examples (edit, add or delete rows)",
                                 elem_id="ft-data", column_count=(2, "fixed"))
-            compare_text = gr.Textbox("\n".join(COMPARE), lines=3, elem_id="ft-compare-on",
-                                      label="Compare on (one question per line, not in the data)")
+            compare_text = gr.Textbox(
+                "\n".join(COMPARE), lines=3, elem_id="ft-compare-on", elem_classes=[VERBATIM],
+                label="Compare on (one question per line, not in the data)",
+                info="The built-in examples and questions are the lesson's code, word for word, "
+                     "so they stay in English; yours can be in any language.")
         with gr.Column(scale=2):
             ui = _settings_panel(pool)
     with gr.Row():
         go = gr.Button("Train", variant="primary", elem_id="ft-go")
         stop = gr.Button("Stop", elem_id="ft-stop")
     status = gr.Markdown(elem_id="ft-status")
-    plot = gr.LinePlot(loss_frame([]), x="step", y="loss", title="Training loss", height=260,
-                       elem_id="ft-plot")
+    plot = gr.LinePlot(loss_frame([]), x="step", y="loss", title="Training loss", x_title="Step",
+                       y_title="Loss", height=260, elem_id="ft-plot")
     compare = gr.Dataframe(headers=["prompt", "base", "adapted"], interactive=False, wrap=True,
                            elem_id="ft-compare", label="The same questions, without and with the adapter")
     adapter = gr.File(label="The adapter (safetensors, zipped)", interactive=False, height=80,

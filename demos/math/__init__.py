@@ -17,7 +17,7 @@ import unicodedata
 import gradio as gr
 
 from qwenlab.registry import MATH_COT_PROMPT, MATH_TIR_PROMPT, get_model, models_with
-from qwenlab.web.demo import Check, Demo
+from qwenlab.web.demo import VERBATIM, Check, Demo
 from qwenlab.web.i18n import N_, lang_of, t
 from qwenlab.web.ui import (
     Learner,
@@ -168,7 +168,8 @@ def build(pool) -> dict:
     gr.Markdown("Qwen2.5-Math reasons step by step and puts its final answer in `\\boxed{}`. "
                 "Qwen Lab pulls that answer out and, where SymPy can, checks it against the problem. "
                 "A general Qwen3 or Qwen3.5 model does maths too, and can think first.")
-    problem = gr.Textbox(EXAMPLES[0], label="Problem", lines=3, elem_id="math-problem")
+    problem = gr.Textbox(EXAMPLES[0], label="Problem", lines=3, elem_id="math-problem",
+                         elem_classes=[VERBATIM])  # Qwen2.5-Math reads English and Chinese
     gr.Examples(EXAMPLES, problem, label="Try one")
     with gr.Row():
         style = gr.Radio(list(PROMPTS), value="Chain of thought (CoT)", label="System prompt")

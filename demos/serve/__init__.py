@@ -24,7 +24,7 @@ from qwenlab.engines import remote
 from qwenlab.pool import default_precision
 from qwenlab.prompts import build_inputs
 from qwenlab.registry import MODELS, get_model
-from qwenlab.web.demo import Check, Demo
+from qwenlab.web.demo import VERBATIM, Check, Demo
 from qwenlab.web.i18n import N_, lang_of, t
 from qwenlab.web.ui import (
     Learner,
@@ -301,7 +301,8 @@ def _request(pool):
 
 def _security():
     gr.Markdown("### A message with control tokens typed in")
-    text = gr.Textbox(FORGED, lines=4, label="Message", elem_id="serve-forged")
+    text = gr.Textbox(FORGED, lines=4, label="Message", elem_id="serve-forged",
+                      elem_classes=[VERBATIM])  # the lesson's own example, token for token
     model = gr.Dropdown(tokenizer_keys(), value=DEFAULT_TOKENIZER, label="Tokenizer of",
                         elem_id="serve-tokenizer")
     go = gr.Button("Inspect", elem_id="serve-inspect")
@@ -319,7 +320,7 @@ def _security():
     go.click(inspected_fn, [text, model], [shown, inspected], api_name="serve_inspect")
     gr.Markdown("### Deleting `<script>` is not security; escaping on output is")
     escape_text = gr.Textbox("<scr<script>ipt>alert('hi')</script>", label="Input",
-                             elem_id="serve-escape-text")
+                             elem_id="serve-escape-text", elem_classes=[VERBATIM])
     escape_go = gr.Button("Compare", elem_id="serve-escape")
     escaped = gr.Markdown(elem_id="serve-escaped")
     escape_go.click(escape_view, escape_text, escaped, api_name="serve_escape")

@@ -21,7 +21,7 @@ from qwenlab.demos.tools.examples import EXAMPLES, HAND_WRITTEN
 from qwenlab.errors import QwenLabError
 from qwenlab.registry import get_model
 from qwenlab.tools import MAX_STEPS, Step, agent
-from qwenlab.web.demo import Check, Demo
+from qwenlab.web.demo import VERBATIM, Check, Demo
 from qwenlab.web.i18n import N_, t
 from qwenlab.web.ui import Learner, answer_stream, check_prompt, learner_error, learner_of, who
 
@@ -199,7 +199,10 @@ def build(pool) -> dict:
     picked = gr.CheckboxGroup(list(TOOLS), value=list(TOOLS), label="Tools",
                               elem_id="tools-picked")
     question = gr.Textbox(EXAMPLES["trip"]["question"], label="Question", lines=2,
-                          elem_id="tools-question")
+                          elem_id="tools-question", elem_classes=[VERBATIM],
+                          info="A worked example's model turns are written by hand in English, "
+                               "so its question stays in English; a live model takes any "
+                               "language.")
     with gr.Row():
         max_steps = gr.Slider(1, 8, value=MAX_STEPS, step=1, label="Step limit (model turns)")
         tokens = gr.Slider(32, 1024, value=256, step=32, label="Max new tokens per turn")
@@ -259,10 +262,6 @@ def asked_live(runs) -> tuple[bool, str]:
 CHECKS = {"saw_injection": Check(("runs",), saw_injection),
           "saw_a_refused_call": Check(("runs",), saw_a_refused_call),
           "asked_live": Check(("runs",), asked_live)}
-
-
-def on_load(lang: str) -> dict:
-    return {}
 
 
 DEMO = Demo(build=build, runners=RUNNERS, checks=CHECKS)
