@@ -154,8 +154,13 @@ def _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder) 
     picker.input(None, picker, None, js="(code) => window.qwenlabSetLanguage(code)")
     skip = {id(c) for view in views for c in view.components()} | {id(nav), id(picker), id(status)}
     slots = collect(app, skip=skip)
-    bound = [c for view in views for c in view.components()]
     hooks = _demo_hooks(views)  # [(component, view, name)]: what demos set for a language
+    owners = {id(view.tab): view for view in views}
+    by_lesson = {view.lesson.id: [] for view in views}
+    shell = []  # the slots outside every lesson: the sidebar's, the header's
+    for slot in slots:
+        view = _owner(slot.component, owners)
+        (by_lesson[view.lesson.id] if view else shell).append(slot)
 
     def localized(state, request: gr.Request):
         lang = lang_of(request)
@@ -166,15 +171,55 @@ def _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder) 
                            **({"value": wanted} if wanted else {})),
                   gr.Dropdown(value=lang), pool_markdown(pool.stats(), lang),
                   gr.Tabs(selected=wanted) if wanted else gr.skip()]
-        for view in views:
-            lesson = lessons[view.lesson.id]
-            values += view.localized(lesson, state, lang, notebook_file(lesson, folder))
-        return values + _merged(slots, hooks, lang)
+        values += [gr.skip() if lang == "en" else gr.Tab(label=tab_label(lessons[view.lesson.id]))
+                   for view in views]
+        return values + _merged(shell, [], lang)
 
-    outputs = [nav, picker, status, tabs, *bound, *(s.component for s in slots)]
-    outputs += [c for c, _, _ in hooks if id(c) not in {id(s.component) for s in slots}]
-    app.load(localized, progress, outputs, api_visibility="private")
+    outputs = [nav, picker, status, tabs, *(view.tab for view in views),
+               *(s.component for s in shell)]
+    app.load(localized, progress, outputs, api_visibility="private").then(
+        None, nav, None, js=OPEN_LESSON)
+    nav.change(None, nav, None, js=OPEN_LESSON)
+    for view in views:
+        _wire_lesson_text(view, by_lesson[view.lesson.id], [h for h in hooks if h[1] is view],
+                          progress, folder)
     return skip
+
+
+# A lesson's text, its demo's labels and the learner's saved answers are put in when the lesson
+# is first opened, by a hidden button per lesson, not all at page load: Gradio's page keeps a
+# loading status for every component an event has ever written to and walks them all on each
+# later event, so one load event writing the 764 components of eleven lessons made every later
+# event (the header's pool line every 3 s, each streamed piece of an answer) cost about a second
+# of the browser's time on a 2-core EPYC; with only the open lessons' components, about 0.1 s.
+OPEN_LESSON = """(key) => {
+  const trigger = document.getElementById("localize-" + key);
+  if (trigger && !trigger.dataset.done) { trigger.dataset.done = "1"; trigger.click(); }
+}"""
+
+
+def _owner(block, owners: dict):
+    """The lesson view whose tab holds `block`, or None for the shell's own blocks."""
+    while block is not None:
+        if id(block) in owners:
+            return owners[id(block)]
+        block = getattr(block, "parent", None)
+    return None
+
+
+def _wire_lesson_text(view, slots, hooks, progress, folder) -> None:
+    trigger = gr.Button(visible="hidden", elem_id=f"localize-{view.lesson.id}")
+
+    def localized(state, request: gr.Request):
+        lang = lang_of(request)
+        lesson = lessons_in(lang)[view.lesson.id]
+        return (view.localized(lesson, state, lang, notebook_file(lesson, folder))
+                + _merged(slots, hooks, lang))
+
+    outputs = [*view.page(), *(s.component for s in slots)]
+    outputs += [c for c, _, _ in hooks if id(c) not in {id(s.component) for s in slots}]
+    trigger.click(localized, progress, outputs, api_visibility="private", show_progress="hidden")
+    view.tab.select(None, None, None, js=OPEN_LESSON.replace("(key) =>", f"(key = {view.lesson.id!r}) =>"))
 
 
 def _demo_hooks(views) -> list:

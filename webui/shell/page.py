@@ -61,16 +61,22 @@ class LessonView:
     demo: Demo | None = None                         # the demo beside the page
 
     def components(self) -> list:
-        parts = [self.tab, self.header, self.notice, *self.prose.values(),
-                 *self.callouts.values(), *self.prompts, *self.inputs, *self.feedback,
-                 self.score, *self.statuses, self.download]
+        """Every component whose text comes from the lesson file: its tab and its page."""
+        return [c for c in [self.tab, *self.page()] if c is not None]
+
+    def page(self) -> list:
+        """The components localized() writes: the page's, without its tab (the shell names
+        every tab when the page loads; a page is written when it is first opened)."""
+        parts = [self.header, self.notice, *self.prose.values(), *self.callouts.values(),
+                 *self.prompts, *self.inputs, *self.feedback, self.score, *self.statuses,
+                 self.download]
         return [c for c in parts if c is not None]
 
     def localized(self, lesson: Lesson, state, lang: str, notebook: str | None) -> list:
-        """Values for components(), for `lesson` (this lesson in `lang`) and saved progress.
+        """Values for page(), for `lesson` (this lesson in `lang`) and saved progress.
         In English the page already says it all: only the learner's saved answers and tasks."""
         english = lang == "en"
-        skip = [gr.skip()] * (3 + len(self.prose) + len(self.callouts))
+        skip = [gr.skip()] * (2 + len(self.prose) + len(self.callouts))
         values = skip if english else self._text(lesson, lang)
         same = [c.kind for c in lesson.cells] == [c.kind for c in self.lesson.cells]
         values += _quiz_values(self, lesson if same else self.lesson, state, lang)
@@ -86,8 +92,7 @@ class LessonView:
     def _text(self, lesson: Lesson, lang: str) -> list:
         notice = notice_text(lesson, lang)
         titles = {item.id: tab_label(item) for item in lessons_in(lang).values()}
-        values = [gr.Tab(label=tab_label(lesson)), header_text(lesson, lang, titles),
-                  gr.Markdown(value=notice, visible=bool(notice))]
+        values = [header_text(lesson, lang, titles), gr.Markdown(value=notice, visible=bool(notice))]
         same = [c.kind for c in lesson.cells] == [c.kind for c in self.lesson.cells]
         values += [(lesson if same else self.lesson).cells[index].html for index in self.prose]
         tasks = {task.id: task for task in lesson.tasks}
