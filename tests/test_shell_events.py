@@ -21,23 +21,17 @@ def shell(tiny_dir):
         yield build_app(ModelPool(budget_bytes=int(1e9), device="cpu"))
 
 
-def lesson_of(block, lesson_tabs: dict):
-    while block is not None:
-        if id(block) in lesson_tabs:
-            return lesson_tabs[id(block)]
-        block = getattr(block, "parent", None)
-    return None
-
-
 def test_no_event_writes_to_more_than_one_lesson(shell):
     import gradio as gr
+
+    from qwenlab.web.shell.app import _owner  # the shell's own walk up to a lesson's tab
 
     lesson_tabs = {id(block): block.id for block in shell.blocks.values()
                    if isinstance(block, gr.Tab) and isinstance(getattr(block, "parent", None), gr.Tabs)
                    and block.parent.elem_id == "lesson-tabs"}
     assert len(lesson_tabs) >= 11
     for fn in shell.fns.values():
-        lessons = {lesson_of(block, lesson_tabs) for block in fn.outputs
+        lessons = {_owner(block, lesson_tabs) for block in fn.outputs
                    if id(block) not in lesson_tabs} - {None}  # naming every tab is the shell's
         assert len(lessons) <= 1, (fn.name, sorted(lessons))
 
