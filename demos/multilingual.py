@@ -255,8 +255,9 @@ def first_pick(lang: str) -> list[str]:
     return picked[:MAX_LANGUAGES]
 
 
-def on_load(lang: str) -> dict:
-    """Updates the shell applies when a page in `lang` loads: the learner's language ticked."""
+def on_load(pool, lang: str) -> dict:
+    """Updates the shell applies when a page in `lang` first opens this lesson: the learner's
+    language ticked."""
     return {"languages": gr.update(value=first_pick(lang))}
 
 

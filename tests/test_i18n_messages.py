@@ -122,11 +122,11 @@ def test_multilingual_errors_and_on_load():
                                        learner=SW)) == f"XX Pick at most {MAX_LANGUAGES} languages at a time."
     assert "XX Run 1: " in runs_markdown([{"English": 7}], LANG)
     for lang, first in (("sw", "Swahili"), ("pa", "Punjabi"), ("my", "Burmese"), ("en", "English")):
-        picked = on_load(lang)["languages"]["value"]
+        picked = on_load(None, lang)["languages"]["value"]
         assert picked[0] == first and len(picked) == len(set(picked)) <= MAX_LANGUAGES
         assert set(DEFAULT_PICK) - {first} <= set(picked) or len(picked) == MAX_LANGUAGES
-    assert on_load("en")["languages"]["value"] == DEFAULT_PICK
-    assert on_load("xx")["languages"]["value"] == DEFAULT_PICK  # unknown: English
+    assert on_load(None, "en")["languages"]["value"] == DEFAULT_PICK
+    assert on_load(None, "xx")["languages"]["value"] == DEFAULT_PICK  # unknown: English
 
 
 def test_edge_code_serve_and_finetune_messages():
@@ -151,6 +151,33 @@ def test_edge_code_serve_and_finetune_messages():
     done = SimpleNamespace(stopped=False, first_loss=2.0, last_loss=1.5, steps_done=4, seconds=1.25)
     assert _finished_line(done, None, 10**9, LANG).startswith("XX **Training done**: 4 steps")
     assert _finished_line(done, None, 10**9).startswith("**Training done**: 4 steps in 1.2 s")
+
+
+def test_the_serving_tables_are_in_the_learners_language(monkeypatch):
+    from qwenlab.demos.serve import engines, line, on_load
+    from qwenlab.pool import ModelPool
+
+    pool = ModelPool(budget_bytes=10**9, device="cpu")
+    stats = pool.stats()
+    stats["models"] = [{"model": "qwen3-0.6b", "precision": "int4", "limit": 4, "active": 1,
+                        "waiting": 2, "state": state} for state in ("loading", "ready", "private")]
+    monkeypatch.setattr(pool, "stats", lambda: stats)
+    monkeypatch.setenv("QWENLAB_REMOTE_MODELS", "qwen3-4b=http://gpu-box:8000/v1")
+    text, table = line(pool, LANG)
+    assert text.startswith("XX **Limits**") and list(table.columns) == [
+        "XX model", "XX at once", "XX answering now", "XX waiting", "XX pool"]
+    assert list(table["XX pool"])[:3] == ["XX loading", "XX ready",
+                                          "XX private: one learner's own copy"]
+    assert table.iloc[-1, 0] == "XX (fine-tuning)" and table.iloc[0, 0] == "qwen3-0.6b (int4)"
+    served = on_load(pool, LANG)["engines"]["value"].set_index("XX model")
+    assert list(served.columns) == ["XX served by", "XX where", "XX engine"]
+    assert served.loc["qwen3-4b", "XX served by"] == "XX remote"
+    assert served.loc["qwen3-4b", "XX where"] == "XX Qwen/Qwen3-4B at http://gpu-box:8000/v1"
+    assert served.loc["qwen2.5-0.5b", "XX served by"] == "XX local pool"
+    english = engines(pool).set_index("model").loc["qwen2.5-0.5b"]
+    assert english["where"] in ("bf16 on cpu", "int4 on cpu")
+    assert served.loc["qwen2.5-0.5b", "XX where"] == "XX " + english["where"]
+    assert served.loc["qwen2.5-0.5b", "XX engine"] == english["engine"]  # a name, as it is
 
 
 # -- the core's messages: templates translated, then filled ------------------------------------

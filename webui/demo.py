@@ -34,5 +34,5 @@ class Demo:
     build: Callable[[Any], dict | None]            # build(pool) -> its components by name
     runners: Mapping[str, Callable] = field(default_factory=dict)  # lesson cells' Run buttons
     checks: Mapping[str, Check] = field(default_factory=dict)      # try-it tasks, by name
-    on_load: Callable[[str], dict] | None = None   # on_load(lang) -> {component name: update}
+    on_load: Callable[[Any, str], dict] | None = None  # on_load(pool, lang) -> {name: update}
     notebook_files: Callable[[], dict] | None = None  # {file name: path} the notebook reads

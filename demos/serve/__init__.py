@@ -47,19 +47,31 @@ DANGEROUS = ["<script>", "</script>", "javascript:", "data:", "<iframe>", "</ifr
 
 
 # -- where each model is served ----------------------------------------------------------------
-def engines(pool) -> pd.DataFrame:
-    """Every registry key: served by the local pool (device, precision, engine) or remotely."""
+ENGINE_COLUMNS = (N_("model"), N_("served by"), N_("where"), N_("engine"))
+LINE_COLUMNS = (N_("model"), N_("at once"), N_("answering now"), N_("waiting"), N_("pool"))
+# a model's state in the pool (ModelPool.stats), as the line's last column says it
+STATES = {"loading": N_("loading"), "ready": N_("ready"),
+          "private": N_("private: one learner's own copy")}
+
+
+def engines(pool, lang: str = "en") -> pd.DataFrame:
+    """Every registry key: served by the local pool (device, precision, engine) or remotely.
+    Model, device, precision and engine names stay as they are in every language."""
     served = config.remote_models()
     rows = []
     for key, spec in MODELS.items():
         if key in served:
             url, name = served[key]
-            rows.append([key, "remote", f"{name or spec.hub_id} at {url}", "OpenAI-compatible"])
+            rows.append([key, t(N_("remote"), lang),
+                         t(N_("{model} at {url}"), lang, model=name or spec.hub_id, url=url),
+                         "OpenAI-compatible"])
         else:
             precision = default_precision(pool.device, spec)
             engine = "ONNX Runtime GenAI" if precision == "int4" else "transformers"
-            rows.append([key, "local pool", f"{precision} on {pool.device}", engine])
-    return pd.DataFrame(rows, columns=["model", "served by", "where", "engine"])
+            rows.append([key, t(N_("local pool"), lang),
+                         t(N_("{precision} on {device}"), lang, precision=precision,
+                           device=pool.device), engine])
+    return pd.DataFrame(rows, columns=[t(c, lang) for c in ENGINE_COLUMNS])
 
 
 def line(pool, lang: str = "en") -> tuple[str, pd.DataFrame]:
@@ -72,11 +84,17 @@ def line(pool, lang: str = "en") -> tuple[str, pd.DataFrame]:
                 "used"), lang, waiting=limits["max_waiting"], per_minute=limits["per_minute"],
              training=training["limit"], used=f"{stats['used_bytes'] / 1e9:.2f}",
              budget=f"{stats['budget_bytes'] / 1e9:.1f}")
-    rows = [[f"{m['model']} ({m['precision']})", m["limit"], m["active"], m["waiting"], m["state"]]
+    rows = [[f"{m['model']} ({m['precision']})", m["limit"], m["active"], m["waiting"],
+             t(STATES[m["state"]], lang) if m["state"] in STATES else m["state"]]
             for m in stats["models"]]
-    rows += [["(fine-tuning)", training["limit"], training["active"], training["waiting"], ""]]
-    return text, pd.DataFrame(rows, columns=["model", "at once", "answering now", "waiting",
-                                             "pool"])
+    rows += [[t(N_("(fine-tuning)"), lang), training["limit"], training["active"],
+              training["waiting"], ""]]
+    return text, pd.DataFrame(rows, columns=[t(c, lang) for c in LINE_COLUMNS])
+
+
+def on_load(pool, lang: str) -> dict:
+    """What the shell sets when a page in `lang` first opens this lesson: the engines table."""
+    return {"engines": gr.update(value=engines(pool, lang))}
 
 
 # -- one request through the OpenAI-compatible client ------------------------------------------
@@ -187,10 +205,9 @@ def sanitise_vs_escape(text: str, lang: str = "en") -> str:
 # -- lesson cells ----------------------------------------------------------------------------------
 def run_status(pool, lang="en"):
     limits, table = line(pool, lang)
+    served = engines(pool, lang)
     yield (f"{limits}\n\n" + markdown_table(list(table.columns), table.itertuples(index=False))
-           + "\n\n" + markdown_table([t(c, lang) for c in (N_("model"), N_("served by"),
-                                                             N_("where"), N_("engine"))],
-                                     engines(pool).itertuples(index=False)))
+           + "\n\n" + markdown_table(list(served.columns), served.itertuples(index=False)))
 
 
 async def run_request(pool, message="In one sentence, what is an API?", max_new_tokens="64",
@@ -254,25 +271,28 @@ CHECKS = {"forged_a_turn": Check(("inspected",), forged_a_turn),
 def build(pool) -> dict:
     with gr.Tabs():
         with gr.Tab("How this machine serves"):
-            _serving(pool)
+            served = _serving(pool)
         with gr.Tab("One request, OpenAI-style"):
             answer = _request(pool)
         with gr.Tab("Security"):
             inspected, escape_text = _security()
-    return {"answer": answer, "inspected": inspected, "escape_text": escape_text}
+    return {"answer": answer, "inspected": inspected, "escape_text": escape_text,
+            "engines": served}
 
 
-def _serving(pool) -> None:
+def _serving(pool) -> gr.Dataframe:
     gr.Markdown("Where each model is served, and the line of learners as it is now "
                 "(refreshed every 2 s).")
     limits = gr.Markdown(elem_id="serve-limits")
     table = gr.Dataframe(interactive=False, elem_id="serve-line")
-    gr.Dataframe(engines(pool), interactive=False, elem_id="serve-engines")
+    served = gr.Dataframe(engines(pool), interactive=False, elem_id="serve-engines")
+
     def line_view(request: gr.Request):
         return line(pool, lang_of(request))
 
     gr.Timer(2).tick(line_view, None, [limits, table], api_visibility="private",
                      show_progress="hidden")
+    return served
 
 
 def _request(pool):
@@ -327,4 +347,4 @@ def _security():
     return inspected, escape_text
 
 
-DEMO = Demo(build=build, runners=RUNNERS, checks=CHECKS)
+DEMO = Demo(build=build, runners=RUNNERS, checks=CHECKS, on_load=on_load)

@@ -154,7 +154,7 @@ def _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder) 
     picker.input(None, picker, None, js="(code) => window.qwenlabSetLanguage(code)")
     skip = {id(c) for view in views for c in view.components()} | {id(nav), id(picker), id(status)}
     slots = collect(app, skip=skip)
-    hooks = _demo_hooks(views)  # [(component, view, name)]: what demos set for a language
+    hooks = _demo_hooks(views, pool)  # [(component, view, name)]: what demos set for a language
     owners = {id(view.tab): view for view in views}
     by_lesson = {view.lesson.id: [] for view in views}
     shell = []  # the slots outside every lesson: the sidebar's, the header's
@@ -173,7 +173,7 @@ def _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder) 
                   gr.Tabs(selected=wanted) if wanted else gr.skip()]
         values += [gr.skip() if lang == "en" else gr.Tab(label=tab_label(lessons[view.lesson.id]))
                    for view in views]
-        return values + _merged(shell, [], lang)
+        return values + _merged(shell, [], lang, pool)
 
     outputs = [nav, picker, status, tabs, *(view.tab for view in views),
                *(s.component for s in shell)]
@@ -182,7 +182,7 @@ def _wire_header(app, pool, views, progress, nav, tabs, status, picker, folder) 
     nav.change(None, nav, None, js=OPEN_LESSON)
     for view in views:
         _wire_lesson_text(view, by_lesson[view.lesson.id], [h for h in hooks if h[1] is view],
-                          progress, folder)
+                          progress, folder, pool)
     return skip
 
 
@@ -207,14 +207,14 @@ def _owner(block, owners: dict):
     return None
 
 
-def _wire_lesson_text(view, slots, hooks, progress, folder) -> None:
+def _wire_lesson_text(view, slots, hooks, progress, folder, pool) -> None:
     trigger = gr.Button(visible="hidden", elem_id=f"localize-{view.lesson.id}")
 
     def localized(state, request: gr.Request):
         lang = lang_of(request)
         lesson = lessons_in(lang)[view.lesson.id]
         return (view.localized(lesson, state, lang, notebook_file(lesson, folder))
-                + _merged(slots, hooks, lang))
+                + _merged(slots, hooks, lang, pool))
 
     outputs = [*view.page(), *(s.component for s in slots)]
     outputs += [c for c, _, _ in hooks if id(c) not in {id(s.component) for s in slots}]
@@ -222,22 +222,24 @@ def _wire_lesson_text(view, slots, hooks, progress, folder) -> None:
     view.tab.select(None, None, None, js=OPEN_LESSON.replace("(key) =>", f"(key = {view.lesson.id!r}) =>"))
 
 
-def _demo_hooks(views) -> list:
-    """(component, view, name) for what each demo's on_load(lang) sets (demos/<id> on_load)."""
+def _demo_hooks(views, pool) -> list:
+    """(component, view, name) for what each demo's on_load(pool, lang) sets."""
     hooks = []
     for view in views:
         on_load = view.demo.on_load if view.demo else None
         if on_load:
-            hooks += [(view.ui[name], view, name) for name in on_load("en")]
+            hooks += [(view.ui[name], view, name) for name in on_load(pool, "en")]
     return hooks
 
 
-def _merged(slots, hooks, lang: str) -> list:
+def _merged(slots, hooks, lang: str, pool) -> list:
     """The table's updates for the page's slots, with the demos' own load updates merged in
     (one update per component), then the updates of hooked components that are not slots."""
-    own = {}
+    own, loaded = {}, {}
     for component, view, name in hooks:
-        own[id(component)] = view.demo.on_load(lang)[name]
+        if id(view) not in loaded:
+            loaded[id(view)] = view.demo.on_load(pool, lang)
+        own[id(component)] = loaded[id(view)][name]
     values = []
     for slot, value in zip(slots, updates(slots, lang)):
         extra = own.pop(id(slot.component), None)
