@@ -127,9 +127,8 @@ def count_rows(rows, model: str | None = None, lang: str = "en") -> list[dict]:
         tokenizer = load_tokenizer(spec)
     except LoadError as exc:
         raise learner_error(lang, t(getattr(exc, 'message', str(exc)), lang)) from exc
-    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows, columns=["language", "sentence"])
     out = []
-    for language, sentence in frame[["language", "sentence"]].itertuples(index=False):
+    for language, sentence in _pairs(rows):
         sentence = unicodedata.normalize("NFC", str(sentence or "").strip())
         if sentence:
             out.append({"language": str(language), "sentence": sentence,
@@ -138,6 +137,16 @@ def count_rows(rows, model: str | None = None, lang: str = "en") -> list[dict]:
     if not out:
         raise learner_error(lang, t(N_("Type at least one sentence to count."), lang))
     return out
+
+
+def _pairs(rows) -> list[list]:
+    """(language, sentence) of each row, by position: the page shows the table under headers
+    in the learner's language, and gradio_client sends {"headers", "data"}."""
+    if isinstance(rows, pd.DataFrame):
+        rows = rows.iloc[:, :2].values.tolist()
+    elif isinstance(rows, dict):
+        rows = rows.get("data") or []
+    return [(list(row) + ["", ""])[:2] for row in rows or []]
 
 
 COUNT_COLUMNS = ["language", "tokens", "bytes", "characters"]
@@ -170,8 +179,10 @@ def compare_table(compared: list[dict], vocabulary: str = "Qwen3") -> pd.DataFra
                              kind="stable").reset_index(drop=True)
 
 
-def sentences() -> pd.DataFrame:
-    return pd.DataFrame([(lang, s) for lang, (_, _, s) in LANGUAGES.items()], columns=["language", "sentence"])
+def sentences(lang: str = "en") -> pd.DataFrame:
+    """The editable table: each language's name (in the page's language) and its sentence."""
+    return pd.DataFrame([(t(name, lang), s) for name, (_, _, s) in LANGUAGES.items()],
+                        columns=[t(N_("language"), lang), t(N_("sentence"), lang)])
 
 
 # -- lesson cell runners: the cells show Qwen3.5-0.8B, so the Run buttons use it on any device -
@@ -192,7 +203,7 @@ async def run_answer(pool, question="", languages="English,Urdu,Swahili", mode=M
 
 
 def run_count(pool, lang="en"):
-    frame = compare_table(compare_rows(sentences()))
+    frame = compare_table(compare_rows(sentences(lang), lang))
     yield markdown_table([t(c, lang) for c in frame.columns], frame.itertuples(index=False))
 
 
@@ -257,8 +268,9 @@ def first_pick(lang: str) -> list[str]:
 
 def on_load(pool, lang: str) -> dict:
     """Updates the shell applies when a page in `lang` first opens this lesson: the learner's
-    language ticked."""
-    return {"languages": gr.update(value=first_pick(lang))}
+    language ticked, and the sentences under the language names of the page."""
+    return {"languages": gr.update(value=first_pick(lang)),
+            "sentences": gr.update(value=sentences(lang))}
 
 
 def _with_run(runs: list, used: dict) -> list:
@@ -309,7 +321,7 @@ def _token_costs(model) -> dict:
         return chart, frame, found
 
     count.click(count_now, [table, model], [chart, counts, counted], api_name="multilingual_tokens")
-    return {"counted": counted}
+    return {"counted": counted, "sentences": table}
 
 
 # -- try-it tasks the app checks (lessons/en/03-multilingual.md, "Try it") ---------------------

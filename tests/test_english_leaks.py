@@ -125,7 +125,28 @@ def app_functions(tiny_dir, tmp_path_factory):
         env.setenv("QWENLAB_MODEL_DIR", str(tiny_dir))
         env.setenv("QWENLAB_CACHE_DIR", str(tmp_path_factory.mktemp("leak-cache")))
         app = build_app(ModelPool(budget_bytes=int(3e9), device="cpu"))
-        yield {f.api_name: f for f in app.fns.values() if f.api_name in MAIN_ACTIONS}
+        yield ({f.api_name: f for f in app.fns.values() if f.api_name in MAIN_ACTIONS},
+               shown_values(app, SLOW_LANG))
+
+
+def shown_values(app, lang: str) -> dict:
+    """{id(component): the value the page shows in `lang`}, for the components whose value
+    the page sets for the language (prefilled examples, tables under translated headers, what a
+    demo's on_load sets): what each lesson's hidden localize-<id> trigger writes when the
+    lesson first opens, called as the page calls it."""
+    import gradio as gr
+
+    values = {}
+    request = gr.Request(query_params={"lang": lang}, session_hash=f"leak-{lang}")
+    for function in app.fns.values():
+        trigger = app.blocks.get(function.targets[0][0]) if function.targets else None
+        if not (getattr(trigger, "elem_id", None) or "").startswith("localize-"):
+            continue
+        for component, update in zip(function.outputs, function.fn(None, request)):
+            if isinstance(update, dict) and "value" in update:
+                values[id(component)] = update["value"]
+    assert values, "no lesson trigger set a value"
+    return values
 
 
 def texts(value) -> list[str]:
@@ -153,13 +174,21 @@ def texts(value) -> list[str]:
     return []
 
 
-def call(function, lang: str) -> str:
+def call(function, lang: str, page: dict | None = None) -> str:
+    """What a learner on a `lang` page sees from `function`, called with what its inputs show
+    on that page (`page`: shown_values), as Gradio hands them over."""
     import inspect
 
     import gradio as gr
+    import pandas as pd
 
-    values = [SAMPLE if isinstance(c, gr.Textbox) and not c.value else c.value
-              for c in function.inputs]
+    def given(component):
+        value = (page or {}).get(id(component), component.value)
+        if isinstance(component, gr.Dataframe) and isinstance(value, dict):
+            return pd.DataFrame(value["data"], columns=value["headers"])
+        return SAMPLE if isinstance(component, gr.Textbox) and not value else value
+
+    values = [given(c) for c in function.inputs]
     extra = ({"request": gr.Request(query_params={"lang": lang}, session_hash=f"leak-{lang}")}
              if "request" in inspect.signature(function.fn).parameters else {})
 
@@ -193,7 +222,8 @@ def call(function, lang: str) -> str:
 
 @pytest.mark.parametrize("api", MAIN_ACTIONS)
 def test_a_demos_main_action_speaks_the_learners_language(app_functions, api):
-    assert api in app_functions, f"no event with api_name {api}"
-    text = call(app_functions[api], SLOW_LANG)
+    functions, page = app_functions
+    assert api in functions, f"no event with api_name {api}"
+    text = call(functions[api], SLOW_LANG, page)
     assert text.strip(), api
     assert not leaks(text, SLOW_LANG), (api, leaks(text, SLOW_LANG))

@@ -126,6 +126,21 @@ def test_the_counts_the_lesson_quotes_are_the_tokenizers(tiny_env):
         assert (row[OLD], row[NEW], row[RATIO]) == (int(old), int(new), float(ratio)), lang
 
 
+def test_the_table_counts_the_same_under_any_pages_headers(tiny_env):
+    """The page shows the sentences under headers and language names in its own language, and
+    gradio_client sends {"headers", "data"}: the rows are read by position, not by name."""
+    from qwenlab.web.i18n import t
+
+    english = compare_rows(sentences())
+    swahili = sentences("sw")
+    assert list(swahili.columns) == [t("language", "sw"), t("sentence", "sw")] != ["language", "sentence"]
+    counted = compare_rows(swahili)
+    assert [row[NEW] for row in counted] == [row[NEW] for row in english]
+    assert counted[0]["language"] == t("English", "sw") != "English"
+    sent = {"headers": ["a", "b"], "data": swahili.values.tolist()}
+    assert [row[OLD] for row in compare_rows(sent)] == [row[OLD] for row in english]
+
+
 @pytest.mark.model
 def test_the_new_vocabulary_counts_the_course_languages_for_less(tiny_env):
     frame = compare_table(compare_rows(sentences()), "Qwen3.5")
