@@ -72,6 +72,7 @@ def test_the_app_in_each_language(browser, app_url, lang):  # noqa: F811
     expect(page.locator("#family-chat span.error")).to_have_text(t("Error", lang))
     # the picker's table headers are in the learner's language before the first pick
     expect(page.locator("#family-table")).to_contain_text(t("Model", lang))
+    expect(page.locator("footer")).to_contain_text(t("Use via API", lang))  # Gradio's footer
     shot(page, f"lang-{lang}-demo-error")
     page.close()
 
@@ -96,3 +97,32 @@ def test_the_picker_switches_language_and_the_browser_remembers(browser, app_url
     page.wait_for_selector("#lesson-nav", timeout=60_000)
     expect(page.locator("html")).to_have_attribute("lang", "sw")
     context.close()
+
+
+def test_the_upload_box_and_the_samples_in_swahili(browser, app_url):  # noqa: F811
+    """Gradio's own upload-box words and tooltips, and the vision samples' table: its column
+    names and its questions, which a click puts in the question box."""
+    from playwright.sync_api import expect
+
+    from qwenlab.demos.vision.samples import QUESTIONS
+
+    lang = "sw"
+    page = open_app(browser, f"{app_url}?lang={lang}&lesson=vision",
+                    viewport={"width": 1280, "height": 900})
+    page.get_by_role("tab", name=t("Live demo", lang)).locator("visible=true").first.click()
+    upload = page.locator("#vision-image [data-testid=upload-text]")
+    expect(upload).to_contain_text(t("Click to Upload", lang), timeout=30_000)
+    expect(upload).not_to_contain_text("Click to Upload")
+    expect(page.locator(f"#vision-image [aria-label='{t('Paste from clipboard', lang)}']")).to_have_count(1)
+    samples = page.locator("#vision-samples")
+    expect(samples.locator("thead")).to_contain_text(t("Question", lang))
+    expect(samples).to_contain_text(t(QUESTIONS["scene"], lang))
+    samples.locator("[data-testid='dataset-cell-2-1']").click()  # the scene
+    expect(page.locator("#vision-question textarea")).to_have_value(t(QUESTIONS["scene"], lang))
+    # the click fills values only: the boxes keep their labels in the learner's language
+    expect(page.locator("#vision-question")).to_contain_text(t("Question", lang))
+    expect(page.locator("#vision-question")).not_to_contain_text("Question")
+    expect(page.locator("#vision-image")).not_to_contain_text("Image")
+    expect(page.locator("#vision-plan")).to_contain_text("scene.png", timeout=30_000)
+    shot(page, f"lang-{lang}-vision")
+    page.close()

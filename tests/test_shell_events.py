@@ -72,3 +72,19 @@ def test_plots_tables_and_prefilled_examples_follow_the_page_language(shell):
     for kept in ("math-problem", "code-examples", "tools-question", "ft-compare-on",
                  "edge-prompt", "serve-forged", "serve-escape-text"):
         assert "value" not in getattr(slots.get(kept), "attrs", {}), kept
+
+
+def test_an_example_click_fills_values_and_keeps_the_labels():
+    """gr.Examples sent each input's build-time props (its English label) with the value;
+    examples() sends the value of the learner's language only."""
+    import gradio as gr
+
+    from qwenlab.web.examples import examples
+
+    with gr.Blocks() as app:
+        box = gr.Textbox(label="Question")
+        table = examples(lambda lang: [[f"{lang}: one"], [f"{lang}: two"]], [box], label="Try")
+    fill = next(f for f in app.fns.values() if f.targets and f.targets[0][0] == table._id)
+    update = fill.fn(1, gr.Request(query_params={"lang": "sw"}, session_hash="x"))
+    assert update == gr.update(value="sw: two")
+    assert table.headers == ["Question"] and table.samples == [["en: one"], ["en: two"]]

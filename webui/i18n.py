@@ -129,12 +129,20 @@ def font_css() -> str:
     return "\n".join(rules)
 
 
-GRADIO_WORDS = (N_("Error"),)
+# Labels Gradio draws itself, which its own locale (the browser's, ~40 languages, none of mr,
+# my, pa or sw) never puts into ours: the toast's title and a component's error badge; the
+# image upload box; the page footer; and the tooltips of the upload, table and slider buttons
+GRADIO_WORDS = (N_("Error"), N_("Drop Image Here"), N_("- or -"), N_("Click to Upload"),
+                N_("Use via API"), N_("Built with Gradio"))
+GRADIO_TIPS = (N_("Upload file"), N_("Paste from clipboard"),
+               N_("Drop an image file here to upload"), N_("Fullscreen"), N_("Copy table data"),
+               N_("Reset to default value"), N_("Toggle Sidebar"))
 
 
 def gradio_words() -> dict[str, dict[str, str]]:
     """{language: {Gradio's English label: ours}} for the labels Gradio draws itself."""
-    return {code: {word: t(word, code) for word in GRADIO_WORDS if t(word, code) != word}
+    return {code: {word: t(word, code) for word in GRADIO_WORDS + GRADIO_TIPS
+                   if t(word, code) != word}
             for code in LANGUAGES if code != SOURCE}
 
 
@@ -166,13 +174,23 @@ def head_js() -> str:
   new MutationObserver(apply).observe(document.documentElement,
       {{attributes: true, attributeFilter: ["lang", "dir"]}});
   // Gradio's own labels that its locale (the browser's, in ~40 languages) never translates
-  // into ours: the toast's title ("Error", its type) and a component's red error badge
+  // into ours (GRADIO_WORDS): the toast's title ("Error", its type), a component's red error
+  // badge, the upload box, the footer; and the tooltips of Gradio's buttons. Only text that
+  // reads exactly as Gradio's English is changed, so Svelte keeps its own nodes.
   const words = gradioWords[lang] || {{}};
   const relabel = () => {{
-    for (const el of document.querySelectorAll(".toast-title, span.error")) {{
+    for (const el of document.querySelectorAll(
+        ".toast-title, span.error, [data-testid=upload-text], [data-testid=upload-text] span, " +
+        "footer, footer a, footer button")) {{
       for (const node of el.childNodes) {{
         const said = node.nodeType === 3 ? node.nodeValue.trim() : "";
         if (said in words) node.nodeValue = node.nodeValue.replace(said, words[said]);
+      }}
+    }}
+    for (const el of document.querySelectorAll("[title], [aria-label]")) {{
+      for (const name of ["title", "aria-label"]) {{
+        const said = el.getAttribute(name);
+        if (said in words) el.setAttribute(name, words[said]);
       }}
     }}
   }};

@@ -2,14 +2,14 @@
 
 `collect()` walks the built Blocks once and notes, for every component, the English a learner
 sees on it: its label, info and placeholder; a button's text; a tab's, accordion's or
-sidebar's title; a plot's title and axis titles; a table's headers (its cells stay); the shown
-labels of a radio, dropdown or checkbox group (their values stay, so handlers still receive
-the English); a text box's prefilled example, unless the demo marks the box VERBATIM (code,
-markup, or text the lesson's code uses word for word); and the text of a Markdown block that
-is not bound to a lesson (lesson pages are localized from their translated files, see
-shell.py). `updates()`
-turns those notes into one update per component for a language, from the string table
-(i18n.py). `shown_text()` is the English the table must cover for them.
+sidebar's title; a plot's title and axis titles; a table's headers (its cells stay) and an
+examples table's column names; the shown labels of a radio, dropdown or checkbox group (their
+values stay, so handlers still receive the English); a text box's prefilled example, unless
+the demo marks the box VERBATIM (code, markup, or text the lesson's code uses word for word);
+and the text of a Markdown block that is not bound to a lesson (lesson pages are localized
+from their translated files, see shell.py). `updates()` turns those notes into one update per
+component for a language, from the string table (i18n.py). `shown_text()` is the English the
+table must cover for them.
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ def collect(app: gr.Blocks, skip: set[int]) -> list[Slot]:
             choices = [(label, value) for label, value in block.choices
                        if not _identifier(str(label))] and list(block.choices)
         headers = (list(block.value["headers"])
-                   if isinstance(block, gr.Dataframe) and _worded_headers(block.value) else None)
+                   if isinstance(block, gr.Dataframe) and _worded_headers(block.value) else
+                   list(block.headers) if isinstance(block, gr.Dataset) and block.headers
+                   and any(_words(str(h)) for h in block.headers) else None)
         if attrs or headers or (choices and any(_words(str(label)) for label, _ in choices)):
             slots.append(Slot(block, attrs, choices, headers))
     return slots
@@ -97,7 +99,9 @@ def updates(slots: list[Slot], lang: str) -> list:
     out = []
     for slot in slots:
         changed = {name: t(text, lang) for name, text in slot.attrs.items()}
-        if slot.headers:  # a table: the same cells under translated headers
+        if slot.headers and isinstance(slot.component, gr.Dataset):  # examples: column names
+            changed["headers"] = [t(str(h), lang) for h in slot.headers]
+        elif slot.headers:  # a table: the same cells under translated headers
             changed["value"] = _table(slot.component.value, [t(str(h), lang) for h in slot.headers])
         if slot.choices:
             changed["choices"] = [(str(label) if _identifier(str(label)) else t(str(label), lang),

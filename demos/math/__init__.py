@@ -18,6 +18,7 @@ import gradio as gr
 
 from qwenlab.registry import MATH_COT_PROMPT, MATH_TIR_PROMPT, get_model, models_with
 from qwenlab.web.demo import VERBATIM, Check, Demo
+from qwenlab.web.examples import examples
 from qwenlab.web.i18n import N_, lang_of, t
 from qwenlab.web.ui import (
     Learner,
@@ -170,7 +171,8 @@ def build(pool) -> dict:
                 "A general Qwen3 or Qwen3.5 model does maths too, and can think first.")
     problem = gr.Textbox(EXAMPLES[0], label="Problem", lines=3, elem_id="math-problem",
                          elem_classes=[VERBATIM])  # Qwen2.5-Math reads English and Chinese
-    gr.Examples(EXAMPLES, problem, label="Try one")
+    examples(lambda lang: [[problem] for problem in EXAMPLES], [problem], label="Try one",
+             elem_id="math-examples")  # English in every language, as the box says
     with gr.Row():
         style = gr.Radio(list(PROMPTS), value="Chain of thought (CoT)", label="System prompt")
         model = gr.Dropdown([s.key for s in models_with("math")], value=DEFAULT_MODEL, label="Model",

@@ -41,6 +41,7 @@ from qwenlab.pool import estimate_bytes
 from qwenlab.prompts import prepare_messages
 from qwenlab.registry import PRECISIONS, Sampling, get_model, models_with
 from qwenlab.web.demo import Demo
+from qwenlab.web.examples import examples
 from qwenlab.web.i18n import N_, lang_of, t
 from qwenlab.web.ui import (
     Learner,
@@ -293,12 +294,24 @@ def build(pool) -> dict:
         with gr.Column(scale=3, min_width=320):
             ui |= _chat_panel()
     with left:  # under the upload box, though the question box is in the other column
-        samples = make_samples()
-        gr.Examples([[samples[name], QUESTIONS[name]] for name in samples],
-                    [ui["image"], ui["question"]],
-                    label="Or pick a sample the app drew (matplotlib)", elem_id="vision-samples")
+        samples = examples(sample_rows, [ui["image"], ui["question"]],
+                           label="Or pick a sample the app drew (matplotlib)",
+                           elem_id="vision-samples")
     _wire(pool, **ui)
-    return ui  # by name, for the try-it checks (demos/vision/tasks.py CHECKS)
+    # by name, for the try-it checks (demos/vision/tasks.py CHECKS) and on_load
+    return ui | {"samples": samples}
+
+
+def sample_rows(lang: str = "en") -> list[list[str]]:
+    """[image path, its question] for each sample, the question in the page's language (the
+    models read it; the Run cells keep the lesson's English, as its code does)."""
+    return [[path, t(QUESTIONS[name], lang)] for name, path in make_samples().items()]
+
+
+def on_load(pool, lang: str) -> dict:
+    """What the shell sets when a page in `lang` first opens this lesson: the samples' questions
+    in that language (the page translates the table's column names)."""
+    return {"samples": gr.update(samples=sample_rows(lang))}
 
 
 def _image_panel(pool) -> dict:
@@ -370,4 +383,5 @@ def _wire(pool, image, min_tokens, max_tokens, plan_md, model, precision, chat, 
                  model, precision, api_visibility="private")
 
 
-DEMO = Demo(build=build, runners=RUNNERS, checks=CHECKS, notebook_files=notebook_files)
+DEMO = Demo(build=build, runners=RUNNERS, checks=CHECKS, on_load=on_load,
+            notebook_files=notebook_files)

@@ -9,16 +9,18 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from qwenlab.web.i18n import N_
+
 SALES = {"Q1": 120, "Q2": 145, "Q3": 98, "Q4": 172}  # thousand euros
 RECEIPT = [("Cappuccino", 2, 3.20), ("Bagel, cream cheese", 1, 3.90),
            ("Orange juice", 1, 3.50), ("Blueberry muffin", 2, 2.60)]
 TAX_RATE = 0.08
 
-QUESTIONS = {
-    "sales-chart": "Which quarter had the highest sales, and how much higher were they than in "
-                   "the lowest quarter?",
-    "receipt": "What is the total on this receipt, and which line cost the most?",
-    "scene": "Describe this picture in two sentences.",
+QUESTIONS = {  # N_(): the live demo offers them in the page's language
+    "sales-chart": N_("Which quarter had the highest sales, and how much higher were they than "
+                      "in the lowest quarter?"),
+    "receipt": N_("What is the total on this receipt, and which line cost the most?"),
+    "scene": N_("Describe this picture in two sentences."),
 }
 VERSION = 3
 FOLDER = Path(tempfile.gettempdir()) / f"qwenlab-samples-v{VERSION}"  # the app serves files here
