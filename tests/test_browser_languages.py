@@ -114,6 +114,9 @@ def test_the_upload_box_and_the_samples_in_swahili(browser, app_url):  # noqa: F
     expect(upload).to_contain_text(t("Click to Upload", lang), timeout=30_000)
     expect(upload).not_to_contain_text("Click to Upload")
     expect(page.locator(f"#vision-image [aria-label='{t('Paste from clipboard', lang)}']")).to_have_count(1)
+    # what a screen reader says for a slider's number box: Gradio's words around our label
+    spoken = t("number input for {label}", lang, label=t("Max new tokens", lang))
+    expect(page.locator("#vision-tokens input[type=number]")).to_have_attribute("aria-label", spoken)
     samples = page.locator("#vision-samples")
     expect(samples.locator("thead")).to_contain_text(t("Question", lang))
     expect(samples).to_contain_text(t(QUESTIONS["scene"], lang))

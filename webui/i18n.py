@@ -131,12 +131,19 @@ def font_css() -> str:
 
 # Labels Gradio draws itself, which its own locale (the browser's, ~40 languages, none of mr,
 # my, pa or sw) never puts into ours: the toast's title and a component's error badge; the
-# image upload box; the page footer; and the tooltips of the upload, table and slider buttons
+# image upload box, an editable table's drop hint and the page footer; and the tooltips and
+# screen-reader names of its controls
 GRADIO_WORDS = (N_("Error"), N_("Drop Image Here"), N_("- or -"), N_("Click to Upload"),
-                N_("Use via API"), N_("Built with Gradio"))
+                N_("Use via API"), N_("Built with Gradio"),
+                N_("Drop CSV or TSV files here to import data into dataframe"))
 GRADIO_TIPS = (N_("Upload file"), N_("Paste from clipboard"),
                N_("Drop an image file here to upload"), N_("Fullscreen"), N_("Copy table data"),
-               N_("Reset to default value"), N_("Toggle Sidebar"))
+               N_("Reset to default value"), N_("Toggle Sidebar"),
+               # what a screen reader says for Gradio's controls (aria-label)
+               N_("number input for {label}"), N_("range slider for {label}"),
+               N_("chatbot conversation"), N_("Table actions"), N_("Empty value"),
+               N_("Gradio footer navigation"), N_("Vega visualization"), N_("Dropdown"),
+               N_("Textbox"), N_("Dataframe"))
 
 
 def gradio_words() -> dict[str, dict[str, str]]:
@@ -178,10 +185,12 @@ def head_js() -> str:
   // badge, the upload box, the footer; and the tooltips of Gradio's buttons. Only text that
   // reads exactly as Gradio's English is changed, so Svelte keeps its own nodes.
   const words = gradioWords[lang] || {{}};
+  const templates = Object.keys(words).filter((en) => en.endsWith("{{label}}"))
+      .map((en) => [en.slice(0, -"{{label}}".length), words[en]]);
   const relabel = () => {{
     for (const el of document.querySelectorAll(
         ".toast-title, span.error, [data-testid=upload-text], [data-testid=upload-text] span, " +
-        "footer, footer a, footer button")) {{
+        "footer, footer a, footer button, .drop-hint")) {{
       for (const node of el.childNodes) {{
         const said = node.nodeType === 3 ? node.nodeValue.trim() : "";
         if (said in words) node.nodeValue = node.nodeValue.replace(said, words[said]);
@@ -190,7 +199,13 @@ def head_js() -> str:
     for (const el of document.querySelectorAll("[title], [aria-label]")) {{
       for (const name of ["title", "aria-label"]) {{
         const said = el.getAttribute(name);
-        if (said in words) el.setAttribute(name, words[said]);
+        if (said in words) {{ el.setAttribute(name, words[said]); continue; }}
+        for (const [start, ours] of templates) {{  // "number input for {{label}}"
+          if (said && said.startsWith(start)) {{
+            el.setAttribute(name, ours.replace("{{label}}", said.slice(start.length)));
+            break;
+          }}
+        }}
       }}
     }}
   }};
