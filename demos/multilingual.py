@@ -31,6 +31,7 @@ from qwenlab.web.ui import (
     learner_of,
     markdown_table,
     run_output,
+    table_rows,
     who,
 )
 
@@ -128,7 +129,7 @@ def count_rows(rows, model: str | None = None, lang: str = "en") -> list[dict]:
     except LoadError as exc:
         raise learner_error(lang, t(getattr(exc, 'message', str(exc)), lang)) from exc
     out = []
-    for language, sentence in _pairs(rows):
+    for language, sentence in ((list(row) + ["", ""])[:2] for row in table_rows(rows)):
         sentence = unicodedata.normalize("NFC", str(sentence or "").strip())
         if sentence:
             out.append({"language": str(language), "sentence": sentence,
@@ -137,16 +138,6 @@ def count_rows(rows, model: str | None = None, lang: str = "en") -> list[dict]:
     if not out:
         raise learner_error(lang, t(N_("Type at least one sentence to count."), lang))
     return out
-
-
-def _pairs(rows) -> list[list]:
-    """(language, sentence) of each row, by position: the page shows the table under headers
-    in the learner's language, and gradio_client sends {"headers", "data"}."""
-    if isinstance(rows, pd.DataFrame):
-        rows = rows.iloc[:, :2].values.tolist()
-    elif isinstance(rows, dict):
-        rows = rows.get("data") or []
-    return [(list(row) + ["", ""])[:2] for row in rows or []]
 
 
 COUNT_COLUMNS = ["language", "tokens", "bytes", "characters"]

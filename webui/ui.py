@@ -336,6 +336,18 @@ def sampling_from(spec: ModelSpec, temperature: float, top_p: float, top_k: int)
                     min_p=preset.min_p, repetition_penalty=preset.repetition_penalty)
 
 
+def table_rows(rows) -> list:
+    """The rows of a table as Gradio (a DataFrame, under headers in the page's language: read
+    them by position) or gradio_client ({"headers", "data"}) hands it over."""
+    import pandas as pd  # loaded by Gradio already; not needed to import this module
+
+    if isinstance(rows, pd.DataFrame):
+        return rows.values.tolist()
+    if isinstance(rows, dict):
+        return rows.get("data") or []
+    return rows or []
+
+
 def markdown_table(columns, rows) -> str:
     """A markdown table, for cell runners whose output is one Markdown string."""
     header = "| " + " | ".join(str(c) for c in columns) + " |\n|" + "---|" * len(columns)

@@ -23,7 +23,7 @@ import gradio as gr
 import pandas as pd
 
 from qwenlab import system
-from qwenlab.demos.finetune.checks import CHECKS, rows_of
+from qwenlab.demos.finetune.checks import CHECKS
 from qwenlab.demos.finetune.data import COMPARE, EXAMPLES
 from qwenlab.demos.finetune.targets import QWEN35_TARGETS, count_adapter, default_targets
 from qwenlab.engines import Waiting
@@ -45,7 +45,15 @@ from qwenlab.memory import PeakMemory
 from qwenlab.registry import Sampling, get_model
 from qwenlab.web.demo import VERBATIM, Demo
 from qwenlab.web.i18n import N_, t
-from qwenlab.web.ui import Learner, learner_error, learner_of, markdown_table, user_errors, who
+from qwenlab.web.ui import (
+    Learner,
+    learner_error,
+    learner_of,
+    markdown_table,
+    table_rows,
+    user_errors,
+    who,
+)
 
 MODELS = ["qwen2.5-0.5b", "qwen2.5-1.5b", "qwen3-0.6b", "qwen3-1.7b", "qwen3.5-0.8b"]
 PRECISIONS = {"fp32": "fp32", "bf16": "bf16", "nf4 (QLoRA)": "nf4"}
@@ -105,7 +113,7 @@ async def run(pool, rows, model: str, precision: str, settings: LoraSettings,
     closing this stream (Stop, a closed tab) ends it between two steps."""
     session, lang = who(learner)
     with user_errors(lang):
-        examples = parse_examples(rows_of(rows))
+        examples = parse_examples(table_rows(rows))
         spec = get_model(model)
     if model not in MODELS:
         raise learner_error(lang, t(N_("Fine-tune one of {models}; {model} is not offered here."), lang,

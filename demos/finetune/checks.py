@@ -3,21 +3,10 @@ holds (the run's summary, the comparison table) and says whether the task is don
 
 from __future__ import annotations
 
-import pandas as pd
-
 from qwenlab.demos.finetune.data import COMPARE
 from qwenlab.web.demo import Check
 from qwenlab.web.i18n import N_
-
-
-def rows_of(rows) -> list:
-    """The rows of a table as Gradio or gradio_client hands it over."""
-    if isinstance(rows, pd.DataFrame):
-        return rows.values.tolist()
-    if isinstance(rows, dict):  # gradio_client sends {"headers", "data"}
-        return rows.get("data") or []
-    return rows or []
-
+from qwenlab.web.ui import table_rows
 
 
 def loss_fell(summary, min_steps: int = 10) -> tuple[bool, str]:
@@ -54,7 +43,7 @@ def trained_model(summary, model: str, min_steps: int = 5) -> tuple[bool, str]:
 
 def compared_own_prompt(compare) -> tuple[bool, str]:
     """The learner compared base and adapted on a question of their own."""
-    rows = rows_of(compare)
+    rows = table_rows(compare)
     own = [row for row in rows if row and row[0] and row[0] not in COMPARE]
     if not own:
         return False, N_("Type a question of your own in *Compare on*, then train and compare.")
