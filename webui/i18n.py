@@ -135,21 +135,20 @@ def font_css() -> str:
 # screen-reader names of its controls
 GRADIO_WORDS = (N_("Error"), N_("Drop Image Here"), N_("- or -"), N_("Click to Upload"),
                 N_("Use via API"), N_("Built with Gradio"),
-                N_("Drop CSV or TSV files here to import data into dataframe"))
-GRADIO_TIPS = (N_("Upload file"), N_("Paste from clipboard"),
-               N_("Drop an image file here to upload"), N_("Fullscreen"), N_("Copy table data"),
-               N_("Reset to default value"), N_("Toggle Sidebar"),
-               # what a screen reader says for Gradio's controls (aria-label)
-               N_("number input for {label}"), N_("range slider for {label}"),
-               N_("chatbot conversation"), N_("Table actions"), N_("Empty value"),
-               N_("Gradio footer navigation"), N_("Vega visualization"), N_("Dropdown"),
-               N_("Textbox"), N_("Dataframe"))
+                N_("Drop CSV or TSV files here to import data into dataframe"),
+                # tooltips (title) and what a screen reader says (aria-label)
+                N_("Upload file"), N_("Paste from clipboard"),
+                N_("Drop an image file here to upload"), N_("Fullscreen"),
+                N_("Copy table data"), N_("Reset to default value"), N_("Toggle Sidebar"),
+                N_("number input for {label}"), N_("range slider for {label}"),
+                N_("chatbot conversation"), N_("Table actions"), N_("Empty value"),
+                N_("Gradio footer navigation"), N_("Vega visualization"), N_("Dropdown"),
+                N_("Textbox"), N_("Dataframe"))
 
 
 def gradio_words() -> dict[str, dict[str, str]]:
     """{language: {Gradio's English label: ours}} for the labels Gradio draws itself."""
-    return {code: {word: t(word, code) for word in GRADIO_WORDS + GRADIO_TIPS
-                   if t(word, code) != word}
+    return {code: {word: t(word, code) for word in GRADIO_WORDS if t(word, code) != word}
             for code in LANGUAGES if code != SOURCE}
 
 
