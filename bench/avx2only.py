@@ -15,7 +15,8 @@ Two things hide AVX-512 from the command and every program it starts:
   bench/classroom.py's CPU line) sees the same CPU.
 It is the same silicon otherwise: caches, clock and core are this machine's, so a figure taken
 this way says what AVX2 kernels cost here, not what an AVX2 machine of another make measures.
-Chromium is left unmasked (its sandbox forbids the trap's handler).
+A sandboxed Chromium is left unmasked (its seccomp filter forbids the trap's handler); the tests
+run it with --no-sandbox, and then it is masked too.
 """
 
 from __future__ import annotations
