@@ -31,18 +31,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from qwenlab.system import cpu_flags  # noqa: E402
+
 SOURCE = HERE / "avx2only.c"
 HIDDEN = re.compile(r" (?:avx512[a-z0-9_]*|amx_[a-z0-9]+|avx_vnni[a-z0-9_]*|avx_ifma|avx10[a-z0-9_]*)"
                     r"(?= |$)", re.MULTILINE)
 GLIBC = ("glibc.cpu.hwcaps=-AVX512F,-AVX512CD,-AVX512BW,-AVX512DQ,-AVX512VL,-AVX512_VNNI,"
          "-AVX512_BF16,-AVX_VNNI,-AMX_BF16,-AMX_TILE,-AMX_INT8")
-
-
-def flags() -> set[str]:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
 
 
 def library() -> Path:
@@ -77,7 +73,7 @@ def masked_cpuinfo() -> Path:
 
 def wrapped(command: list[str], report: bool) -> tuple[list[str], dict]:
     """The command line and environment that run `command` with AVX-512 hidden."""
-    missing = {"avx2", "cpuid_fault"} - flags()
+    missing = {"avx2", "cpuid_fault"} - cpu_flags()
     if missing:
         sys.exit(f"avx2only: this CPU lacks {', '.join(sorted(missing))}, so it cannot be masked")
     env = dict(os.environ)
@@ -97,9 +93,9 @@ def wrapped(command: list[str], report: bool) -> tuple[list[str], dict]:
 
 PROBE = """
 import json, torch
-flags = open('/proc/cpuinfo').read().split('flags', 1)[1].split('\\n', 1)[0].split()
+from qwenlab.system import cpu_flags
 print(json.dumps({'torch': torch.backends.cpu.get_cpu_capability(),
-                  'flags': sum(f.startswith('avx512') or f.startswith('amx') for f in flags)}))
+                  'flags': sum(f.startswith(('avx512', 'amx')) for f in cpu_flags())}))
 """
 
 
@@ -110,7 +106,8 @@ def check() -> None:
     seen = {}
     for name, (command, env) in {"this machine": ([sys.executable, "-c", PROBE], os.environ),
                                  "masked": wrapped([sys.executable, "-c", PROBE], False)}.items():
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True,
+                              cwd=HERE.parent)
         seen[name] = json.loads(done.stdout.strip().splitlines()[-1])
     print("| seen by the program | this machine | masked |\n|---|---|---|")
     print(f"| PyTorch's CPU capability (kernels chosen from CPUID) | "

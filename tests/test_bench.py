@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from qwenlab.system import cpu_flags
+
 pytestmark = pytest.mark.bench
 ROOT = Path(__file__).resolve().parent.parent
 # script -> (arguments after the script, a line its output must contain: the figure's row)
@@ -36,11 +38,6 @@ def scripts() -> set[str]:
     """The bench files that run as scripts (shapes.py is the others' library)."""
     return {path.name for path in (ROOT / "bench").glob("*.py")
             if "__main__" in path.read_text() and ast.parse(path.read_text())}
-
-
-def cpu_flags() -> set[str]:
-    text = Path("/proc/cpuinfo").read_text()
-    return set(text.split("flags", 1)[1].split("\n", 1)[0].split(":", 1)[1].split())
 
 
 def test_every_bench_script_has_a_smoke_run():
